@@ -1,0 +1,147 @@
+import { RingBuffer } from './RingBuffer.js'
+import type { EndRecord, EventRecord, RunRecord, SampleRecord, WireRecord } from './schema.js'
+
+export interface RunStoreOptions {
+  /** Samples kept per run; older ones are evicted. @default 5000 */
+  maxSamplesPerRun?: number
+  /** Topology events kept per run; older ones are evicted. @default 20000 */
+  maxEventsPerRun?: number
+}
+
+/** Everything the store holds about one run, oldest first. */
+export interface RunSnapshot {
+  run: RunRecord
+  samples: SampleRecord[]
+  events: EventRecord[]
+  end: EndRecord | null
+  /** Highest seq stored; every seq up to it was received exactly once. */
+  lastSeq: number
+}
+
+export interface RunSummary {
+  run: string
+  name: string
+  started: number
+  lastStep: number
+  lastSeq: number
+  status: EndRecord['status'] | 'live'
+}
+
+/** Per-run highest contiguous seq after an ingest; -1 means the run is unknown (send its `run` record first). */
+export type Acks = Record<string, number>
+
+interface RunState {
+  run: RunRecord
+  samples: RingBuffer<SampleRecord>
+  events: RingBuffer<EventRecord>
+  end: EndRecord | null
+  lastSeq: number
+  /** Highest seq pushed out of a ring; replay from before it would have a gap. */
+  evictedSeq: number
+}
+
+type Listener = (record: WireRecord) => void
+
+/**
+ * Holds runs in bounded memory and stores each run's records strictly in seq order: a duplicate or
+ * out-of-order record is ignored and the ack tells the sender where to resume.
+ * @example
+ * const store = new RunStore()
+ * store.ingest(records) // { 'run-1': 41 }
+ */
+export class RunStore {
+  readonly #runs = new Map<string, RunState>()
+  readonly #listeners = new Set<Listener>()
+  readonly #maxSamples: number
+  readonly #maxEvents: number
+
+  constructor(options: RunStoreOptions = {}) {
+    this.#maxSamples = options.maxSamplesPerRun ?? 5000
+    this.#maxEvents = options.maxEventsPerRun ?? 20000
+  }
+
+  /** Stores the records that continue each run's sequence and returns the new acks. */
+  ingest(records: readonly WireRecord[]): Acks {
+    const acks: Acks = {}
+    for (const record of records) {
+      if (this.#accept(record)) for (const listener of this.#listeners) listener(record)
+      acks[record.run] = this.#runs.get(record.run)?.lastSeq ?? -1
+    }
+    return acks
+  }
+
+  #accept(record: WireRecord): boolean {
+    const state = this.#runs.get(record.run)
+    if (record.type === 'run') {
+      if (state) return false
+      this.#runs.set(record.run, {
+        run: record,
+        samples: new RingBuffer(this.#maxSamples),
+        events: new RingBuffer(this.#maxEvents),
+        end: null,
+        lastSeq: 0,
+        evictedSeq: 0,
+      })
+      return true
+    }
+    if (!state || record.seq !== state.lastSeq + 1 || state.end) return false
+    state.lastSeq = record.seq
+    if (record.type === 'sample') this.#noteEvicted(state, state.samples.push(record))
+    else if (record.type === 'event') this.#noteEvicted(state, state.events.push(record))
+    else state.end = record
+    return true
+  }
+
+  #noteEvicted(state: RunState, evicted: SampleRecord | EventRecord | undefined): void {
+    if (evicted) state.evictedSeq = Math.max(state.evictedSeq, evicted.seq)
+  }
+
+  /** Highest contiguous seq stored for `run`, or -1 when the run is unknown. */
+  ack(run: string): number {
+    return this.#runs.get(run)?.lastSeq ?? -1
+  }
+
+  has(run: string): boolean {
+    return this.#runs.has(run)
+  }
+
+  listRuns(): RunSummary[] {
+    return [...this.#runs.values()]
+      .map((s) => ({
+        run: s.run.run,
+        name: s.run.name,
+        started: s.run.started,
+        lastStep: s.end?.step ?? s.samples.last()?.step ?? 0,
+        lastSeq: s.lastSeq,
+        status: s.end?.status ?? ('live' as const),
+      }))
+      .sort((a, b) => b.started - a.started)
+  }
+
+  snapshot(run: string): RunSnapshot | undefined {
+    const s = this.#runs.get(run)
+    if (!s) return undefined
+    return { run: s.run, samples: s.samples.toArray(), events: s.events.toArray(), end: s.end, lastSeq: s.lastSeq }
+  }
+
+  /**
+   * Records of `run` with seq greater than `afterSeq`, in seq order, for resuming a live stream;
+   * `undefined` when some of them were already evicted (the client must reload the snapshot).
+   */
+  recordsAfter(run: string, afterSeq: number): WireRecord[] | undefined {
+    const s = this.#runs.get(run)
+    if (!s || afterSeq < s.evictedSeq) return undefined
+    const out: WireRecord[] = []
+    if (afterSeq < 0) out.push(s.run)
+    for (const r of s.samples.toArray()) if (r.seq > afterSeq) out.push(r)
+    for (const r of s.events.toArray()) if (r.seq > afterSeq) out.push(r)
+    if (s.end && s.end.seq > afterSeq) out.push(s.end)
+    return out.sort((a, b) => a.seq - b.seq)
+  }
+
+  /** Calls `listener` with every record stored from now on; returns the unsubscribe function. */
+  subscribe(listener: Listener): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+}

@@ -1,0 +1,128 @@
+import type { EventRecord, Histogram, SampleRecord } from './schema.js'
+
+/** A Vega-Lite v6 specification as plain JSON. */
+export type VegaLiteSpec = { $schema: string } & Record<string, unknown>
+
+const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json'
+
+/** Names of the datasets inside the specs; a live view inserts new rows into them by name. */
+export const DATASET = { sparsity: 'sparsity', histogram: 'histogram', events: 'events' } as const
+
+export interface SparsityRow {
+  step: number
+  layer: string
+  sparsity: number
+}
+
+export interface HistogramRow {
+  bin_start: number
+  bin_end: number
+  count: number
+}
+
+export interface EventRow {
+  step: number
+  layer: string
+  op: EventRecord['op']
+  count: number
+  /** Drops are drawn below the axis, grows above it. */
+  signed: number
+}
+
+/** One row per layer per sample. */
+export function sparsityRows(samples: readonly SampleRecord[]): SparsityRow[] {
+  return samples.flatMap((s) => s.layers.map((l) => ({ step: s.step, layer: l.name, sparsity: l.sparsity })))
+}
+
+/** Bin edges spelled out, so the chart needs no knowledge of the histogram encoding. */
+export function histogramRows(hist: Histogram): HistogramRow[] {
+  const width = (hist.hi - hist.lo) / hist.counts.length
+  return hist.counts.map((count, i) => ({ bin_start: hist.lo + i * width, bin_end: hist.lo + (i + 1) * width, count }))
+}
+
+/** Topology events, optionally of one layer only. */
+export function eventRows(events: readonly EventRecord[], layer?: string): EventRow[] {
+  return events
+    .filter((e) => layer === undefined || e.layer === layer)
+    .map((e) => ({ step: e.step, layer: e.layer, op: e.op, count: e.count, signed: e.op === 'drop' ? -e.count : e.count }))
+}
+
+/**
+ * Per-layer sparsity over training steps, one coloured line per layer.
+ * @example sparsitySpec(sparsityRows(snapshot.samples))
+ */
+export function sparsitySpec(rows: readonly SparsityRow[]): VegaLiteSpec {
+  return {
+    $schema: SCHEMA,
+    description: 'Per-layer sparsity over training steps',
+    width: 'container',
+    height: 260,
+    datasets: { [DATASET.sparsity]: rows },
+    data: { name: DATASET.sparsity },
+    mark: { type: 'line', point: { size: 18 }, strokeWidth: 1.5 },
+    encoding: {
+      x: { field: 'step', type: 'quantitative', title: 'Training step' },
+      y: { field: 'sparsity', type: 'quantitative', title: 'Sparsity', axis: { format: '.0%' }, scale: { zero: false } },
+      color: { field: 'layer', type: 'nominal', title: 'Layer' },
+      tooltip: [
+        { field: 'layer', type: 'nominal', title: 'Layer' },
+        { field: 'step', type: 'quantitative', title: 'Step' },
+        { field: 'sparsity', type: 'quantitative', title: 'Sparsity', format: '.2%' },
+      ],
+    },
+  }
+}
+
+/**
+ * Histogram of one layer's non-zero weights at one step (zeros excluded, exact counts).
+ * @example histogramSpec(histogramRows(layerSample.hist), { layer: 'fc1', step: 120 })
+ */
+export function histogramSpec(rows: readonly HistogramRow[], at: { layer: string; step: number }): VegaLiteSpec {
+  return {
+    $schema: SCHEMA,
+    description: `Non-zero weights of ${at.layer} at step ${at.step}`,
+    title: { text: `${at.layer} · step ${at.step}`, subtitle: 'non-zero weights only' },
+    width: 'container',
+    height: 200,
+    datasets: { [DATASET.histogram]: rows },
+    data: { name: DATASET.histogram },
+    mark: { type: 'bar', binSpacing: 0 },
+    encoding: {
+      x: { field: 'bin_start', type: 'quantitative', title: 'Weight value', bin: { binned: true } },
+      x2: { field: 'bin_end' },
+      y: { field: 'count', type: 'quantitative', title: 'Count' },
+      tooltip: [
+        { field: 'bin_start', type: 'quantitative', title: 'From', format: '.4f' },
+        { field: 'bin_end', type: 'quantitative', title: 'To', format: '.4f' },
+        { field: 'count', type: 'quantitative', title: 'Count' },
+      ],
+    },
+  }
+}
+
+/**
+ * Drop (below the axis) and grow (above) counts per algorithm update.
+ * @example eventsSpec(eventRows(snapshot.events, 'fc1'), { layer: 'fc1' })
+ */
+export function eventsSpec(rows: readonly EventRow[], scope: { layer?: string } = {}): VegaLiteSpec {
+  return {
+    $schema: SCHEMA,
+    description: `Drop/grow events${scope.layer ? ` of ${scope.layer}` : ''}`,
+    title: { text: scope.layer ? `Topology events · ${scope.layer}` : 'Topology events · all layers' },
+    width: 'container',
+    height: 160,
+    datasets: { [DATASET.events]: rows },
+    data: { name: DATASET.events },
+    mark: { type: 'bar', size: 4 },
+    encoding: {
+      x: { field: 'step', type: 'quantitative', title: 'Training step' },
+      y: { field: 'signed', type: 'quantitative', title: 'Connections (drop < 0 < grow)', aggregate: 'sum' },
+      color: { field: 'op', type: 'nominal', title: 'Operation', scale: { domain: ['drop', 'grow'], range: ['#d62728', '#2ca02c'] } },
+      tooltip: [
+        { field: 'step', type: 'quantitative', title: 'Step' },
+        { field: 'op', type: 'nominal', title: 'Operation' },
+        { field: 'count', type: 'quantitative', title: 'Count', aggregate: 'sum' },
+      ],
+    },
+  }
+}

@@ -1,0 +1,39 @@
+/** @sparselab-profiler/core — schema v1, validation, RunStore and the Vega-Lite report builder; no runtime dependencies. */
+export { SCHEMA_VERSION } from './schema.js'
+export type {
+  AlgorithmInfo,
+  EndRecord,
+  EndStatus,
+  EventRecord,
+  Histogram,
+  LayerInfo,
+  LayerSample,
+  MaskSource,
+  RunRecord,
+  SampleRecord,
+  SamplerConfig,
+  StorageFormat,
+  TopologyOp,
+  WireRecord,
+} from './schema.js'
+export { isValidRunId, validateRecord } from './validateRecord.js'
+export type { Validation } from './validateRecord.js'
+export { formatNdjsonError, parseNdjson } from './parseNdjson.js'
+export type { NdjsonError, NdjsonParse } from './parseNdjson.js'
+export { RingBuffer } from './RingBuffer.js'
+export { RunStore } from './RunStore.js'
+export type { Acks, RunSnapshot, RunStoreOptions, RunSummary } from './RunStore.js'
+export { deriveTotals, formatBytes } from './totals.js'
+export type { ModelTotals } from './totals.js'
+export {
+  DATASET,
+  eventRows,
+  eventsSpec,
+  histogramRows,
+  histogramSpec,
+  sparsityRows,
+  sparsitySpec,
+} from './chartSpecs.js'
+export type { EventRow, HistogramRow, SparsityRow, VegaLiteSpec } from './chartSpecs.js'
+export { buildReport } from './buildReport.js'
+export type { BuildReportOptions, ReportChart, ReportModel } from './buildReport.js'

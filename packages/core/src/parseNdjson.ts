@@ -1,0 +1,40 @@
+import type { WireRecord } from './schema.js'
+import { validateRecord } from './validateRecord.js'
+
+/** A rejected NDJSON body: `line` is 1-based, `path` the field inside that line ('' for the whole line). */
+export interface NdjsonError {
+  line: number
+  path: string
+  message: string
+}
+
+export type NdjsonParse = { ok: true; records: WireRecord[] } | { ok: false; error: NdjsonError }
+
+/** Renders an error as one sentence a user can act on. */
+export function formatNdjsonError(error: NdjsonError): string {
+  return error.path ? `line ${error.line}, field "${error.path}": ${error.message}` : `line ${error.line}: ${error.message}`
+}
+
+/**
+ * Parses and validates every line of an NDJSON body; all or nothing, so a bad line never leaves
+ * half a batch behind. Blank lines are skipped.
+ * @example parseNdjson('{"type":"end",...}\n') // { ok: true, records: [...] }
+ */
+export function parseNdjson(text: string): NdjsonParse {
+  const records: WireRecord[] = []
+  const lines = text.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!.trim()
+    if (raw === '') continue
+    let value: unknown
+    try {
+      value = JSON.parse(raw)
+    } catch (e) {
+      return { ok: false, error: { line: i + 1, path: '', message: `not valid JSON (${(e as Error).message})` } }
+    }
+    const result = validateRecord(value)
+    if (!result.ok) return { ok: false, error: { line: i + 1, path: result.path, message: result.message } }
+    records.push(result.record)
+  }
+  return { ok: true, records }
+}

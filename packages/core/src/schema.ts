@@ -1,0 +1,108 @@
+/** Wire records of schema version 1: one JSON object per NDJSON line. Mirrored by python/records.py. */
+
+export const SCHEMA_VERSION = 1
+
+/** How a layer's weights are stored, which decides the bytes it really uses. */
+export type StorageFormat = 'padded_csr' | 'dense'
+
+/** Where the profiler learns which weights are structurally zero. */
+export type MaskSource = 'sparselab' | 'inferred_zeros'
+
+export interface LayerInfo {
+  name: string
+  shape: number[]
+  numel: number
+  dtype: string
+  format: StorageFormat
+  mask_source: MaskSource
+}
+
+export interface AlgorithmInfo {
+  name: string
+  params: Record<string, number | string | boolean | null>
+}
+
+export interface SamplerConfig {
+  every: number
+}
+
+/** Opens a run; always `seq` 0. */
+export interface RunRecord {
+  type: 'run'
+  run: string
+  seq: number
+  name: string
+  started: number
+  schema: number
+  algorithm: AlgorithmInfo | null
+  layers: LayerInfo[]
+  sampler: SamplerConfig
+}
+
+/**
+ * Histogram of a layer's non-zero, finite values: `counts[i]` values fell in
+ * `[lo + i·w, lo + (i+1)·w)` with `w = (hi - lo) / counts.length`; the last bin includes `hi`.
+ */
+export interface Histogram {
+  lo: number
+  hi: number
+  counts: number[]
+}
+
+export interface LayerSample {
+  name: string
+  nnz: number
+  numel: number
+  sparsity: number
+  /** Bytes the storage really occupies (values, indices, row metadata). */
+  bytes: number
+  /** Bytes of the same weight stored dense. */
+  dense_bytes: number
+  hist: Histogram
+  /** Count of NaN and ±Inf values among the stored ones. */
+  nonfinite: number
+}
+
+export interface SampleRecord {
+  type: 'sample'
+  run: string
+  seq: number
+  step: number
+  time: number
+  layers: LayerSample[]
+  /** Milliseconds the profiler spent taking this sample. */
+  cost_ms: number
+  /** Recent training step time in milliseconds, `null` before two steps were seen. */
+  step_ms: number | null
+}
+
+export type TopologyOp = 'drop' | 'grow'
+
+export interface EventRecord {
+  type: 'event'
+  run: string
+  seq: number
+  step: number
+  time: number
+  layer: string
+  op: TopologyOp
+  count: number
+  /** True when counted by hooking the algorithm, false when inferred from a mask diff. */
+  exact: boolean
+  algorithm: string
+  /** What the algorithm asked for, when known (hooked algorithms only). */
+  requested: number | null
+}
+
+export type EndStatus = 'finished' | 'crashed' | 'interrupted'
+
+export interface EndRecord {
+  type: 'end'
+  run: string
+  seq: number
+  step: number
+  time: number
+  status: EndStatus
+}
+
+export type WireRecord = RunRecord | SampleRecord | EventRecord | EndRecord

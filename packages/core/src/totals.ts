@@ -1,0 +1,46 @@
+import type { SampleRecord } from './schema.js'
+
+/** Whole-model figures derived from one sample; never sent on the wire. */
+export interface ModelTotals {
+  nnz: number
+  numel: number
+  sparsity: number
+  bytes: number
+  denseBytes: number
+  /** Dense baseline minus actual bytes; negative when the sparse storage costs more. */
+  savedBytes: number
+}
+
+/**
+ * Sums a sample's layers into model totals.
+ * @example deriveTotals(sample).sparsity // 0.9
+ */
+export function deriveTotals(sample: Pick<SampleRecord, 'layers'>): ModelTotals {
+  let nnz = 0
+  let numel = 0
+  let bytes = 0
+  let denseBytes = 0
+  for (const layer of sample.layers) {
+    nnz += layer.nnz
+    numel += layer.numel
+    bytes += layer.bytes
+    denseBytes += layer.dense_bytes
+  }
+  return { nnz, numel, sparsity: numel === 0 ? 0 : 1 - nnz / numel, bytes, denseBytes, savedBytes: denseBytes - bytes }
+}
+
+/**
+ * Formats a byte count with binary units, keeping the sign.
+ * @example formatBytes(-335872) // '-328 KiB'
+ */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let value = Math.abs(bytes)
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  const digits = unit === 0 || value >= 100 ? 0 : value >= 10 ? 1 : 2
+  return `${bytes < 0 ? '-' : ''}${value.toFixed(digits)} ${units[unit]}`
+}

@@ -1,0 +1,242 @@
+"""SparsityProfilerCallback: the one object a user adds to a training loop."""
+
+from __future__ import annotations
+
+import atexit
+import re
+import secrets
+import time
+import warnings
+from pathlib import Path
+from typing import Optional
+
+import torch
+from torch import nn
+
+from .discovery import discover_layers
+from .metrics import DEFAULT_BINS, histogram_of
+from .records import EndRecord, EventRecord, LayerSample, Record, RunRecord, SampleRecord
+from .runlog import RunLogWriter
+from .sender import LogSender
+from .sources import LayerSource, SparseLabLayerSource
+from .topology import TopologyChange, describe_algorithm, hook_sparselab_algorithm
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:60] or "run"
+
+
+class SparsityProfilerCallback:
+    """Samples per-layer sparsity, memory and non-zero weight histograms every `every` steps.
+
+    Args:
+        every: sample every this many training steps. Default 10.
+        layer_regex: profile only modules whose qualified name matches (``re.search``). Default all.
+        logdir: runs are recorded under ``<logdir>/<run>/records.ndjson``. Default ``./sparsity_runs``.
+        server: dashboard server base URL; ``None`` records the run log only. Default ``http://127.0.0.1:8080``.
+        run_name: display name of the run. Default: the model's class name.
+        bins: histogram bins per layer. Default 64.
+
+    Example:
+        >>> profiler = SparsityProfilerCallback(every=10)
+        >>> profiler.attach(model, algorithm=rigl)
+        >>> for batch in loader:
+        ...     loss.backward(); optimizer.step(); rigl.step()
+        ...     profiler.step()
+        >>> profiler.close()
+
+    Nothing here ever raises into the training loop: an internal error prints one warning and the
+    profiler disables itself.
+    """
+
+    def __init__(
+        self,
+        every: int = 10,
+        layer_regex: Optional[str] = None,
+        logdir: str | Path = "./sparsity_runs",
+        server: Optional[str] = "http://127.0.0.1:8080",
+        run_name: Optional[str] = None,
+        bins: int = DEFAULT_BINS,
+    ):
+        if not isinstance(every, int) or every < 1:
+            raise ValueError(f"every must be a positive integer, got {every!r}")
+        if layer_regex is not None:
+            re.compile(layer_regex)  # a bad pattern is the caller's error: say so now, not mid-training
+        self.every = every
+        self.layer_regex = layer_regex
+        self.logdir = Path(logdir)
+        self.server = server.rstrip("/") if server else None
+        self.run_name = run_name
+        self.bins = bins
+        self.run_id: Optional[str] = None
+        self._sources: list[LayerSource] = []
+        self._ranges: dict[str, tuple[float, float]] = {}
+        self._log: Optional[RunLogWriter] = None
+        self._sender: Optional[LogSender] = None
+        self._unhook = lambda: None
+        self._seq = 0
+        self._step = 0
+        self._last_sampled_step = -1
+        self._algorithm_name = ""
+        self._last_step_time: Optional[float] = None
+        self._step_ms: Optional[float] = None
+        self._disabled = False
+        self._closed = False
+
+    # ── public surface ────────────────────────────────────────────────
+
+    @property
+    def log_path(self) -> Optional[Path]:
+        """Path of this run's records.ndjson once attached."""
+        return self._log.path if self._log else None
+
+    @property
+    def dashboard_url(self) -> Optional[str]:
+        return f"{self.server}/?run={self.run_id}" if self.server and self.run_id else None
+
+    def attach(self, model: nn.Module, algorithm: object = None) -> "SparsityProfilerCallback":
+        """Finds the layers to profile, opens the run and, given a SparseLab algorithm, hooks its updates."""
+        self._guard(self._attach, model, algorithm)
+        return self
+
+    def step(self) -> None:
+        """Call once per training step, after ``optimizer.step()`` and ``algorithm.step()``."""
+        if self._disabled or self._log is None:
+            return
+        self._guard(self._on_step)
+
+    def close(self, status: str = "finished") -> None:
+        """Takes a last sample, writes the end record and waits briefly for the server to have it all."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._log is not None and not self._disabled:
+            self._guard(self._finish, status)
+        self._shutdown()
+
+    def __enter__(self) -> "SparsityProfilerCallback":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close("finished")
+        else:
+            self.close("interrupted" if issubclass(exc_type, KeyboardInterrupt) else "crashed")
+
+    # ── internals ─────────────────────────────────────────────────────
+
+    def _guard(self, fn, *args) -> None:
+        if self._disabled:
+            return
+        try:
+            fn(*args)
+        except Exception as error:  # training must go on whatever happens in here
+            self._disabled = True
+            warnings.warn(
+                f"SparseLab Profiler disabled itself after an internal error ({type(error).__name__}: {error}); "
+                "training continues unaffected.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            self._shutdown()
+
+    def _attach(self, model: nn.Module, algorithm: object) -> None:
+        if self._log is not None:
+            raise RuntimeError("attach() was already called on this profiler")
+        self._sources = discover_layers(model, self.layer_regex)
+        name = self.run_name or type(model).__name__
+        self.run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{_slug(name)}-{secrets.token_hex(2)}"
+        sender_box: list[LogSender] = []
+        self._log = RunLogWriter(self.logdir / self.run_id, on_write=lambda: sender_box and sender_box[0].notify())
+        if self.server:
+            self._sender = LogSender(f"{self.server}/api/ingest", self.run_id, self._log.path)
+            sender_box.append(self._sender)
+        algo_info = None
+        if algorithm is not None:
+            algo_info = describe_algorithm(algorithm)
+            self._algorithm_name = algo_info.name
+            sparselab_sources = [s for s in self._sources if isinstance(s, SparseLabLayerSource)]
+            self._unhook = hook_sparselab_algorithm(algorithm, sparselab_sources, self._on_topology, self._on_hook_error)
+        self._write(RunRecord(
+            run=self.run_id, name=name, started=time.time(), algorithm=algo_info,
+            layers=[s.info for s in self._sources], sampler={"every": self.every},
+        ), seq=0)
+        self._sample()
+        if self._sender:
+            self._sender.start()
+            print(f"SparseLab Profiler: dashboard {self.dashboard_url}", flush=True)
+        atexit.register(self._close_at_exit)
+
+    def _write(self, record: Record, seq: Optional[int] = None) -> None:
+        record.seq = self._seq if seq is None else seq
+        self._seq = record.seq + 1
+        self._log.write(record)
+
+    def _on_step(self) -> None:
+        now = time.perf_counter()
+        if self._last_step_time is not None:
+            elapsed_ms = (now - self._last_step_time) * 1000
+            self._step_ms = elapsed_ms if self._step_ms is None else 0.9 * self._step_ms + 0.1 * elapsed_ms
+        self._step += 1
+        if self._step % self.every == 0:
+            self._sample()
+        self._last_step_time = time.perf_counter()
+
+    def _sample(self) -> None:
+        started = time.perf_counter()
+        layers = []
+        with torch.no_grad():
+            for source in self._sources:
+                values = source.stored_values()
+                name = source.info.name
+                hist = histogram_of(values, self._ranges.get(name), self.bins)
+                self._ranges[name] = (hist.lo, hist.hi)
+                nnz = source.nnz()
+                numel = source.info.numel
+                layers.append(LayerSample(
+                    name=name, nnz=nnz, numel=numel, sparsity=1 - nnz / numel, bytes=source.storage_bytes(),
+                    dense_bytes=source.dense_bytes(), hist=hist,
+                    nonfinite=int((~torch.isfinite(values)).sum()),
+                ))
+        cost_ms = (time.perf_counter() - started) * 1000
+        self._write(SampleRecord(run=self.run_id, seq=0, step=self._step, time=time.time(), layers=layers,
+                                 cost_ms=cost_ms, step_ms=self._step_ms))
+        self._last_sampled_step = self._step
+
+    def _on_topology(self, change: TopologyChange) -> None:
+        if self._disabled or self._closed:
+            return
+        # The algorithm updates inside the step the user has not yet reported with step().
+        step = self._step + 1
+        for op, count, requested in (("drop", change.dropped, change.requested_drop), ("grow", change.grown, None)):
+            self._guard(self._write, EventRecord(
+                run=self.run_id, seq=0, step=step, time=time.time(), layer=change.layer, op=op, count=count,
+                exact=True, algorithm=self._algorithm_name, requested=requested,
+            ))
+
+    def _on_hook_error(self, error: BaseException) -> None:
+        self._guard(self._raise, error)
+
+    @staticmethod
+    def _raise(error: BaseException) -> None:
+        raise error
+
+    def _finish(self, status: str) -> None:
+        if self._step != self._last_sampled_step:
+            self._sample()
+        self._write(EndRecord(run=self.run_id, seq=0, step=self._step, time=time.time(), status=status))
+
+    def _close_at_exit(self) -> None:
+        if not self._closed:
+            self.close("interrupted")
+
+    def _shutdown(self) -> None:
+        self._unhook()
+        self._unhook = lambda: None
+        if self._sender is not None:
+            if not self._sender.close(timeout_s=5.0):
+                print(f"SparseLab Profiler: not everything reached {self.server}; the run log {self.log_path} has it all.")
+            self._sender = None
+        if self._log is not None:
+            self._log.close()
+        atexit.unregister(self._close_at_exit)

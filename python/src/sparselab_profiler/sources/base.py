@@ -1,0 +1,31 @@
+"""The contract every mask source fulfils."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import torch
+
+from ..records import LayerInfo
+
+
+class LayerSource(Protocol):
+    """One profiled weight: what it is, how many entries it stores, and what that storage costs."""
+
+    info: LayerInfo
+
+    def stored_values(self) -> torch.Tensor:
+        """The values the storage holds (live slots only for compressed formats), as a flat tensor."""
+        ...
+
+    def nnz(self) -> int:
+        """Structurally non-zero entries, as an exact integer."""
+        ...
+
+    def storage_bytes(self) -> int:
+        """Bytes the storage really occupies."""
+        ...
+
+    def dense_bytes(self) -> int:
+        """Bytes of the same weight stored as a dense tensor."""
+        ...

@@ -1,0 +1,63 @@
+"""SparseLab `SparseLinear`: weights live in a Padded-CSR whose fields give exact nnz and bytes."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..records import LayerInfo
+
+_CSR_ARRAYS = ("values", "col_indices", "row_start", "row_nnz", "row_capacity")
+
+
+def is_sparselab_layer(module: torch.nn.Module) -> bool:
+    csr = getattr(module, "_csr", None)
+    return csr is not None and all(hasattr(csr, a) for a in ("nnz", "total_capacity", "col_indices", "topology_version"))
+
+
+class SparseLabLayerSource:
+    def __init__(self, name: str, layer: torch.nn.Module):
+        self.layer = layer
+        csr = layer._csr
+        self.info = LayerInfo(
+            name=name,
+            shape=[int(csr.nrows), int(csr.ncols)],
+            numel=int(csr.nrows) * int(csr.ncols),
+            dtype=str(np.asarray(csr.values).dtype),
+            format="padded_csr",
+            mask_source="sparselab",
+        )
+
+    @property
+    def _csr(self):
+        # Read through the layer each time: reset_parameters() replaces the CSR object.
+        return self.layer._csr
+
+    def _live_slots(self) -> tuple[np.ndarray, np.ndarray]:
+        """Row of every slot and whether it is live: a row's first `row_nnz` slots, as SparseLab reads them."""
+        csr = self._csr
+        row_start = np.asarray(csr.row_start).astype(np.int64)
+        slots = np.arange(np.asarray(csr.values).shape[0], dtype=np.int64)
+        rows = np.searchsorted(row_start, slots, side="right") - 1
+        return rows, (slots - row_start[rows]) < np.asarray(csr.row_nnz)[rows]
+
+    def stored_values(self) -> torch.Tensor:
+        _, live = self._live_slots()
+        return torch.from_numpy(np.asarray(self._csr.values)[live])
+
+    def nnz(self) -> int:
+        return int(self._csr.nnz)
+
+    def storage_bytes(self) -> int:
+        csr = self._csr
+        return int(sum(np.asarray(getattr(csr, a)).nbytes for a in _CSR_ARRAYS))
+
+    def dense_bytes(self) -> int:
+        csr = self._csr
+        return int(csr.nrows) * int(csr.ncols) * np.asarray(csr.values).itemsize
+
+    def live_positions(self) -> np.ndarray:
+        """Sorted flat indices (row * ncols + col) of the live connections."""
+        rows, live = self._live_slots()
+        cols = np.asarray(self._csr.col_indices).astype(np.int64)
+        return np.sort(rows[live] * int(self._csr.ncols) + cols[live])

@@ -1,0 +1,83 @@
+"""Exact drop/grow counts for SparseLab algorithms, observed by wrapping each layer update."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+
+from .records import AlgorithmInfo
+from .sources import SparseLabLayerSource
+
+
+@dataclass
+class TopologyChange:
+    layer: str
+    dropped: int
+    grown: int
+    requested_drop: Optional[int]
+
+
+def describe_algorithm(algorithm: object) -> AlgorithmInfo:
+    """Name and scalar hyper-parameters of a SparseLab algorithm, for the run record."""
+    params = {}
+    for key in ("sparsity", "drop_fraction", "update_freq"):
+        value = getattr(algorithm, key, None)
+        if isinstance(value, (int, float, str, bool)):
+            params[key] = value
+    return AlgorithmInfo(name=type(algorithm).__name__, params=params)
+
+
+def diff_positions(before: np.ndarray, after: np.ndarray) -> tuple[int, int]:
+    """(dropped, grown): positions only in `before`, positions only in `after` (both sorted, unique)."""
+    return (int(np.setdiff1d(before, after, assume_unique=True).size),
+            int(np.setdiff1d(after, before, assume_unique=True).size))
+
+
+def hook_sparselab_algorithm(
+    algorithm: object,
+    sources: list[SparseLabLayerSource],
+    on_change: Callable[[TopologyChange], None],
+    on_error: Callable[[BaseException], None],
+) -> Callable[[], None]:
+    """Wraps the instance's `_update_layer` so every update reports its exact per-layer topology change.
+
+    SparseLab's SET and RigL rewrite a layer's rows inside `_update_layer(layer, rng)`; comparing the
+    live positions around that call counts exactly what changed, without modifying SparseLab. Returns
+    a function that removes the wrapper. Errors of the profiler's own work go to `on_error`; the
+    algorithm's own errors propagate unchanged.
+    """
+    original = getattr(algorithm, "_update_layer", None)
+    if original is None:
+        return lambda: None
+    by_layer = {id(s.layer): s for s in sources}
+
+    @functools.wraps(original)
+    def update_layer(layer, *args, **kwargs):
+        source = by_layer.get(id(layer))
+        before = None
+        if source is not None:
+            try:
+                before = source.live_positions()
+            except Exception as error:  # the profiler must never break the algorithm
+                on_error(error)
+        result = original(layer, *args, **kwargs)
+        if before is not None:
+            try:
+                dropped, grown = diff_positions(before, source.live_positions())
+                drop_fraction = getattr(algorithm, "drop_fraction", None)
+                # SparseLab drops max(1, int(drop_fraction * nnz)) per layer before ties and row guards.
+                requested = max(1, int(drop_fraction * before.size)) if isinstance(drop_fraction, float) and before.size else None
+                on_change(TopologyChange(source.info.name, dropped, grown, requested))
+            except Exception as error:
+                on_error(error)
+        return result
+
+    algorithm._update_layer = update_layer
+
+    def unhook() -> None:
+        if getattr(algorithm, "_update_layer", None) is update_layer:
+            del algorithm._update_layer
+    return unhook
