@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+import warnings
 from collections import OrderedDict
 
 import torch
@@ -53,6 +54,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
+    # Two known, harmless warnings of the libraries themselves would drown the demo's own output.
+    warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+    warnings.filterwarnings("ignore", message="Full backward hook is firing")
     import sparselab
 
     torch.manual_seed(args.seed)

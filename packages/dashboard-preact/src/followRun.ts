@@ -1,0 +1,84 @@
+import { createParser } from 'eventsource-parser'
+import type { WireRecord } from '@sparselab-profiler/core'
+
+export type StreamStatus = 'connecting' | 'live' | 'reconnecting' | 'closed'
+
+export interface FollowRunOptions {
+  /** Server base URL, e.g. `http://127.0.0.1:8080`. */
+  url: string
+  run: string
+  /** Last seq already held; the stream resumes after it. */
+  after: number
+  token?: string
+  onRecord: (record: WireRecord) => void
+  /** The server no longer holds the records after `after`: reload the snapshot. */
+  onReset: () => void
+  onStatus?: (status: StreamStatus) => void
+  /** Delay before reconnecting. @default 1000 */
+  retryMs?: number
+}
+
+/**
+ * Follows a run's SSE stream with fetch + eventsource-parser, reconnecting with `Last-Event-ID` so
+ * no record is missed or repeated. Returns a function that stops following.
+ * @example const stop = followRun({ url, run, after: snapshot.lastSeq, onRecord, onReset })
+ */
+export function followRun(options: FollowRunOptions): () => void {
+  const controller = new AbortController()
+  let lastSeq = options.after
+  const status = (s: StreamStatus) => options.onStatus?.(s)
+
+  const connectOnce = async (): Promise<'ended' | 'reset'> => {
+    const headers: Record<string, string> = { Accept: 'text/event-stream', 'Last-Event-ID': String(lastSeq) }
+    if (options.token) headers.Authorization = `Bearer ${options.token}`
+    const response = await fetch(`${options.url}/stream?run=${encodeURIComponent(options.run)}`, {
+      headers,
+      signal: controller.signal,
+      cache: 'no-store',
+    })
+    if (!response.ok || !response.body) throw new Error(`stream answered ${response.status}`)
+    status('live')
+    let reset = false
+    const parser = createParser({
+      onEvent(event) {
+        if (event.event === 'reset') {
+          reset = true
+          return
+        }
+        const record = JSON.parse(event.data) as WireRecord
+        if (record.seq <= lastSeq) return
+        lastSeq = record.seq
+        options.onRecord(record)
+      },
+    })
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) return reset ? 'reset' : 'ended'
+      parser.feed(value)
+      if (reset) {
+        await reader.cancel()
+        return 'reset'
+      }
+    }
+  }
+
+  void (async () => {
+    status('connecting')
+    while (!controller.signal.aborted) {
+      try {
+        if ((await connectOnce()) === 'reset') {
+          options.onReset()
+          return
+        }
+      } catch {
+        if (controller.signal.aborted) break
+      }
+      status('reconnecting')
+      await new Promise((resolve) => setTimeout(resolve, options.retryMs ?? 1000))
+    }
+    status('closed')
+  })()
+
+  return () => controller.abort()
+}

@@ -1,0 +1,10 @@
+/** @sparselab-profiler/dashboard-preact — the live dashboard as a Preact component and a mount() for any page. */
+export { Dashboard } from './Dashboard.js'
+export type { DashboardProps } from './Dashboard.js'
+export { mount } from './mount.js'
+export { followRun } from './followRun.js'
+export type { FollowRunOptions, StreamStatus } from './followRun.js'
+export { useLiveRun } from './useLiveRun.js'
+export type { LiveRun, LiveRunState } from './useLiveRun.js'
+export { VegaChart } from './VegaChart.js'
+export type { VegaChartProps } from './VegaChart.js'

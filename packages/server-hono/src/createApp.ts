@@ -1,0 +1,97 @@
+import { Hono } from 'hono'
+import { bearerAuth } from 'hono/bearer-auth'
+import { bodyLimit } from 'hono/body-limit'
+import { streamSSE } from 'hono/streaming'
+import { buildReport, formatNdjsonError, isValidRunId, parseNdjson, type RunStore } from '@sparselab-profiler/core'
+import { loadVegaLibraries, renderReportHtml, reportFileName } from '@sparselab-profiler/export'
+import { streamRun } from './streamRun.js'
+
+/** The page and script that `GET /` serves; supplied by the bundle so the server does not depend on the UI. */
+export interface DashboardAssets {
+  html: string
+  script: string
+}
+
+export interface AppOptions {
+  store: RunStore
+  /** Served at `/` and `/assets/dashboard.js`; without it `/` answers 404. */
+  dashboard?: DashboardAssets
+  /** When set, every route requires `Authorization: Bearer <token>`. @default undefined */
+  token?: string
+  /** Largest accepted ingest body in bytes; larger ones get 413. @default 16 MiB */
+  maxIngestBytes?: number
+  /** Seconds between SSE keep-alive comments. @default 15 */
+  keepAliveSeconds?: number
+}
+
+/**
+ * The whole HTTP surface as a Hono app: `fetch(Request) → Response`, testable with `app.request()`.
+ * @example serve({ fetch: createApp({ store: new RunStore() }).fetch, port: 8080 })
+ */
+export function createApp(options: AppOptions): Hono {
+  const { store } = options
+  const app = new Hono()
+
+  if (options.token) app.use('*', bearerAuth({ token: options.token }))
+
+  app.onError((error, c) => c.json({ error: `internal error: ${error.message}` }, 500))
+
+  app.post(
+    '/api/ingest',
+    bodyLimit({
+      maxSize: options.maxIngestBytes ?? 16 * 1024 * 1024,
+      onError: (c) => c.json({ error: `body larger than ${options.maxIngestBytes ?? 16 * 1024 * 1024} bytes; send smaller batches` }, 413),
+    }),
+    async (c) => {
+      const parsed = parseNdjson(await c.req.text())
+      if (!parsed.ok) return c.json({ error: formatNdjsonError(parsed.error), ...parsed.error }, 400)
+      return c.json({ acks: store.ingest(parsed.records) })
+    },
+  )
+
+  app.get('/api/runs', (c) => c.json({ runs: store.listRuns() }))
+
+  app.get('/api/runs/:run', (c) => {
+    const run = c.req.param('run')
+    if (!isValidRunId(run)) return c.json({ error: `invalid run id ${JSON.stringify(run)}` }, 400)
+    const snapshot = store.snapshot(run)
+    return snapshot ? c.json(snapshot) : c.json({ error: `no run ${run}` }, 404)
+  })
+
+  app.get('/stream', (c) => {
+    const run = c.req.query('run') ?? ''
+    if (!isValidRunId(run)) return c.json({ error: `query parameter "run" must be a run id, got ${JSON.stringify(run)}` }, 400)
+    if (!store.has(run)) return c.json({ error: `no run ${run}` }, 404)
+    const lastEventId = Number(c.req.header('Last-Event-ID') ?? c.req.query('after') ?? -1)
+    const after = Number.isInteger(lastEventId) ? lastEventId : -1
+    return streamSSE(c, (stream) => streamRun(stream, { store, run, after, keepAliveMs: (options.keepAliveSeconds ?? 15) * 1000 }))
+  })
+
+  app.post('/export', async (c) => {
+    let body: { run?: unknown; title?: unknown }
+    try {
+      body = await c.req.json()
+    } catch {
+      return c.json({ error: 'body must be JSON: {"run": "<run id>", "title": "..."}' }, 400)
+    }
+    const run = typeof body.run === 'string' ? body.run : ''
+    if (!isValidRunId(run)) return c.json({ error: `field "run" must be a run id, got ${JSON.stringify(body.run)}` }, 400)
+    if (body.title !== undefined && typeof body.title !== 'string') return c.json({ error: 'field "title" must be a string' }, 400)
+    const snapshot = store.snapshot(run)
+    if (!snapshot) return c.json({ error: `no run ${run}` }, 404)
+    const html = renderReportHtml(buildReport(snapshot, { title: body.title || undefined }), { libraries: loadVegaLibraries() })
+    c.header('Content-Disposition', `attachment; filename="${reportFileName(snapshot)}"`)
+    return c.html(html)
+  })
+
+  const { dashboard } = options
+  if (dashboard) {
+    app.get('/', (c) => c.html(dashboard.html))
+    app.get('/assets/dashboard.js', (c) => {
+      c.header('Content-Type', 'text/javascript; charset=utf-8')
+      c.header('Cache-Control', 'no-cache')
+      return c.body(dashboard.script)
+    })
+  }
+  return app
+}

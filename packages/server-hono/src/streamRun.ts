@@ -1,0 +1,65 @@
+import type { SSEStreamingApi } from 'hono/streaming'
+import type { RunStore, WireRecord } from '@sparselab-profiler/core'
+
+export interface StreamRunOptions {
+  store: RunStore
+  run: string
+  /** Last seq the client has; replay starts after it. */
+  after: number
+  keepAliveMs: number
+  /** Records buffered for a slow client before it is dropped (it resumes with Last-Event-ID). @default 10000 */
+  maxQueued?: number
+}
+
+/**
+ * Replays a run's records after `after`, then follows new ones, each as an SSE event whose id is its
+ * seq; a client that reconnects with `Last-Event-ID` therefore sees no gap and no duplicate.
+ */
+export async function streamRun(stream: SSEStreamingApi, options: StreamRunOptions): Promise<void> {
+  const { store, run } = options
+  const queue: WireRecord[] = []
+  let wake: (() => void) | undefined
+  // Subscribe before reading the replay so nothing stored in between is missed; seq filters the overlap.
+  const unsubscribe = store.subscribe((record) => {
+    if (record.run !== run) return
+    queue.push(record)
+    wake?.()
+  })
+  stream.onAbort(() => {
+    unsubscribe()
+    wake?.()
+  })
+  try {
+    const replay = store.recordsAfter(run, options.after)
+    if (!replay) {
+      await stream.writeSSE({ event: 'reset', data: 'history before this point was evicted; reload the snapshot' })
+      return
+    }
+    let sent = options.after
+    const send = async (record: WireRecord) => {
+      if (record.seq <= sent) return
+      await stream.writeSSE({ id: String(record.seq), event: record.type, data: JSON.stringify(record) })
+      sent = record.seq
+    }
+    for (const record of replay) await send(record)
+    while (!stream.aborted && !stream.closed) {
+      if (queue.length > (options.maxQueued ?? 10_000)) return
+      const record = queue.shift()
+      if (record) {
+        await send(record)
+        continue
+      }
+      const timedOut = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(true), options.keepAliveMs)
+        wake = () => {
+          clearTimeout(timer)
+          resolve(false)
+        }
+      })
+      wake = undefined
+      if (timedOut) await stream.write(': keep-alive\n\n')
+    }
+  } finally {
+    unsubscribe()
+  }
+}

@@ -1,0 +1,114 @@
+import { spawn } from 'node:child_process'
+import { statSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { exportRunLog, readRunLog, runLogPath } from '@sparselab-profiler/export'
+import { startServer } from './index.js'
+
+const USAGE = `Usage: sparselab-profiler <command> [options]
+
+Commands:
+  serve                         live dashboard and ingest server
+      --port 8080  --host 127.0.0.1  --logdir ./sparsity_runs  --token T
+  export <run dir | records.ndjson> -o report.html [--title "..."]
+                                write one self-contained HTML report
+  demo                          train a SparseLab MLP with RigL on the digits data, streamed live,
+                                then export its report beside the run log
+      --port 8080  --logdir ./sparsity_runs  --python python3  --steps 3000  --step-delay 0
+`
+
+type Command = (args: string[]) => Promise<number>
+
+const serve: Command = async (args) => {
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: 'string', default: '8080' },
+      host: { type: 'string', default: '127.0.0.1' },
+      logdir: { type: 'string', default: './sparsity_runs' },
+      token: { type: 'string' },
+    },
+  })
+  const server = await startServer({ port: parsePort(values.port), host: values.host, logdir: values.logdir, token: values.token })
+  console.log(`SparseLab Profiler dashboard: ${server.url}/`)
+  await new Promise<void>((done) => {
+    process.once('SIGINT', done)
+    process.once('SIGTERM', done)
+  })
+  await server.close()
+  return 0
+}
+
+const exportCommand: Command = async (args) => {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { output: { type: 'string', short: 'o' }, title: { type: 'string' } },
+  })
+  const [source] = positionals
+  if (!source || positionals.length > 1) throw new Error(`export takes one run directory or records.ndjson\n\n${USAGE}`)
+  const output = values.output ?? join(dirname(runLogPath(source)), 'report.html')
+  writeFileSync(output, exportRunLog(source, { title: values.title }))
+  console.log(`Report written: ${resolve(output)} (${Math.round(statSync(output).size / 1024)} KiB)`)
+  return 0
+}
+
+const demo: Command = async (args) => {
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: 'string', default: '8080' },
+      logdir: { type: 'string', default: './sparsity_runs' },
+      python: { type: 'string', default: process.env.SPARSELAB_PROFILER_PYTHON ?? 'python3' },
+      steps: { type: 'string', default: '3000' },
+      'step-delay': { type: 'string', default: '0' },
+    },
+  })
+  const server = await startServer({ port: parsePort(values.port), logdir: values.logdir })
+  console.log(`SparseLab Profiler dashboard: ${server.url}/  (open it to watch the run live)`)
+  try {
+    const pythonArgs = ['-m', 'sparselab_profiler.demo', '--server', server.url, '--logdir', values.logdir, '--steps', values.steps, '--step-delay', values['step-delay']]
+    const { code, lastLine } = await runPython(values.python, pythonArgs)
+    if (code !== 0) throw new Error(`the demo training exited with code ${code}`)
+    const result = JSON.parse(lastLine) as { run_log: string; test_accuracy: number }
+    const report = join(dirname(result.run_log), 'report.html')
+    writeFileSync(report, exportRunLog(readRunLog(result.run_log)))
+    console.log(`Test accuracy ${(result.test_accuracy * 100).toFixed(1)}%. Report written: ${resolve(report)}`)
+    return 0
+  } finally {
+    await server.close()
+  }
+}
+
+function parsePort(text: string): number {
+  const port = Number(text)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be an integer from 0 to 65535, got ${text}`)
+  return port
+}
+
+function runPython(python: string, args: string[]): Promise<{ code: number; lastLine: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn(python, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PYTHONUNBUFFERED: '1' } })
+    let lastLine = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      process.stdout.write(chunk)
+      const lines = chunk.trim().split('\n')
+      lastLine = lines.at(-1) || lastLine
+    })
+    child.on('error', (error) => fail(new Error(`cannot run ${python} (${error.message}); pass --python /path/to/venv/bin/python`)))
+    child.on('close', (code) => done({ code: code ?? 1, lastLine }))
+  })
+}
+
+const COMMANDS: Record<string, Command> = { serve, export: exportCommand, demo }
+
+/** Runs the CLI with `argv` (without node and script) and resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv
+  const command = name ? COMMANDS[name] : undefined
+  if (!command) {
+    console.log(USAGE)
+    return name === undefined || name === '--help' || name === '-h' ? 0 : 2
+  }
+  return command(rest)
+}
