@@ -80,7 +80,7 @@ export class RunStore {
         events: new RingBuffer(this.#maxEvents),
         end: null,
         lastSeq: 0,
-        evictedSeq: 0,
+        evictedSeq: -1,
       })
       return true
     }

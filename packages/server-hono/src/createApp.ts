@@ -1,4 +1,5 @@
 import { Hono } from 'hono'
+import { HTTPException } from 'hono/http-exception'
 import { bearerAuth } from 'hono/bearer-auth'
 import { bodyLimit } from 'hono/body-limit'
 import { streamSSE } from 'hono/streaming'
@@ -34,7 +35,9 @@ export function createApp(options: AppOptions): Hono {
 
   if (options.token) app.use('*', bearerAuth({ token: options.token }))
 
-  app.onError((error, c) => c.json({ error: `internal error: ${error.message}` }, 500))
+  app.onError((error, c) =>
+    error instanceof HTTPException ? error.getResponse() : c.json({ error: `internal error: ${error.message}` }, 500),
+  )
 
   app.post(
     '/api/ingest',

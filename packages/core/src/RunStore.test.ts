@@ -1,0 +1,66 @@
+import { describe, expect, test } from 'vitest'
+import { RunStore } from './RunStore.js'
+import type { EventRecord, RunRecord, SampleRecord, WireRecord } from './schema.js'
+
+const RUN = 'r1'
+const runRecord: RunRecord = {
+  type: 'run', run: RUN, seq: 0, name: 'mlp', started: 1, schema: 1, algorithm: null, layers: [], sampler: { every: 10 },
+}
+const sample = (seq: number, step = seq * 10): SampleRecord => ({
+  type: 'sample', run: RUN, seq, step, time: 1, layers: [], cost_ms: 0, step_ms: null,
+})
+const event = (seq: number): EventRecord => ({
+  type: 'event', run: RUN, seq, step: seq, time: 1, layer: 'fc1', op: 'drop', count: 3, exact: true, algorithm: 'SET', requested: 3,
+})
+
+describe('RunStore.ingest', () => {
+  test('acks the highest contiguous seq per run', () => {
+    const store = new RunStore()
+    expect(store.ingest([runRecord, sample(1), event(2)])).toEqual({ [RUN]: 2 })
+  })
+
+  test('ignores duplicates and anything past a gap, so a resend fills the gap exactly once', () => {
+    const store = new RunStore()
+    store.ingest([runRecord, sample(1)])
+    expect(store.ingest([sample(3)])).toEqual({ [RUN]: 1 })
+    expect(store.ingest([sample(1), sample(2), sample(3)])).toEqual({ [RUN]: 3 })
+    expect(store.snapshot(RUN)!.samples.map((s) => s.seq)).toEqual([1, 2, 3])
+  })
+
+  test('answers -1 for records of a run it has never seen, asking for the run record', () => {
+    expect(new RunStore().ingest([sample(5)])).toEqual({ [RUN]: -1 })
+  })
+
+  test('stops accepting records after the end record', () => {
+    const store = new RunStore()
+    store.ingest([runRecord, { type: 'end', run: RUN, seq: 1, step: 0, time: 1, status: 'finished' }, sample(2)])
+    expect(store.ack(RUN)).toBe(1)
+    expect(store.listRuns()[0]).toMatchObject({ run: RUN, status: 'finished' })
+  })
+
+  test('notifies subscribers of stored records only', () => {
+    const store = new RunStore()
+    const seen: number[] = []
+    store.subscribe((r) => seen.push(r.seq))
+    store.ingest([runRecord, sample(1), sample(1), sample(3)])
+    expect(seen).toEqual([0, 1])
+  })
+})
+
+describe('bounded memory and replay', () => {
+  test('keeps the newest samples and reports that older replay is gone', () => {
+    const store = new RunStore({ maxSamplesPerRun: 3 })
+    store.ingest([runRecord, ...[1, 2, 3, 4, 5].map((s) => sample(s))])
+    expect(store.snapshot(RUN)!.samples.map((s) => s.seq)).toEqual([3, 4, 5])
+    expect(store.recordsAfter(RUN, 1)).toBeUndefined()
+    expect(store.recordsAfter(RUN, 2)!.map((r) => r.seq)).toEqual([3, 4, 5])
+  })
+
+  test('replays samples and events merged in seq order', () => {
+    const store = new RunStore()
+    const records: WireRecord[] = [runRecord, sample(1), event(2), event(3), sample(4)]
+    store.ingest(records)
+    expect(store.recordsAfter(RUN, -1)!.map((r) => r.seq)).toEqual([0, 1, 2, 3, 4])
+    expect(store.recordsAfter(RUN, 2)!.map((r) => `${r.type}${r.seq}`)).toEqual(['event3', 'sample4'])
+  })
+})
