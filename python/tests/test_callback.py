@@ -1,0 +1,92 @@
+import warnings
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from conftest import read_log
+from sparselab_profiler import SparsityProfilerCallback
+from sparselab_profiler.records import validate_record
+
+
+def dense_model_with_zeros() -> nn.Module:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(16, 8), nn.ReLU(), nn.Unflatten(1, (1, 8)), nn.Conv1d(1, 4, 3), nn.Flatten(),
+                          nn.Linear(4 * 6, 3))
+    with torch.no_grad():
+        model[0].weight[:, ::2] = 0  # half the columns pruned by hand
+    return model
+
+
+def test_dense_weights_use_zeros_as_an_inferred_mask(tmp_path):
+    model = dense_model_with_zeros()
+    with SparsityProfilerCallback(logdir=tmp_path, server=None) as profiler:
+        profiler.attach(model)
+    records = read_log(profiler.log_path)
+    assert [(l["name"], l["format"], l["mask_source"]) for l in records[0]["layers"]] == [
+        ("0", "dense", "inferred_zeros"), ("3", "dense", "inferred_zeros"), ("5", "dense", "inferred_zeros")]
+    first = records[1]["layers"][0]
+    assert first["nnz"] == 64 and first["numel"] == 128 and first["sparsity"] == 0.5
+    assert first["bytes"] == first["dense_bytes"] == 128 * 4
+    assert sum(first["hist"]["counts"]) == 64
+
+
+def test_layer_regex_selects_modules_by_name(tmp_path):
+    with SparsityProfilerCallback(logdir=tmp_path, server=None, layer_regex=r"^[05]$") as profiler:
+        profiler.attach(dense_model_with_zeros())
+    assert [l["name"] for l in read_log(profiler.log_path)[0]["layers"]] == ["0", "5"]
+
+
+def train(model: nn.Module, steps: int, profiler=None) -> float:
+    torch.manual_seed(1)
+    x = torch.randn(32, 16)
+    y = torch.randint(0, 3, (32,))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(steps):
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if profiler:
+            profiler.step()
+    return loss.item()
+
+
+def test_run_log_is_a_gap_free_valid_sequence(tmp_path):
+    model = dense_model_with_zeros()
+    with SparsityProfilerCallback(every=4, logdir=tmp_path, server=None) as profiler:
+        profiler.attach(model)
+        train(model, 10, profiler)
+    records = read_log(profiler.log_path)
+    assert [r["seq"] for r in records] == list(range(len(records)))
+    assert [r["type"] for r in records] == ["run", "sample", "sample", "sample", "sample", "end"]
+    assert [r["step"] for r in records if r["type"] == "sample"] == [0, 4, 8, 10]
+    assert records[-1]["status"] == "finished"
+    for record in records:
+        validate_record(record)
+
+
+def test_an_exception_in_training_ends_the_run_as_crashed(tmp_path):
+    with pytest.raises(ZeroDivisionError):
+        with SparsityProfilerCallback(logdir=tmp_path, server=None) as profiler:
+            profiler.attach(dense_model_with_zeros())
+            1 / 0
+    assert read_log(profiler.log_path)[-1]["status"] == "crashed"
+
+
+def test_an_internal_error_disables_the_profiler_and_training_is_unchanged(tmp_path, monkeypatch):
+    expected_loss = train(dense_model_with_zeros(), 12)
+
+    model = dense_model_with_zeros()
+    profiler = SparsityProfilerCallback(every=2, logdir=tmp_path, server=None).attach(model)
+    source = profiler._sources[0]
+    monkeypatch.setattr(source, "nnz", lambda: (_ for _ in ()).throw(RuntimeError("boom")))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loss = train(model, 12, profiler)
+        profiler.close()
+    assert loss == expected_loss
+    messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert len(messages) == 1 and "disabled itself" in messages[0] and "boom" in messages[0]
+    assert [r["type"] for r in read_log(profiler.log_path)] == ["run", "sample"]
