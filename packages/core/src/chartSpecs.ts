@@ -74,14 +74,16 @@ export function sparsitySpec(rows: readonly SparsityRow[]): VegaLiteSpec {
 }
 
 /**
- * Histogram of one layer's non-zero weights at one step (zeros excluded, exact counts).
+ * Histogram of one layer's non-zero weights (zeros excluded, exact counts). Without `step` the spec
+ * stays the same while a live view swaps in each new sample's rows.
  * @example histogramSpec(histogramRows(layerSample.hist), { layer: 'fc1', step: 120 })
  */
-export function histogramSpec(rows: readonly HistogramRow[], at: { layer: string; step: number }): VegaLiteSpec {
+export function histogramSpec(rows: readonly HistogramRow[], at: { layer: string; step?: number }): VegaLiteSpec {
+  const where = at.step === undefined ? at.layer : `${at.layer} · step ${at.step}`
   return {
     $schema: SCHEMA,
-    description: `Non-zero weights of ${at.layer} at step ${at.step}`,
-    title: { text: `${at.layer} · step ${at.step}`, subtitle: 'non-zero weights only' },
+    description: `Non-zero weights of ${where}`,
+    title: { text: where, subtitle: 'non-zero weights only' },
     width: 'container',
     height: 200,
     datasets: { [DATASET.histogram]: rows },

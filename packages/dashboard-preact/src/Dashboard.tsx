@@ -166,6 +166,10 @@ export function Dashboard({ url, run, token }: DashboardProps) {
                   </dd>
                 </div>
                 <div>
+                  <dt>At step</dt>
+                  <dd>{latest!.step}</dd>
+                </div>
+                <div>
                   <dt>Memory vs dense</dt>
                   <dd>
                     {formatBytes(layerSample.bytes)} vs {formatBytes(layerSample.dense_bytes)} (
@@ -177,7 +181,7 @@ export function Dashboard({ url, run, token }: DashboardProps) {
             <div class="slp-pair">
               {layerSample && (
                 <VegaChart
-                  spec={histogramSpec([], { layer: layerSample.name, step: latest!.step })}
+                  spec={histogramSpec([], { layer: layerSample.name })}
                   dataset={DATASET.histogram}
                   rows={histogramRows(layerSample.hist)}
                   label={`Histogram of non-zero weights of ${layerSample.name}`}

@@ -29,8 +29,8 @@ footer{margin-top:32px;font-size:.75rem;opacity:.7}`
 
 const BOOT = `
 for (const chart of JSON.parse(document.getElementById('report-data').textContent).charts) {
-  vegaEmbed(document.getElementById('chart-' + chart.id), chart.spec, { renderer: 'svg', actions: false })
-    .then(function (r) { r.view.container().parentElement.dataset.rendered = 'true' })
+  const element = document.getElementById('chart-' + chart.id)
+  vegaEmbed(element, chart.spec, { renderer: 'svg', actions: false }).then(function () { element.dataset.rendered = 'true' })
 }`
 
 /**

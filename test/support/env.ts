@@ -1,0 +1,40 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium, type Browser } from 'playwright-core'
+
+export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)))
+export const PYTHON = join(REPO, '.venv', 'bin', 'python')
+export const CLI = join(REPO, 'node_modules', '.bin', 'sparselab-profiler')
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `slp-${prefix}-`))
+}
+
+/** Debian's chromium, headless, with the flags this machine needs; never a downloaded browser. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  })
+}
+
+export interface Finished {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Spawns a process and collects its output; `done` resolves when it exits. */
+export function run(command: string, args: string[], options: { cwd?: string } = {}): { child: ChildProcess; done: Promise<Finished> } {
+  const child = spawn(command, args, { cwd: options.cwd ?? REPO, env: { ...process.env, PYTHONUNBUFFERED: '1' } })
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  const done = new Promise<Finished>((resolveDone) => child.on('close', (code) => resolveDone({ code: code ?? 1, stdout, stderr })))
+  return { child, done }
+}
