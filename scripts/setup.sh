@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 
 if [ ! -x node_modules/.bin/turbo ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm packages"
-  npm ci --no-audit --no-fund
+  # Not `npm ci`: vite 8 lists an optional dependency the registry does not have, which `npm ci`
+  # refuses while `npm install` skips it; the lockfile still pins every version.
+  npm install --no-audit --no-fund
 fi
 echo "setup: building TypeScript packages"
 npx turbo run build --output-logs=errors-only

@@ -18,6 +18,7 @@ from .metrics import DEFAULT_BINS, histogram_of
 from .records import EndRecord, EventRecord, LayerSample, Record, RunRecord, SampleRecord
 from .runlog import RunLogWriter
 from .sender import LogSender
+from .server_launcher import ensure_server
 from .sources import LayerSource, SparseLabLayerSource
 from .topology import TopologyChange, describe_algorithm, hook_sparselab_algorithm
 
@@ -33,7 +34,8 @@ class SparsityProfilerCallback:
         every: sample every this many training steps. Default 10.
         layer_regex: profile only modules whose qualified name matches (``re.search``). Default all.
         logdir: runs are recorded under ``<logdir>/<run>/records.ndjson``. Default ``./sparsity_runs``.
-        server: dashboard server base URL; ``None`` records the run log only. Default ``http://127.0.0.1:8080``.
+        server: dashboard server base URL; ``None`` records the run log only. When nothing answers at a
+            loopback URL the profiler starts ``sparselab-profiler serve`` itself. Default ``http://127.0.0.1:8080``.
         run_name: display name of the run. Default: the model's class name.
         bins: histogram bins per layer. Default 64.
 
@@ -69,6 +71,7 @@ class SparsityProfilerCallback:
         self.run_name = run_name
         self.bins = bins
         self.run_id: Optional[str] = None
+        self.server_pid: Optional[int] = None  # set when this profiler started the server itself
         self._sources: list[LayerSource] = []
         self._ranges: dict[str, tuple[float, float]] = {}
         self._log: Optional[RunLogWriter] = None
@@ -149,7 +152,9 @@ class SparsityProfilerCallback:
         sender_box: list[LogSender] = []
         self._log = RunLogWriter(self.logdir / self.run_id, on_write=lambda: sender_box and sender_box[0].notify())
         if self.server:
-            self._sender = LogSender(f"{self.server}/api/ingest", self.run_id, self._log.path)
+            self.server_pid = ensure_server(self.server, self.logdir)
+            self._sender = LogSender(f"{self.server}/api/ingest", self.run_id, self._log.path,
+                                     quiet_s=10.0 if self.server_pid else 0.0)
             sender_box.append(self._sender)
         algo_info = None
         if algorithm is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -25,6 +26,7 @@ class LogSender:
         *,
         batch_bytes: int = 1 << 20,
         timeout_s: float = 5.0,
+        quiet_s: float = 0.0,
         on_notice: Callable[[str], None] = print,
     ):
         self._url = ingest_url
@@ -33,6 +35,7 @@ class LogSender:
         self._batch_bytes = batch_bytes
         self._timeout_s = timeout_s
         self._notice = on_notice
+        self._quiet_until = time.monotonic() + quiet_s  # a server that is still starting is not news
         self._offsets: list[int] = []  # byte offset where line k (seq k) starts
         self._scan_pos = 0  # end of the last complete line seen
         self._acked = -1
@@ -84,7 +87,7 @@ class LogSender:
                     self._notice(f"SparseLab Profiler: the server rejected run data ({rejected}); stopped sending, the run log keeps recording.")
                     return
                 except (OSError, ValueError) as error:
-                    if not self._told_unreachable:
+                    if not self._told_unreachable and time.monotonic() >= self._quiet_until:
                         self._notice(f"SparseLab Profiler: cannot reach {self._url} ({error}); recording to {self._log_path}, will resend when it answers.")
                         self._told_unreachable = True
                     if self._closing:

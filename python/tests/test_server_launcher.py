@@ -1,0 +1,50 @@
+import json
+import os
+import shutil
+import signal
+import socket
+import time
+import urllib.request
+
+import pytest
+import sparselab
+import torch
+from torch import nn
+
+from conftest import read_log
+from sparselab_profiler import SparsityProfilerCallback
+from sparselab_profiler.server_launcher import find_cli
+
+pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js for the dashboard server")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_one_line_starts_the_server_and_the_whole_run_reaches_it(tmp_path, capsys):
+    assert find_cli(), "build the TypeScript packages first (scripts/setup.sh)"
+    url = f"http://127.0.0.1:{free_port()}"
+    torch.manual_seed(0)
+    model = nn.Sequential(sparselab.SparseLinear(16, 12, sparsity=0.75))
+    profiler = SparsityProfilerCallback(every=2, logdir=tmp_path, server=url)
+    try:
+        profiler.attach(model)
+        for _ in range(6):
+            profiler.step()
+        profiler.close()
+        assert profiler.server_pid is not None
+        with urllib.request.urlopen(f"{url}/api/runs/{profiler.run_id}", timeout=5) as response:
+            snapshot = json.loads(response.read())
+        lines = read_log(profiler.log_path)
+        assert snapshot["lastSeq"] == len(lines) - 1 == 5  # run, samples at steps 0 2 4 6, end
+        assert [s["layers"][0]["nnz"] for s in snapshot["samples"]] == [model[0].nnz] * 4
+        out = capsys.readouterr().out
+        assert f"dashboard {url}/?run={profiler.run_id}" in out
+        assert "cannot reach" not in out
+    finally:
+        if profiler.server_pid:
+            os.kill(profiler.server_pid, signal.SIGTERM)
+            time.sleep(0.2)
