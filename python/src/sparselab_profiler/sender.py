@@ -41,6 +41,7 @@ class LogSender:
         self._acked = -1
         self._wake = threading.Event()
         self._closing = False
+        self._deadline = float("inf")  # set by close(): keep retrying until then
         self._told_unreachable = False
         self._rejected: Optional[str] = None
         self._thread = threading.Thread(target=self._run, name="sparselab-profiler-sender", daemon=True)
@@ -59,9 +60,10 @@ class LogSender:
 
     def close(self, timeout_s: float) -> bool:
         """Waits up to `timeout_s` for everything written to be acknowledged; True if it was."""
+        self._deadline = time.monotonic() + timeout_s
         self._closing = True
         self._wake.set()
-        self._thread.join(timeout_s)
+        self._thread.join(timeout_s + 1.0)
         return not self._thread.is_alive() and self._rejected is None
 
     def _run(self) -> None:
@@ -90,7 +92,7 @@ class LogSender:
                     if not self._told_unreachable and time.monotonic() >= self._quiet_until:
                         self._notice(f"SparseLab Profiler: cannot reach {self._url} ({error}); recording to {self._log_path}, will resend when it answers.")
                         self._told_unreachable = True
-                    if self._closing:
+                    if self._closing and time.monotonic() >= self._deadline:
                         return
                     self._wake.wait(backoff)
                     self._wake.clear()
