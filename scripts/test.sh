@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh --browser
+echo "== Type checks"
+npx turbo run typecheck --output-logs=errors-only
 echo "== TypeScript unit tests"
 npx vitest run --project unit
 echo "== Python tests"
