@@ -17,7 +17,7 @@ afterAll(async () => {
   await server?.close()
 })
 
-const SPARSITY_CHART = '[aria-label="Per-layer sparsity over training steps"]'
+const SPARSITY_CHART = '[data-chart="sparsity"]'
 
 test('the dashboard shows a real SparseLab run live and the server ends with every seq exactly once', async () => {
   const logdir = tempDir('live')
@@ -43,8 +43,10 @@ test('the dashboard shows a real SparseLab run live and the server ends with eve
 
   // The layer inspector shows the picked layer's histogram bars and its RigL drop/grow bars.
   await page.locator('select[aria-label="Layer"]').selectOption('fc2')
-  await page.waitForFunction(() => document.querySelectorAll('[aria-label="Histogram of non-zero weights of fc2"] .mark-rect path').length === 64)
-  await page.waitForSelector('[aria-label="Drop and grow events of fc2"] .mark-rect path', { state: 'attached', timeout: 30_000 })
+  // Vega labels each chart's container with the spec's description.
+  await page.waitForSelector('[data-chart="histogram"][aria-label="Non-zero weights of fc2"]')
+  expect(await page.locator('[data-chart="histogram"] .mark-rect path').count()).toBe(64)
+  await page.waitForSelector('[data-chart="events"][aria-label="Drop/grow events of fc2"] .mark-rect path', { state: 'attached' })
 
   const finished = await training.done
   expect(finished.stderr).not.toMatch(/Traceback/)

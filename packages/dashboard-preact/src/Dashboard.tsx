@@ -140,7 +140,7 @@ export function Dashboard({ url, run, token }: DashboardProps) {
           {!latest && <p class="slp-empty">Waiting for the first sample…</p>}
           <section>
             <h2>Per-layer sparsity evolution</h2>
-            <VegaChart spec={sparsity} dataset={DATASET.sparsity} rows={data.sparsityRows} label="Per-layer sparsity over training steps" />
+            <VegaChart spec={sparsity} dataset={DATASET.sparsity} rows={data.sparsityRows} name="sparsity" />
           </section>
           <section>
             <h2>
@@ -184,11 +184,11 @@ export function Dashboard({ url, run, token }: DashboardProps) {
                   spec={histogramSpec([], { layer: layerSample.name })}
                   dataset={DATASET.histogram}
                   rows={histogramRows(layerSample.hist)}
-                  label={`Histogram of non-zero weights of ${layerSample.name}`}
+                  name="histogram"
                 />
               )}
               {layer && (
-                <VegaChart spec={eventsSpec([], { layer })} dataset={DATASET.events} rows={layerEvents} label={`Drop and grow events of ${layer}`} />
+                <VegaChart spec={eventsSpec([], { layer })} dataset={DATASET.events} rows={layerEvents} name="events" />
               )}
             </div>
           </section>

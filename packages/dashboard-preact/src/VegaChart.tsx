@@ -8,15 +8,15 @@ export interface VegaChartProps {
   /** Name of the dataset in `spec` that `rows` feeds. */
   dataset: string
   rows: readonly object[]
-  /** Text alternative for the chart. */
-  label: string
+  /** Identifies the chart in the page (`data-chart`); its accessible label is the spec's description. */
+  name: string
 }
 
 /**
  * Renders a core spec once and then streams row changes into the live view as Vega changesets:
  * appended rows are inserted, anything else replaces the dataset. `data-rows` reports what is shown.
  */
-export function VegaChart({ spec, dataset, rows, label }: VegaChartProps) {
+export function VegaChart({ spec, dataset, rows, name }: VegaChartProps) {
   const host = useRef<HTMLDivElement>(null)
   const view = useRef<Result | undefined>(undefined)
   const shown = useRef<{ count: number; first: object | undefined }>({ count: 0, first: undefined })
@@ -61,5 +61,5 @@ export function VegaChart({ spec, dataset, rows, label }: VegaChartProps) {
 
   useEffect(() => syncRows(rows), [rows, rows.length])
 
-  return <div ref={host} class="slp-chart" role="img" aria-label={label} data-rows="0" />
+  return <div ref={host} class="slp-chart" data-chart={name} data-rows="0" />
 }

@@ -90,6 +90,7 @@ export function createApp(options: AppOptions): Hono {
   const { dashboard } = options
   if (dashboard) {
     app.get('/', (c) => c.html(dashboard.html))
+    app.get('/favicon.ico', (c) => c.body(null, 204))
     app.get('/assets/dashboard.js', (c) => {
       c.header('Content-Type', 'text/javascript; charset=utf-8')
       c.header('Cache-Control', 'no-cache')
