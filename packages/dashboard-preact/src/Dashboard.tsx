@@ -80,6 +80,7 @@ export function Dashboard({ url, run, token }: DashboardProps) {
   const layer = chosenLayer && layerNames.includes(chosenLayer) ? chosenLayer : layerNames[0]
   const layerSample = latest?.layers.find((l) => l.name === layer)
   const sparsity = useMemo(() => sparsitySpec([]), [])
+  const histogram = useMemo(() => (layerSample ? histogramRows(layerSample.hist) : []), [layerSample])
   const layerEvents = useMemo(
     () => data?.eventRows.filter((e) => e.layer === layer) ?? [],
     [data, layer, data?.eventRows.length],
@@ -183,7 +184,7 @@ export function Dashboard({ url, run, token }: DashboardProps) {
                 <VegaChart
                   spec={histogramSpec([], { layer: layerSample.name })}
                   dataset={DATASET.histogram}
-                  rows={histogramRows(layerSample.hist)}
+                  rows={histogram}
                   name="histogram"
                 />
               )}

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from .discovery import discover_layers
-from .metrics import DEFAULT_BINS, histogram_of
+from .metrics import DEFAULT_BINS, count_nonfinite, histogram_of
 from .records import EndRecord, EventRecord, LayerSample, Record, RunRecord, SampleRecord
 from .runlog import RunLogWriter
 from .sender import LogSender
@@ -134,14 +134,19 @@ class SparsityProfilerCallback:
         try:
             fn(*args)
         except Exception as error:  # training must go on whatever happens in here
-            self._disabled = True
-            warnings.warn(
-                f"SparseLab Profiler disabled itself after an internal error ({type(error).__name__}: {error}); "
-                "training continues unaffected.",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-            self._shutdown()
+            self._disable(error)
+
+    def _disable(self, error: BaseException) -> None:
+        if self._disabled:
+            return
+        self._disabled = True
+        warnings.warn(
+            f"SparseLab Profiler disabled itself after an internal error ({type(error).__name__}: {error}); "
+            "training continues unaffected.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        self._shutdown()
 
     def _attach(self, model: nn.Module, algorithm: object) -> None:
         if self._log is not None:
@@ -149,32 +154,31 @@ class SparsityProfilerCallback:
         self._sources = discover_layers(model, self.layer_regex)
         name = self.run_name or type(model).__name__
         self.run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{_slug(name)}-{secrets.token_hex(2)}"
-        sender_box: list[LogSender] = []
-        self._log = RunLogWriter(self.logdir / self.run_id, on_write=lambda: sender_box and sender_box[0].notify())
+        self._log = RunLogWriter(self.logdir / self.run_id)
         if self.server:
             self.server_pid = ensure_server(self.server, self.logdir)
             self._sender = LogSender(f"{self.server}/api/ingest", self.run_id, self._log.path,
                                      quiet_s=10.0 if self.server_pid else 0.0)
-            sender_box.append(self._sender)
+            self._log.on_write = self._sender.notify
         algo_info = None
         if algorithm is not None:
             algo_info = describe_algorithm(algorithm)
             self._algorithm_name = algo_info.name
             sparselab_sources = [s for s in self._sources if isinstance(s, SparseLabLayerSource)]
-            self._unhook = hook_sparselab_algorithm(algorithm, sparselab_sources, self._on_topology, self._on_hook_error)
+            self._unhook = hook_sparselab_algorithm(algorithm, sparselab_sources, self._on_topology, self._disable)
         self._write(RunRecord(
             run=self.run_id, name=name, started=time.time(), algorithm=algo_info,
             layers=[s.info for s in self._sources], sampler={"every": self.every},
-        ), seq=0)
+        ))
         self._sample()
         if self._sender:
             self._sender.start()
             print(f"SparseLab Profiler: dashboard {self.dashboard_url}", flush=True)
         atexit.register(self._close_at_exit)
 
-    def _write(self, record: Record, seq: Optional[int] = None) -> None:
-        record.seq = self._seq if seq is None else seq
-        self._seq = record.seq + 1
+    def _write(self, record: Record) -> None:
+        record.seq = self._seq
+        self._seq += 1
         self._log.write(record)
 
     def _on_step(self) -> None:
@@ -201,7 +205,7 @@ class SparsityProfilerCallback:
                 layers.append(LayerSample(
                     name=name, nnz=nnz, numel=numel, sparsity=1 - nnz / numel, bytes=source.storage_bytes(),
                     dense_bytes=source.dense_bytes(), hist=hist,
-                    nonfinite=int((~torch.isfinite(values)).sum()),
+                    nonfinite=count_nonfinite(values),
                 ))
         cost_ms = (time.perf_counter() - started) * 1000
         self._write(SampleRecord(run=self.run_id, seq=0, step=self._step, time=time.time(), layers=layers,
@@ -218,13 +222,6 @@ class SparsityProfilerCallback:
                 run=self.run_id, seq=0, step=step, time=time.time(), layer=change.layer, op=op, count=count,
                 exact=True, algorithm=self._algorithm_name, requested=requested,
             ))
-
-    def _on_hook_error(self, error: BaseException) -> None:
-        self._guard(self._raise, error)
-
-    @staticmethod
-    def _raise(error: BaseException) -> None:
-        raise error
 
     def _finish(self, status: str) -> None:
         if self._step != self._last_sampled_step:
