@@ -1,5 +1,5 @@
 /** @sparselab-profiler/core — schema v1, validation, RunStore and the Vega-Lite report builder; no runtime dependencies. */
-export { SCHEMA_VERSION } from './schema.js'
+export { MASK_SOURCES, SCHEMA_VERSION, STORAGE_FORMATS } from './schema.js'
 export type {
   AlgorithmInfo,
   EndRecord,

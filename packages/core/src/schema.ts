@@ -3,10 +3,12 @@
 export const SCHEMA_VERSION = 1
 
 /** How a layer's weights are stored, which decides the bytes it really uses. */
-export type StorageFormat = 'padded_csr' | 'dense'
+export const STORAGE_FORMATS = ['padded_csr', 'dense', 'dense_masked', 'coo', 'csr'] as const
+export type StorageFormat = (typeof STORAGE_FORMATS)[number]
 
 /** Where the profiler learns which weights are structurally zero. */
-export type MaskSource = 'sparselab' | 'inferred_zeros'
+export const MASK_SOURCES = ['sparselab', 'torch_prune', 'parametrization', 'rigl_torch', 'native_sparse', 'inferred_zeros'] as const
+export type MaskSource = (typeof MASK_SOURCES)[number]
 
 export interface LayerInfo {
   name: string

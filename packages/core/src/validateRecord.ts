@@ -1,4 +1,4 @@
-import { SCHEMA_VERSION, type WireRecord } from './schema.js'
+import { MASK_SOURCES, SCHEMA_VERSION, STORAGE_FORMATS, type WireRecord } from './schema.js'
 
 /** Outcome of validating one decoded JSON value against schema v1. */
 export type Validation =
@@ -147,8 +147,8 @@ const RECORD_CHECKS: Record<WireRecord['type'], Check> = {
         shape: arrayOf(int(0), { max: 8 }),
         numel: int(1),
         dtype: str(),
-        format: oneOf('padded_csr', 'dense'),
-        mask_source: oneOf('sparselab', 'inferred_zeros'),
+        format: oneOf(...STORAGE_FORMATS),
+        mask_source: oneOf(...MASK_SOURCES),
       }),
       { max: MAX_LAYERS },
     ),

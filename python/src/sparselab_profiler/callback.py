@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from .discovery import discover_layers
+from .mask_snapshots import MaskSnapshots
 from .metrics import DEFAULT_BINS, count_nonfinite, histogram_of
 from .records import EndRecord, EventRecord, LayerSample, Record, RunRecord, SampleRecord
 from .runlog import RunLogWriter
@@ -74,6 +75,8 @@ class SparsityProfilerCallback:
         self.server_pid: Optional[int] = None  # set when this profiler started the server itself
         self._sources: list[LayerSource] = []
         self._ranges: dict[str, tuple[float, float]] = {}
+        self._snapshots = MaskSnapshots()
+        self._hooked: set[str] = set()  # layers whose topology events come exactly from a hooked algorithm
         self._log: Optional[RunLogWriter] = None
         self._sender: Optional[LogSender] = None
         self._unhook = lambda: None
@@ -165,6 +168,7 @@ class SparsityProfilerCallback:
             algo_info = describe_algorithm(algorithm)
             self._algorithm_name = algo_info.name
             sparselab_sources = [s for s in self._sources if isinstance(s, SparseLabLayerSource)]
+            self._hooked = {s.info.name for s in sparselab_sources}
             self._unhook = hook_sparselab_algorithm(algorithm, sparselab_sources, self._on_topology, self._disable)
         self._write(RunRecord(
             run=self.run_id, name=name, started=time.time(), algorithm=algo_info,
@@ -207,10 +211,28 @@ class SparsityProfilerCallback:
                     dense_bytes=source.dense_bytes(), hist=hist,
                     nonfinite=count_nonfinite(values),
                 ))
+            changes = self._inferred_changes()
         cost_ms = (time.perf_counter() - started) * 1000
-        self._write(SampleRecord(run=self.run_id, seq=0, step=self._step, time=time.time(), layers=layers,
+        now = time.time()
+        self._write(SampleRecord(run=self.run_id, seq=0, step=self._step, time=now, layers=layers,
                                  cost_ms=cost_ms, step_ms=self._step_ms))
+        for source, dropped, grown in changes:
+            for op, count in (("drop", dropped), ("grow", grown)):
+                self._write(EventRecord(run=self.run_id, seq=0, step=self._step, time=now, layer=source.info.name,
+                                        op=op, count=count, exact=False, algorithm=source.info.mask_source,
+                                        requested=None))
         self._last_sampled_step = self._step
+
+    def _inferred_changes(self) -> list[tuple[LayerSource, int, int]]:
+        """Mask diffs since the last sample for sources whose updates are not hooked."""
+        changes = []
+        for source in self._sources:
+            if source.info.name in self._hooked or not hasattr(source, "mask"):
+                continue
+            diff = self._snapshots.diff(source.info.name, source.mask())
+            if diff and any(diff):
+                changes.append((source, *diff))
+        return changes
 
     def _on_topology(self, change: TopologyChange) -> None:
         if self._disabled or self._closed:

@@ -8,22 +8,39 @@ from typing import Optional
 import torch
 from torch import nn
 
-from .sources import DenseWeightSource, LayerSource, SparseLabLayerSource
-from .sources.sparselab_layer import is_sparselab_layer
+from .sources import (
+    DenseWeightSource, LayerSource, NativeSparseSource, ParametrizedMaskSource, SparseLabLayerSource, TorchPruneSource,
+    is_native_sparse, is_pruned, is_sparselab_layer, mask_parametrization,
+)
 
 _DENSE_WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 
+def source_for(name: str, module: nn.Module) -> Optional[LayerSource]:
+    """The most specific mask source for `module.weight`, or None when it is not worth profiling."""
+    if is_sparselab_layer(module):
+        return SparseLabLayerSource(name, module)
+    if mask_parametrization(module) is not None:
+        return ParametrizedMaskSource(name, module)
+    if is_pruned(module):
+        return TorchPruneSource(name, module)
+    weight = getattr(module, "weight", None)
+    if is_native_sparse(weight):
+        return NativeSparseSource(name, module)
+    if isinstance(module, _DENSE_WEIGHTED) and isinstance(weight, torch.Tensor):
+        return DenseWeightSource(name, weight)
+    return None
+
+
 def discover_layers(model: nn.Module, layer_regex: Optional[str] = None) -> list[LayerSource]:
-    """Every SparseLab layer and every Linear/Conv weight whose module name matches `layer_regex`."""
+    """A source for every module whose qualified name matches `layer_regex` (all when None)."""
     pattern = re.compile(layer_regex) if layer_regex else None
     sources: list[LayerSource] = []
     for name, module in model.named_modules():
         name = name or type(module).__name__
         if pattern and not pattern.search(name):
             continue
-        if is_sparselab_layer(module):
-            sources.append(SparseLabLayerSource(name, module))
-        elif isinstance(module, _DENSE_WEIGHTED) and isinstance(getattr(module, "weight", None), torch.Tensor):
-            sources.append(DenseWeightSource(name, module.weight))
+        source = source_for(name, module)
+        if source is not None:
+            sources.append(source)
     return sources

@@ -10,6 +10,10 @@ from typing import Any, Callable, Literal, Optional, Union
 
 SCHEMA_VERSION = 1
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+StorageFormat = Literal["padded_csr", "dense", "dense_masked", "coo", "csr"]
+MaskSource = Literal["sparselab", "torch_prune", "parametrization", "rigl_torch", "native_sparse", "inferred_zeros"]
+STORAGE_FORMATS: tuple[str, ...] = StorageFormat.__args__
+MASK_SOURCES: tuple[str, ...] = MaskSource.__args__
 
 
 @dataclass
@@ -18,8 +22,8 @@ class LayerInfo:
     shape: list[int]
     numel: int
     dtype: str
-    format: Literal["padded_csr", "dense"]
-    mask_source: Literal["sparselab", "inferred_zeros"]
+    format: StorageFormat
+    mask_source: MaskSource
 
 
 @dataclass
@@ -243,7 +247,7 @@ _CHECKS: dict[str, Check] = {
         "schema": _one_of(SCHEMA_VERSION), "algorithm": _nullable(_object({"name": _string(), "params": _params})),
         "layers": _array(_object({
             "name": _string(), "shape": _array(_integer(0), 0, 8), "numel": _integer(1), "dtype": _string(),
-            "format": _one_of("padded_csr", "dense"), "mask_source": _one_of("sparselab", "inferred_zeros"),
+            "format": _one_of(*STORAGE_FORMATS), "mask_source": _one_of(*MASK_SOURCES),
         }), 0, 100_000),
         "sampler": _object({"every": _integer(1)}),
     }),

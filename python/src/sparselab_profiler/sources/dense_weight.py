@@ -19,6 +19,9 @@ class DenseWeightSource:
             mask_source="inferred_zeros",
         )
 
+    def mask(self) -> torch.Tensor:
+        return self._weight.detach() != 0
+
     def stored_values(self) -> torch.Tensor:
         return self._weight.detach().reshape(-1)
 

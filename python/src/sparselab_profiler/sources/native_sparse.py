@@ -1,0 +1,49 @@
+"""Weights stored as torch's own sparse COO or CSR tensors."""
+
+from __future__ import annotations
+
+import torch
+
+from ..records import LayerInfo
+
+_FORMATS = {torch.sparse_coo: "coo", torch.sparse_csr: "csr"}
+
+
+def is_native_sparse(tensor: object) -> bool:
+    return isinstance(tensor, torch.Tensor) and tensor.layout in _FORMATS
+
+
+def _nbytes(t: torch.Tensor) -> int:
+    return t.numel() * t.element_size()
+
+
+class NativeSparseSource:
+    """nnz is the number of stored entries (`_nnz()`), explicit zeros included: they occupy storage."""
+
+    def __init__(self, name: str, module: torch.nn.Module, param: str = "weight"):
+        self.module = module
+        self.param = param
+        w = self._weight
+        self.info = LayerInfo(name=name, shape=list(w.shape), numel=w.numel(), dtype=str(w.dtype).removeprefix("torch."),
+                              format=_FORMATS[w.layout], mask_source="native_sparse")
+
+    @property
+    def _weight(self) -> torch.Tensor:
+        return getattr(self.module, self.param).detach()
+
+    def stored_values(self) -> torch.Tensor:
+        w = self._weight
+        return w._values() if w.layout == torch.sparse_coo else w.values()
+
+    def nnz(self) -> int:
+        return int(self._weight._nnz())
+
+    def storage_bytes(self) -> int:
+        w = self._weight
+        if w.layout == torch.sparse_coo:
+            return _nbytes(w._indices()) + _nbytes(w._values())
+        return _nbytes(w.crow_indices()) + _nbytes(w.col_indices()) + _nbytes(w.values())
+
+    def dense_bytes(self) -> int:
+        w = self._weight
+        return w.numel() * w.element_size()

@@ -1,0 +1,56 @@
+"""Parametrizations that carry a `mask` (torch.ao.pruning's FakeSparsity and libraries built on it)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+
+from ..records import LayerInfo
+
+
+def mask_parametrization(module: nn.Module, name: str = "weight") -> Optional[nn.Module]:
+    """The first parametrization of `module.<name>` that has a tensor `mask`, if any."""
+    if not parametrize.is_parametrized(module, name):
+        return None
+    for p in module.parametrizations[name]:
+        if isinstance(getattr(p, "mask", None), torch.Tensor):
+            return p
+    return None
+
+
+class ParametrizedMaskSource:
+    """nnz comes from the mask: the parametrization's `original` tensor stays dense and must never be counted."""
+
+    def __init__(self, name: str, module: nn.Module, param: str = "weight"):
+        self.module = module
+        self.param = param
+        original = self._original
+        self.info = LayerInfo(name=name, shape=list(original.shape), numel=original.numel(),
+                              dtype=str(original.dtype).removeprefix("torch."), format="dense_masked",
+                              mask_source="parametrization")
+
+    @property
+    def _original(self) -> torch.Tensor:
+        return self.module.parametrizations[self.param].original
+
+    def _mask_tensor(self) -> torch.Tensor:
+        return mask_parametrization(self.module, self.param).mask
+
+    def mask(self) -> torch.Tensor:
+        return (self._mask_tensor().detach() != 0).expand_as(self._original)
+
+    def stored_values(self) -> torch.Tensor:
+        return self._original.detach()[self.mask()]
+
+    def nnz(self) -> int:
+        return int(self.mask().sum())
+
+    def storage_bytes(self) -> int:
+        mask = self._mask_tensor()
+        return self._original.numel() * self._original.element_size() + mask.numel() * mask.element_size()
+
+    def dense_bytes(self) -> int:
+        return self._original.numel() * self._original.element_size()
