@@ -8,7 +8,7 @@ import secrets
 import time
 import warnings
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
 from torch import nn
@@ -86,6 +86,7 @@ class SparsityProfilerCallback:
         self._algorithm_name = ""
         self._last_step_time: Optional[float] = None
         self._step_ms: Optional[float] = None
+        self._step_counter: Optional[Callable[[], int]] = None
         self._disabled = False
         self._closed = False
 
@@ -105,11 +106,19 @@ class SparsityProfilerCallback:
         self._guard(self._attach, model, algorithm)
         return self
 
-    def step(self) -> None:
-        """Call once per training step, after ``optimizer.step()`` and ``algorithm.step()``."""
+    def step(self, step: Optional[int] = None) -> None:
+        """Call once per training step, after ``optimizer.step()`` and ``algorithm.step()``.
+
+        ``step`` is the number of optimizer steps taken so far, for trainers that count them
+        (Lightning's ``global_step``); by default the profiler counts calls.
+        """
         if self._disabled or self._log is None:
             return
-        self._guard(self._on_step)
+        self._guard(self._on_step, step)
+
+    def follow_step_counter(self, counter: Callable[[], int]) -> None:
+        """Label topology events with `counter()` (a trainer's global step) instead of the next call count."""
+        self._step_counter = counter
 
     def close(self, status: str = "finished") -> None:
         """Takes a last sample, writes the end record and waits briefly for the server to have it all."""
@@ -185,13 +194,13 @@ class SparsityProfilerCallback:
         self._seq += 1
         self._log.write(record)
 
-    def _on_step(self) -> None:
+    def _on_step(self, step: Optional[int]) -> None:
         now = time.perf_counter()
         if self._last_step_time is not None:
             elapsed_ms = (now - self._last_step_time) * 1000
             self._step_ms = elapsed_ms if self._step_ms is None else 0.9 * self._step_ms + 0.1 * elapsed_ms
-        self._step += 1
-        if self._step % self.every == 0:
+        self._step = self._step + 1 if step is None else step
+        if self._step % self.every == 0 and self._step != self._last_sampled_step:
             self._sample()
         self._last_step_time = time.perf_counter()
 
@@ -237,8 +246,8 @@ class SparsityProfilerCallback:
     def _on_topology(self, change: TopologyChange) -> None:
         if self._disabled or self._closed:
             return
-        # The algorithm updates inside the step the user has not yet reported with step().
-        step = self._step + 1
+        # By default the algorithm updates inside the step the user has not yet reported with step().
+        step = self._step_counter() if self._step_counter else self._step + 1
         for op, count, requested in (("drop", change.dropped, change.requested_drop), ("grow", change.grown, None)):
             self._guard(self._write, EventRecord(
                 run=self.run_id, seq=0, step=step, time=time.time(), layer=change.layer, op=op, count=count,

@@ -1,0 +1,44 @@
+"""One Lightning callback body for both `lightning.pytorch` and `pytorch_lightning`, whose Callback
+classes differ: a trainer rejects a callback built on the other one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..callback import SparsityProfilerCallback as Profiler
+
+
+def lightning_callback_class(base: type) -> type:
+    class SparsityProfilerCallback(base):
+        """Samples every `every` optimizer steps (`trainer.global_step`), so gradient accumulation's
+        micro-batches do not count as steps; only global rank 0 records."""
+
+        def __init__(self, algorithm: Any = None, step_algorithm: bool = False, **profiler_options: Any):
+            super().__init__()
+            self.algorithm = algorithm
+            self.step_algorithm = step_algorithm
+            self.profiler = Profiler(**profiler_options)
+            self._last_global_step = -1
+
+        def on_fit_start(self, trainer, pl_module) -> None:
+            self._last_global_step = trainer.global_step
+            if trainer.is_global_zero:
+                self.profiler.attach(pl_module, algorithm=self.algorithm)
+                self.profiler.follow_step_counter(lambda: trainer.global_step)
+
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+            if trainer.global_step == self._last_global_step:
+                return  # a micro-batch of gradient accumulation: no optimizer step yet
+            self._last_global_step = trainer.global_step
+            if self.step_algorithm and self.algorithm is not None:
+                self.algorithm.step()
+            if trainer.is_global_zero:
+                self.profiler.step(trainer.global_step)
+
+        def on_fit_end(self, trainer, pl_module) -> None:
+            self.profiler.close("finished")
+
+        def on_exception(self, trainer, pl_module, exception: BaseException) -> None:
+            self.profiler.close("interrupted" if isinstance(exception, KeyboardInterrupt) else "crashed")
+
+    return SparsityProfilerCallback

@@ -1,0 +1,9 @@
+"""SparsityProfilerCallback for `lightning.pytorch` trainers."""
+
+from lightning.pytorch import Callback
+
+from ._lightning_callback import lightning_callback_class
+
+SparsityProfilerCallback = lightning_callback_class(Callback)
+
+__all__ = ["SparsityProfilerCallback"]
