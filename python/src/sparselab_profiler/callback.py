@@ -20,8 +20,8 @@ from .records import EndRecord, EventRecord, LayerSample, Record, RunRecord, Sam
 from .runlog import RunLogWriter
 from .sender import LogSender
 from .server_launcher import ensure_server
-from .sources import LayerSource, SparseLabLayerSource
-from .topology import TopologyChange, describe_algorithm, hook_sparselab_algorithm
+from .sources import LayerSource, RigLTorchSource, SparseLabLayerSource
+from .topology import TopologyChange, describe_algorithm, hook_rigl_torch_scheduler, hook_sparselab_algorithm
 
 
 def _slug(text: str) -> str:
@@ -83,7 +83,6 @@ class SparsityProfilerCallback:
         self._seq = 0
         self._step = 0
         self._last_sampled_step = -1
-        self._algorithm_name = ""
         self._last_step_time: Optional[float] = None
         self._step_ms: Optional[float] = None
         self._step_counter: Optional[Callable[[], int]] = None
@@ -172,13 +171,8 @@ class SparsityProfilerCallback:
             self._sender = LogSender(f"{self.server}/api/ingest", self.run_id, self._log.path,
                                      quiet_s=10.0 if self.server_pid else 0.0)
             self._log.on_write = self._sender.notify
-        algo_info = None
-        if algorithm is not None:
-            algo_info = describe_algorithm(algorithm)
-            self._algorithm_name = algo_info.name
-            sparselab_sources = [s for s in self._sources if isinstance(s, SparseLabLayerSource)]
-            self._hooked = {s.info.name for s in sparselab_sources}
-            self._unhook = hook_sparselab_algorithm(algorithm, sparselab_sources, self._on_topology, self._disable)
+        algorithm = self._hook_algorithms(algorithm)
+        algo_info = describe_algorithm(algorithm) if algorithm is not None else None
         self._write(RunRecord(
             run=self.run_id, name=name, started=time.time(), algorithm=algo_info,
             layers=[s.info for s in self._sources], sampler={"every": self.every},
@@ -188,6 +182,23 @@ class SparsityProfilerCallback:
             self._sender.start()
             print(f"SparseLab Profiler: dashboard {self.dashboard_url}", flush=True)
         atexit.register(self._close_at_exit)
+
+    def _hook_algorithms(self, algorithm: object) -> object:
+        """Hooks the given SparseLab algorithm and every rigl-torch scheduler found on the weights, so their
+        layers get exact events; returns the algorithm to describe in the run record."""
+        unhooks = []
+        if algorithm is not None and not hasattr(algorithm, "_rigl_step"):
+            sources = [s for s in self._sources if isinstance(s, SparseLabLayerSource)]
+            unhooks.append(hook_sparselab_algorithm(algorithm, sources, self._on_topology, self._disable))
+            self._hooked.update(s.info.name for s in sources)
+        rigl_sources = [s for s in self._sources if isinstance(s, RigLTorchSource)]
+        schedulers = {id(s.scheduler): s.scheduler for s in rigl_sources}
+        for scheduler in schedulers.values():
+            governed = [s for s in rigl_sources if s.scheduler is scheduler]
+            unhooks.append(hook_rigl_torch_scheduler(scheduler, governed, self._on_topology, self._disable))
+            self._hooked.update(s.info.name for s in governed)
+        self._unhook = lambda: [unhook() for unhook in unhooks]
+        return algorithm if algorithm is not None else next(iter(schedulers.values()), None)
 
     def _write(self, record: Record) -> None:
         record.seq = self._seq
@@ -251,7 +262,7 @@ class SparsityProfilerCallback:
         for op, count, requested in (("drop", change.dropped, change.requested_drop), ("grow", change.grown, None)):
             self._guard(self._write, EventRecord(
                 run=self.run_id, seq=0, step=step, time=time.time(), layer=change.layer, op=op, count=count,
-                exact=True, algorithm=self._algorithm_name, requested=requested,
+                exact=True, algorithm=change.algorithm, requested=requested,
             ))
 
     def _finish(self, status: str) -> None:

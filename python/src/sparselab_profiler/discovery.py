@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 from .sources import (
-    DenseWeightSource, LayerSource, NativeSparseSource, ParametrizedMaskSource, SparseLabLayerSource, TorchPruneSource,
-    is_native_sparse, is_pruned, is_sparselab_layer, mask_parametrization,
+    DenseWeightSource, LayerSource, NativeSparseSource, ParametrizedMaskSource, RigLTorchSource, SparseLabLayerSource,
+    TorchPruneSource, is_native_sparse, is_pruned, is_sparselab_layer, mask_parametrization, rigl_torch_hook,
 )
 
 _DENSE_WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
@@ -25,6 +25,9 @@ def source_for(name: str, module: nn.Module) -> Optional[LayerSource]:
     if is_pruned(module):
         return TorchPruneSource(name, module)
     weight = getattr(module, "weight", None)
+    hook = rigl_torch_hook(weight)
+    if hook is not None:
+        return RigLTorchSource(name, module, hook)
     if is_native_sparse(weight):
         return NativeSparseSource(name, module)
     if isinstance(module, _DENSE_WEIGHTED) and isinstance(weight, torch.Tensor):

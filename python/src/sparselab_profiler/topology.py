@@ -9,7 +9,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from .records import AlgorithmInfo
-from .sources import SparseLabLayerSource
+from .sources import RigLTorchSource, SparseLabLayerSource
 
 
 @dataclass
@@ -18,12 +18,13 @@ class TopologyChange:
     dropped: int
     grown: int
     requested_drop: Optional[int]
+    algorithm: str
 
 
 def describe_algorithm(algorithm: object) -> AlgorithmInfo:
-    """Name and scalar hyper-parameters of a SparseLab algorithm, for the run record."""
+    """Name and scalar hyper-parameters of a SparseLab algorithm or a rigl-torch scheduler, for the run record."""
     params = {}
-    for key in ("sparsity", "drop_fraction", "update_freq"):
+    for key in ("sparsity", "drop_fraction", "update_freq", "dense_allocation", "delta_T", "alpha", "T_end"):
         value = getattr(algorithm, key, None)
         if isinstance(value, (int, float, str, bool)):
             params[key] = value
@@ -70,7 +71,7 @@ def hook_sparselab_algorithm(
                 drop_fraction = getattr(algorithm, "drop_fraction", None)
                 # SparseLab drops max(1, int(drop_fraction * nnz)) per layer before ties and row guards.
                 requested = max(1, int(drop_fraction * before.size)) if isinstance(drop_fraction, float) and before.size else None
-                on_change(TopologyChange(source.info.name, dropped, grown, requested))
+                on_change(TopologyChange(source.info.name, dropped, grown, requested, type(algorithm).__name__))
             except Exception as error:
                 on_error(error)
         return result
@@ -80,4 +81,45 @@ def hook_sparselab_algorithm(
     def unhook() -> None:
         if getattr(algorithm, "_update_layer", None) is update_layer:
             del algorithm._update_layer
+    return unhook
+
+
+def hook_rigl_torch_scheduler(
+    scheduler: object,
+    sources: list[RigLTorchSource],
+    on_change: Callable[[TopologyChange], None],
+    on_error: Callable[[BaseException], None],
+) -> Callable[[], None]:
+    """Wraps the instance's `_rigl_step` to report each layer's exact drop and grow counts.
+
+    rigl-torch drops `int(n_ones * drop_fraction)` connections per layer and grows as many; it may regrow
+    a position it just dropped (keeping its value), which a mask diff cannot see, so the counts come
+    from the scheduler's own state just before its step rather than from the masks.
+    """
+    original = scheduler._rigl_step
+    by_index = {s.index: s for s in sources}
+
+    @functools.wraps(original)
+    def rigl_step(*args, **kwargs):
+        planned = []
+        try:
+            drop_fraction = scheduler.cosine_annealing()  # the value _rigl_step computes for this step
+            for index, source in by_index.items():
+                n_prune = int(int(scheduler.backward_masks[index].sum()) * drop_fraction)
+                planned.append(TopologyChange(source.info.name, n_prune, n_prune, n_prune, type(scheduler).__name__))
+        except Exception as error:  # the profiler must never break the scheduler
+            on_error(error)
+        result = original(*args, **kwargs)
+        for change in planned:
+            try:
+                on_change(change)
+            except Exception as error:
+                on_error(error)
+        return result
+
+    scheduler._rigl_step = rigl_step
+
+    def unhook() -> None:
+        if getattr(scheduler, "_rigl_step", None) is rigl_step:
+            del scheduler._rigl_step
     return unhook

@@ -1,0 +1,50 @@
+"""rigl-torch's `RigLScheduler`: boolean `backward_masks` aligned with `scheduler.W`, found through the
+`IndexMaskHook` every sparse weight carries."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import nn
+
+from ..records import LayerInfo
+
+
+def rigl_torch_hook(weight: object) -> Optional[object]:
+    """The IndexMaskHook on `weight`, if a RigLScheduler governs it (duck-typed: no import of rigl_torch)."""
+    hooks = getattr(weight, "_backward_hooks", None) or {}
+    for hook in hooks.values():
+        scheduler = getattr(hook, "scheduler", None)
+        if scheduler is not None and hasattr(scheduler, "backward_masks") and isinstance(getattr(hook, "layer", None), int):
+            return hook
+    return None
+
+
+class RigLTorchSource:
+    """The scheduler keeps the weight dense and zeroes it through a separate bool mask."""
+
+    def __init__(self, name: str, module: nn.Module, hook: object):
+        self.module = module
+        self.scheduler = hook.scheduler
+        self.index: int = hook.layer
+        w = module.weight
+        self.info = LayerInfo(name=name, shape=list(w.shape), numel=w.numel(), dtype=str(w.dtype).removeprefix("torch."),
+                              format="dense_masked", mask_source="rigl_torch")
+
+    def mask(self) -> torch.Tensor:
+        return self.scheduler.backward_masks[self.index].detach().bool()
+
+    def stored_values(self) -> torch.Tensor:
+        return self.module.weight.detach()[self.mask()]
+
+    def nnz(self) -> int:
+        return int(self.mask().sum())
+
+    def storage_bytes(self) -> int:
+        w, mask = self.module.weight, self.scheduler.backward_masks[self.index]
+        return w.numel() * w.element_size() + mask.numel() * mask.element_size()
+
+    def dense_bytes(self) -> int:
+        w = self.module.weight
+        return w.numel() * w.element_size()
