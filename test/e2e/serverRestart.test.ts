@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { expect, test } from 'vitest'
+import { CLI, PYTHON, run, tempDir } from '../support/env.js'
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe().catch(() => undefined)
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+type Snapshot = { lastSeq: number; samples: { seq: number }[]; events: { seq: number }[]; end: { seq: number; status: string } | null }
+
+test('a server killed and restarted mid-run ends with every seq of the run exactly once', async () => {
+  const port = await freePort()
+  const url = `http://127.0.0.1:${port}`
+  const serve = () => run(CLI, ['serve', '--port', String(port), '--logdir', tempDir('server')])
+  let server = serve()
+  await waitFor(async () => ((await fetch(`${url}/api/runs`)).ok ? true : undefined), 'the server')
+
+  const training = run(PYTHON, [
+    '-m', 'sparselab_profiler.demo', '--server', url, '--logdir', tempDir('restart'), '--steps', '1200', '--step-delay', '0.01',
+  ])
+  const runId = await waitFor(async () => {
+    const { runs } = (await (await fetch(`${url}/api/runs`)).json()) as { runs: { run: string; lastSeq: number }[] }
+    return runs.find((r) => r.lastSeq >= 10)?.run
+  }, 'the run to stream')
+
+  server.child.kill('SIGKILL') // loses everything it held: it kept no copy of this run
+  await server.done
+  await new Promise((r) => setTimeout(r, 1500))
+  server = serve()
+
+  const finished = await training.done
+  expect(finished.code).toBe(0)
+  expect(finished.stdout).toContain('cannot reach')
+  const logged = readFileSync(JSON.parse(finished.stdout.trim().split('\n').at(-1)!).run_log, 'utf8').trim().split('\n')
+
+  const snapshot = await waitFor(async () => {
+    const s = (await (await fetch(`${url}/api/runs/${runId}`)).json()) as Snapshot
+    return s.end ? s : undefined
+  }, 'the end record after the restart', 20_000)
+  const seqs = [0, ...snapshot.samples.map((s) => s.seq), ...snapshot.events.map((e) => e.seq), snapshot.end!.seq].sort((a, b) => a - b)
+  expect(seqs).toEqual([...Array(logged.length).keys()])
+  expect(snapshot.end!.status).toBe('finished')
+  server.child.kill('SIGTERM')
+  await server.done
+})
