@@ -2,29 +2,46 @@ import numpy as np
 import pytest
 import torch
 
-from sparselab_profiler.metrics import histogram_of, nonzero_histogram, widened_range
+from sparselab_profiler.metrics import value_stats, widened_range
 
 
 def test_histogram_counts_only_finite_non_zeros_exactly():
     values = torch.tensor([0.0, 0.0, -0.9, -0.1, 0.05, 0.3, 0.3, 1.0, -1.0, float("nan"), float("inf"), 0.0])
-    counts = nonzero_histogram(values, -1.0, 1.0, bins=4)
-    # Bins [-1,-0.5) [-0.5,0) [0,0.5) [0.5,1]: zeros, NaN and Inf excluded; both range ends included.
-    assert counts == [2, 1, 3, 1]
-    reference, _ = np.histogram(np.array([-0.9, -0.1, 0.05, 0.3, 0.3, 1.0, -1.0]), bins=4, range=(-1, 1))
-    assert counts == reference.tolist()
+    stats = value_stats(values, (-1.25, 1.25), bins=5)
+    # Bins of width 0.5 over [-1.25, 1.25]: zeros, NaN and Inf are left out; the top edge is included.
+    assert stats.hist.counts == [2, 0, 2, 2, 1]
+    assert (stats.nonfinite, stats.nonzero) == (2, 7)
+    reference, _ = np.histogram([-0.9, -0.1, 0.05, 0.3, 0.3, 1.0, -1.0], bins=5, range=(-1.25, 1.25))
+    assert stats.hist.counts == reference.tolist()
+
+
+def test_zeros_are_subtracted_from_the_bin_that_holds_zero():
+    values = torch.cat([torch.zeros(1000), torch.full((3,), 1e-6), torch.full((2,), -1e-6)])
+    assert value_stats(values, (-1.0, 1.0), bins=4).hist.counts == [0, 2, 3, 0]
 
 
 def test_counts_stay_exact_past_float32_precision():
     n = 2**24 + 3  # float32 counting would saturate at 2**24
-    counts = nonzero_histogram(torch.full((n,), 0.25), -1.0, 1.0, bins=2)
-    assert counts == [0, n]
+    stats = value_stats(torch.full((n,), 0.25), (-1.0, 1.0), bins=2)
+    assert stats.hist.counts == [0, n]
+
+
+def test_deterministic_mode_uses_the_integer_path():
+    values = torch.tensor([-0.75, -0.25, 0.0, 0.25, 0.5, 0.75])
+    torch.use_deterministic_algorithms(True)
+    try:
+        assert value_stats(values, (-1.0, 1.0), bins=4).hist.counts == [1, 1, 1, 2]
+    finally:
+        torch.use_deterministic_algorithms(False)
+    assert value_stats(values, (-1.0, 1.0), bins=4).hist.counts == [1, 1, 1, 2]
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
 def test_low_precision_weights(dtype):
     values = torch.tensor([-0.5, 0.0, 0.25, 0.75], dtype=dtype)
-    assert histogram_of(values, None, bins=8).counts == nonzero_histogram(values.float(), -0.9375, 0.9375, 8)
-    assert sum(histogram_of(values, None, bins=8).counts) == 3
+    stats = value_stats(values, None, bins=8)
+    assert (stats.hist.lo, stats.hist.hi) == (-0.9375, 0.9375)
+    assert stats.hist.counts == [0, 1, 0, 0, 0, 1, 0, 1]
 
 
 def test_range_only_widens():
@@ -33,3 +50,4 @@ def test_range_only_widens():
     assert widened_range(first, 0.5) == first
     assert widened_range(first, 2.0) == (-2.5, 2.5)
     assert widened_range(None, 0.0) == (-1.0, 1.0)
+    assert value_stats(torch.tensor([3.0]), first).hist.hi == 3.75

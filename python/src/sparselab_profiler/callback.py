@@ -15,7 +15,7 @@ from torch import nn
 
 from .discovery import discover_layers
 from .mask_snapshots import MaskSnapshots
-from .metrics import DEFAULT_BINS, count_nonfinite, histogram_of
+from .metrics import DEFAULT_BINS, value_stats
 from .records import EndRecord, EventRecord, LayerSample, Record, RunRecord, SampleRecord
 from .runlog import RunLogWriter
 from .sender import LogSender
@@ -220,16 +220,14 @@ class SparsityProfilerCallback:
         layers = []
         with torch.no_grad():
             for source in self._sources:
-                values = source.stored_values()
                 name = source.info.name
-                hist = histogram_of(values, self._ranges.get(name), self.bins)
-                self._ranges[name] = (hist.lo, hist.hi)
+                stats = value_stats(source.stored_values(), self._ranges.get(name), self.bins)
+                self._ranges[name] = (stats.hist.lo, stats.hist.hi)
                 nnz = source.nnz()
                 numel = source.info.numel
                 layers.append(LayerSample(
                     name=name, nnz=nnz, numel=numel, sparsity=1 - nnz / numel, bytes=source.storage_bytes(),
-                    dense_bytes=source.dense_bytes(), hist=hist,
-                    nonfinite=count_nonfinite(values),
+                    dense_bytes=source.dense_bytes(), hist=stats.hist, nonfinite=stats.nonfinite,
                 ))
             changes = self._inferred_changes()
         cost_ms = (time.perf_counter() - started) * 1000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 
@@ -11,6 +12,8 @@ from .records import Histogram
 DEFAULT_BINS = 64
 # Headroom added whenever a range has to widen, so a slowly growing weight does not widen it every sample.
 RANGE_HEADROOM = 1.25
+# histc counts in float32, which is exact only below 2**24 per bin; bigger tensors take the integer path.
+FLOAT_COUNT_LIMIT = 2**24
 
 
 def widened_range(current: tuple[float, float] | None, absmax: float) -> tuple[float, float]:
@@ -23,29 +26,51 @@ def widened_range(current: tuple[float, float] | None, absmax: float) -> tuple[f
     return (-half, half)
 
 
-def nonzero_histogram(values: torch.Tensor, lo: float, hi: float, bins: int = DEFAULT_BINS) -> list[int]:
-    """Exact integer counts of the finite, non-zero `values` in `bins` equal bins over [lo, hi]."""
+@dataclass
+class ValueStats:
+    hist: Histogram
+    nonfinite: int
+    #: finite values that are not zero (what the histogram holds)
+    nonzero: int
+
+
+def _counts(flat: torch.Tensor, lo: float, hi: float, bins: int) -> torch.Tensor:
+    """Integer counts in `bins` equal bins over [lo, hi] (hi included), by histc's binning rule."""
+    if flat.numel() < FLOAT_COUNT_LIMIT and not torch.are_deterministic_algorithms_enabled():
+        return torch.histc(flat, bins, lo, hi).round().long()
+    index = ((flat - lo) * (bins / (hi - lo))).long().clamp_(0, bins - 1)
+    return torch.bincount(index, minlength=bins)
+
+
+def value_stats(values: torch.Tensor, current_range: tuple[float, float] | None, bins: int = DEFAULT_BINS) -> ValueStats:
+    """Histogram of the finite non-zero `values` over a range widened (never narrowed) to fit them all.
+
+    One pass for min/max (which also reveals NaN/Inf), one for the histogram, one for the zero count;
+    zeros land in one known bin and are subtracted there, so no boolean-indexed copy is made unless
+    the tensor holds NaN or Inf.
+    """
     flat = values.detach().reshape(-1)
-    keep = torch.isfinite(flat) & (flat != 0) & (flat >= lo) & (flat <= hi)
-    kept = flat[keep].to(torch.float64)
-    inner_edges = torch.linspace(lo, hi, bins + 1, dtype=torch.float64, device=kept.device)[1:-1]
-    index = torch.bucketize(kept, inner_edges, right=True)
-    return torch.bincount(index, minlength=bins).tolist()
-
-
-def abs_max_finite(values: torch.Tensor) -> float:
-    """Largest finite |value|, 0.0 when there is none."""
-    flat = values.detach().reshape(-1)
-    finite = flat[torch.isfinite(flat)]
-    return float(finite.abs().max()) if finite.numel() else 0.0
-
-
-def count_nonfinite(values: torch.Tensor) -> int:
-    return int((~torch.isfinite(values.detach())).sum())
+    if flat.dtype not in (torch.float32, torch.float64):
+        flat = flat.float()  # fp16/bf16 weights: histc has no kernel for them everywhere
+    nonfinite = 0
+    if flat.numel():
+        low, high = (float(x) for x in torch.aminmax(flat))
+        if not (math.isfinite(low) and math.isfinite(high)):
+            finite = torch.isfinite(flat)
+            nonfinite = int(flat.numel() - finite.sum())
+            flat = flat[finite]
+            low, high = (float(x) for x in torch.aminmax(flat)) if flat.numel() else (0.0, 0.0)
+    else:
+        low = high = 0.0
+    lo, hi = widened_range(current_range, max(-low, high))
+    nonzero = int(flat.bool().sum())
+    counts = _counts(flat, lo, hi, bins) if flat.numel() else torch.zeros(bins, dtype=torch.long)
+    zeros = flat.numel() - nonzero
+    if zeros:
+        zero_bin = min(max(math.floor(-lo * (bins / (hi - lo))), 0), bins - 1)
+        counts[zero_bin] -= zeros
+    return ValueStats(Histogram(lo=lo, hi=hi, counts=counts.tolist()), nonfinite, nonzero)
 
 
 def histogram_of(values: torch.Tensor, current_range: tuple[float, float] | None, bins: int = DEFAULT_BINS) -> Histogram:
-    """Histogram of the non-zero values over a range widened (never narrowed) to fit them all."""
-    lo, hi = widened_range(current_range, abs_max_finite(values))
-    assert math.isfinite(lo) and math.isfinite(hi)
-    return Histogram(lo=lo, hi=hi, counts=nonzero_histogram(values, lo, hi, bins))
+    return value_stats(values, current_range, bins).hist

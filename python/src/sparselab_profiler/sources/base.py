@@ -15,7 +15,8 @@ class LayerSource(Protocol):
     info: LayerInfo
 
     def stored_values(self) -> torch.Tensor:
-        """The values the storage holds (live slots only for compressed formats), as a flat tensor."""
+        """The values the storage holds (live slots only for compressed formats); masked-out positions may
+        appear as zeros, which the histogram of non-zero values leaves out."""
         ...
 
     def nnz(self) -> int:

@@ -43,7 +43,7 @@ class ParametrizedMaskSource:
         return (self._mask_tensor().detach() != 0).expand_as(self._original)
 
     def stored_values(self) -> torch.Tensor:
-        return self._original.detach()[self.mask()]
+        return self._original.detach() * self._mask_tensor().detach()
 
     def nnz(self) -> int:
         return int(self.mask().sum())

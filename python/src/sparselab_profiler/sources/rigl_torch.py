@@ -36,7 +36,7 @@ class RigLTorchSource:
         return self.scheduler.backward_masks[self.index].detach().bool()
 
     def stored_values(self) -> torch.Tensor:
-        return self.module.weight.detach()[self.mask()]
+        return self.module.weight.detach() * self.mask()
 
     def nnz(self) -> int:
         return int(self.mask().sum())

@@ -33,7 +33,8 @@ class TorchPruneSource:
         return getattr(self.module, f"{self.param}_mask").detach() != 0
 
     def stored_values(self) -> torch.Tensor:
-        return self._orig.detach()[self.mask()]
+        # orig * mask: masked positions become zeros, which the histogram leaves out anyway
+        return self._orig.detach() * getattr(self.module, f"{self.param}_mask").detach()
 
     def nnz(self) -> int:
         return int(self.mask().sum())
