@@ -86,6 +86,7 @@ class SparsityProfilerCallback:
         self._last_step_time: Optional[float] = None
         self._step_ms: Optional[float] = None
         self._step_counter: Optional[Callable[[], int]] = None
+        self.total_cost_ms = 0.0  # everything the profiler spent inside the training thread
         self._disabled = False
         self._closed = False
 
@@ -231,6 +232,7 @@ class SparsityProfilerCallback:
                 ))
             changes = self._inferred_changes()
         cost_ms = (time.perf_counter() - started) * 1000
+        self.total_cost_ms += cost_ms
         now = time.time()
         self._write(SampleRecord(run=self.run_id, seq=0, step=self._step, time=now, layers=layers,
                                  cost_ms=cost_ms, step_ms=self._step_ms))
@@ -255,6 +257,7 @@ class SparsityProfilerCallback:
     def _on_topology(self, change: TopologyChange) -> None:
         if self._disabled or self._closed:
             return
+        self.total_cost_ms += change.cost_ms
         # By default the algorithm updates inside the step the user has not yet reported with step().
         step = self._step_counter() if self._step_counter else self._step + 1
         for op, count, requested in (("drop", change.dropped, change.requested_drop), ("grow", change.grown, None)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Optional, Union
 
 SCHEMA_VERSION = 1
@@ -106,9 +106,18 @@ class EndRecord:
 Record = Union[RunRecord, SampleRecord, EventRecord, EndRecord]
 
 
+def _plain(value: Any) -> Any:
+    # dataclasses.asdict deep-copies every leaf; our records hold only JSON types, so vars() suffices.
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: _plain(v) for k, v in vars(value).items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
 def to_json(record: Record) -> str:
     """One NDJSON line (without the newline); NaN or Infinity can never reach the wire."""
-    return json.dumps(asdict(record), separators=(",", ":"), allow_nan=False)
+    return json.dumps(_plain(record), separators=(",", ":"), allow_nan=False)
 
 
 class RecordError(ValueError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -19,6 +20,8 @@ class TopologyChange:
     grown: int
     requested_drop: Optional[int]
     algorithm: str
+    #: time the profiler spent observing this change, in milliseconds
+    cost_ms: float = 0.0
 
 
 def describe_algorithm(algorithm: object) -> AlgorithmInfo:
@@ -61,17 +64,21 @@ def hook_sparselab_algorithm(
         before = None
         if source is not None:
             try:
+                started = time.perf_counter()
                 before = source.live_positions()
+                cost = time.perf_counter() - started
             except Exception as error:  # the profiler must never break the algorithm
                 on_error(error)
         result = original(layer, *args, **kwargs)
         if before is not None:
             try:
+                started = time.perf_counter()
                 dropped, grown = diff_positions(before, source.live_positions())
                 drop_fraction = getattr(algorithm, "drop_fraction", None)
                 # SparseLab drops max(1, int(drop_fraction * nnz)) per layer before ties and row guards.
                 requested = max(1, int(drop_fraction * before.size)) if isinstance(drop_fraction, float) and before.size else None
-                on_change(TopologyChange(source.info.name, dropped, grown, requested, type(algorithm).__name__))
+                cost_ms = (cost + time.perf_counter() - started) * 1000
+                on_change(TopologyChange(source.info.name, dropped, grown, requested, type(algorithm).__name__, cost_ms))
             except Exception as error:
                 on_error(error)
         return result

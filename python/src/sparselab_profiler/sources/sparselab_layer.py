@@ -18,6 +18,8 @@ def is_sparselab_layer(module: torch.nn.Module) -> bool:
 class SparseLabLayerSource:
     def __init__(self, name: str, layer: torch.nn.Module):
         self.layer = layer
+        self._slots_key: tuple[int, int] | None = None
+        self._slots: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0))
         csr = layer._csr
         self.info = LayerInfo(
             name=name,
@@ -34,12 +36,18 @@ class SparseLabLayerSource:
         return self.layer._csr
 
     def _live_slots(self) -> tuple[np.ndarray, np.ndarray]:
-        """Row of every slot and whether it is live: a row's first `row_nnz` slots, as SparseLab reads them."""
+        """Row of every slot and whether it is live: a row's first `row_nnz` slots, as SparseLab reads them.
+
+        Cached per CSR object and `topology_version`, which SparseLab bumps on every rewrite."""
         csr = self._csr
-        row_start = np.asarray(csr.row_start).astype(np.int64)
-        slots = np.arange(np.asarray(csr.values).shape[0], dtype=np.int64)
-        rows = np.searchsorted(row_start, slots, side="right") - 1
-        return rows, (slots - row_start[rows]) < np.asarray(csr.row_nnz)[rows]
+        key = (id(csr), csr.topology_version)
+        if self._slots_key != key:
+            row_start = np.asarray(csr.row_start).astype(np.int64)
+            slots = np.arange(np.asarray(csr.values).shape[0], dtype=np.int64)
+            rows = np.searchsorted(row_start, slots, side="right") - 1
+            self._slots = (rows, (slots - row_start[rows]) < np.asarray(csr.row_nnz)[rows])
+            self._slots_key = key
+        return self._slots
 
     def stored_values(self) -> torch.Tensor:
         _, live = self._live_slots()
