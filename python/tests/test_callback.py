@@ -55,7 +55,7 @@ def train(model: nn.Module, steps: int, profiler=None) -> float:
 
 def test_run_log_is_a_gap_free_valid_sequence(tmp_path):
     model = dense_model_with_zeros()
-    with SparsityProfilerCallback(every=4, logdir=tmp_path, server=None) as profiler:
+    with SparsityProfilerCallback(every=4, logdir=tmp_path, server=None, overhead_budget=None) as profiler:
         profiler.attach(model)
         train(model, 10, profiler)
     records = read_log(profiler.log_path)
@@ -90,3 +90,28 @@ def test_an_internal_error_disables_the_profiler_and_training_is_unchanged(tmp_p
     messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
     assert len(messages) == 1 and "disabled itself" in messages[0] and "boom" in messages[0]
     assert [r["type"] for r in read_log(profiler.log_path)] == ["run", "sample"]
+
+
+def test_the_sampler_widens_the_interval_over_budget_and_records_it(tmp_path):
+    model = dense_model_with_zeros()
+    # Any measurable cost exceeds a budget of 1e-9, so after three samples the interval must widen.
+    with SparsityProfilerCallback(every=1, logdir=tmp_path, server=None, overhead_budget=1e-9) as profiler:
+        profiler.attach(model)
+        train(model, 20, profiler)
+    records = read_log(profiler.log_path)
+    changes = [r for r in records if r["type"] == "sampler"]
+    assert len(changes) == 1 and changes[0]["step"] == 2 and changes[0]["overhead"] > 1e-9
+    assert changes[0]["every"] == profiler.every > 20 and profiler.every & (profiler.every - 1) == 0  # a power of 2 x 1
+    assert [r["step"] for r in records if r["type"] == "sample"] == [0, 1, 2, 20]  # then only close()'s sample
+    for record in records:
+        validate_record(record)
+
+
+def test_exclude_regex_and_the_memory_budget(tmp_path):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with SparsityProfilerCallback(logdir=tmp_path, server=None, exclude_regex=r"^3$", memory_budget_mb=1e-5) as profiler:
+            profiler.attach(dense_model_with_zeros())
+    assert [l["name"] for l in read_log(profiler.log_path)[0]["layers"]] == ["0", "5"]
+    messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert len(messages) == 1 and "mask snapshots for inferred drop/grow events would take 0 MiB" in messages[0]

@@ -71,7 +71,8 @@ def test_lightning_samples_per_optimizer_step_under_gradient_accumulation(tmp_pa
     module = Module()
     rigl = sparselab.RigL(sparsity=0.8, drop_fraction=0.3, update_freq=UPDATE_FREQ, seed=0)
     module.net.apply(rigl)
-    callback = integration.SparsityProfilerCallback(algorithm=rigl, step_algorithm=True, every=2, logdir=tmp_path, server=None)
+    callback = integration.SparsityProfilerCallback(algorithm=rigl, step_algorithm=True, every=2, logdir=tmp_path,
+                                                    server=None, overhead_budget=None)
     trainer = pl.Trainer(max_steps=MAX_STEPS, accumulate_grad_batches=2, accelerator="cpu", devices=1, logger=False,
                          enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
                          callbacks=[callback])
@@ -115,7 +116,8 @@ def test_hugging_face_trainer_steps_the_algorithm_and_samples_every_n_steps(tmp_
     model = HFModel()
     rigl = sparselab.RigL(sparsity=0.8, drop_fraction=0.3, update_freq=UPDATE_FREQ, seed=0)
     model.net.apply(rigl)
-    callback = SparsityProfilerCallback(algorithm=rigl, step_algorithm=True, every=2, logdir=tmp_path / "runs", server=None)
+    callback = SparsityProfilerCallback(algorithm=rigl, step_algorithm=True, every=2, logdir=tmp_path / "runs",
+                                        server=None, overhead_budget=None)
     args = TrainingArguments(output_dir=str(tmp_path / "out"), max_steps=MAX_STEPS, per_device_train_batch_size=8,
                              gradient_accumulation_steps=2, learning_rate=0.5, report_to="none", save_strategy="no",
                              logging_strategy="no", use_cpu=True, disable_tqdm=True)

@@ -12,7 +12,7 @@ from sparselab_profiler import SparsityProfilerCallback
 
 
 def profile(model: nn.Module, tmp_path, steps=0, between=None) -> list[dict]:
-    with SparsityProfilerCallback(every=1, logdir=tmp_path, server=None) as profiler:
+    with SparsityProfilerCallback(every=1, logdir=tmp_path, server=None, overhead_budget=None) as profiler:
         profiler.attach(model)
         for _ in range(steps):
             if between:

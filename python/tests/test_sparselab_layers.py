@@ -40,7 +40,8 @@ def test_metrics_and_events_match_sparselab(tmp_path, algorithm_class):
     x, y = torch.randn(64, 32), torch.randint(0, 10, (64,))
     sparse = {name: layers[name] for name in ("fc1", "fc2")}
 
-    profiler = SparsityProfilerCallback(every=EVERY, logdir=tmp_path, server=None).attach(model, algorithm=algorithm)
+    profiler = SparsityProfilerCallback(every=EVERY, logdir=tmp_path, server=None, overhead_budget=None).attach(
+        model, algorithm=algorithm)
     expected_samples = {0: {n: (l.nnz, csr_bytes(l._csr)) for n, l in sparse.items()}}
     expected_events = []
     for step in range(1, STEPS + 1):

@@ -34,7 +34,9 @@ test('the demo trains SparseLab with RigL, prints the dashboard URL and leaves a
   const reportPath = /Report written: (.+\.html)/.exec(demo.stdout)![1]!
   expect(reportPath).toBe(`${workdir}/runs/${result.run}/report.html`)
 
-  const runRecord = JSON.parse(readFileSync(`${workdir}/${result.run_log}`, 'utf8').split('\n')[0]!)
+  const records = readFileSync(`${workdir}/${result.run_log}`, 'utf8').trim().split('\n').map((line) => JSON.parse(line))
+  const runRecord = records[0]
+  const samples = records.filter((r) => r.type === 'sample').length
   expect(runRecord.algorithm).toEqual({ name: 'RigL', params: { sparsity: 0.9, drop_fraction: 0.3, update_freq: 50 } })
 
   const { page, requested, errors, close } = await openOffline(reportPath)
@@ -42,7 +44,8 @@ test('the demo trains SparseLab with RigL, prints the dashboard URL and leaves a
   expect(await charts.count()).toBe(5) // sparsity, events, histograms of fc1, fc2, head
   await page.waitForFunction(() => [...document.querySelectorAll('.chart')].every((c) => c.getAttribute('data-rendered') === 'true'))
   expect(await page.locator('#chart-sparsity .mark-line path').count()).toBe(3)
-  expect(await page.locator('#chart-sparsity .mark-symbol path').count()).toBe(3 * 42) // steps 0, 10, ..., 400 and the last
+  expect(samples).toBeGreaterThanOrEqual(6) // the adaptive sampler may widen the interval on a fast machine
+  expect(await page.locator('#chart-sparsity .mark-symbol path').count()).toBe(3 * samples)
   expect(await page.locator('#chart-events .mark-rect path').count()).toBeGreaterThan(0)
   for (const id of ['histogram-1', 'histogram-2', 'histogram-3']) expect(await page.locator(`#chart-${id} .mark-rect path`).count()).toBe(64)
   expect(requested).toEqual([pathToFileURL(reportPath).href])

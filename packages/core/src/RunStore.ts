@@ -1,5 +1,5 @@
 import { RingBuffer } from './RingBuffer.js'
-import type { EndRecord, EventRecord, RunRecord, SampleRecord, WireRecord } from './schema.js'
+import type { EndRecord, EventRecord, RunRecord, SampleRecord, SamplerRecord, WireRecord } from './schema.js'
 
 export interface RunStoreOptions {
   /** Samples kept per run; older ones are evicted. @default 5000 */
@@ -13,6 +13,8 @@ export interface RunSnapshot {
   run: RunRecord
   samples: SampleRecord[]
   events: EventRecord[]
+  /** Every sampling-interval change, oldest first. */
+  sampler: SamplerRecord[]
   end: EndRecord | null
   /** Highest seq stored; every seq up to it was received exactly once. */
   lastSeq: number
@@ -34,6 +36,7 @@ interface RunState {
   run: RunRecord
   samples: RingBuffer<SampleRecord>
   events: RingBuffer<EventRecord>
+  sampler: SamplerRecord[]
   end: EndRecord | null
   lastSeq: number
   /** Highest seq pushed out of a ring; replay from before it would have a gap. */
@@ -78,6 +81,7 @@ export class RunStore {
         run: record,
         samples: new RingBuffer(this.#maxSamples),
         events: new RingBuffer(this.#maxEvents),
+        sampler: [],
         end: null,
         lastSeq: 0,
         evictedSeq: -1,
@@ -88,6 +92,7 @@ export class RunStore {
     state.lastSeq = record.seq
     if (record.type === 'sample') this.#noteEvicted(state, state.samples.push(record))
     else if (record.type === 'event') this.#noteEvicted(state, state.events.push(record))
+    else if (record.type === 'sampler') state.sampler.push(record) // doublings only: at most ~17 per run
     else state.end = record
     return true
   }
@@ -121,7 +126,14 @@ export class RunStore {
   snapshot(run: string): RunSnapshot | undefined {
     const s = this.#runs.get(run)
     if (!s) return undefined
-    return { run: s.run, samples: s.samples.toArray(), events: s.events.toArray(), end: s.end, lastSeq: s.lastSeq }
+    return {
+      run: s.run,
+      samples: s.samples.toArray(),
+      events: s.events.toArray(),
+      sampler: [...s.sampler],
+      end: s.end,
+      lastSeq: s.lastSeq,
+    }
   }
 
   /**
@@ -135,6 +147,7 @@ export class RunStore {
     if (afterSeq < 0) out.push(s.run)
     for (const r of s.samples.toArray()) if (r.seq > afterSeq) out.push(r)
     for (const r of s.events.toArray()) if (r.seq > afterSeq) out.push(r)
+    for (const r of s.sampler) if (r.seq > afterSeq) out.push(r)
     if (s.end && s.end.seq > afterSeq) out.push(s.end)
     return out.sort((a, b) => a.seq - b.seq)
   }

@@ -12,6 +12,7 @@ export type {
   RunRecord,
   SampleRecord,
   SamplerConfig,
+  SamplerRecord,
   StorageFormat,
   TopologyOp,
   WireRecord,

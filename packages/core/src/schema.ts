@@ -96,6 +96,18 @@ export interface EventRecord {
   requested: number | null
 }
 
+/** The adaptive sampler changed the interval: from this step on, one sample every `every` steps. */
+export interface SamplerRecord {
+  type: 'sampler'
+  run: string
+  seq: number
+  step: number
+  time: number
+  every: number
+  /** Profiler time over training time that triggered the change. */
+  overhead: number
+}
+
 export type EndStatus = 'finished' | 'crashed' | 'interrupted'
 
 export interface EndRecord {
@@ -107,4 +119,4 @@ export interface EndRecord {
   status: EndStatus
 }
 
-export type WireRecord = RunRecord | SampleRecord | EventRecord | EndRecord
+export type WireRecord = RunRecord | SampleRecord | EventRecord | SamplerRecord | EndRecord

@@ -177,6 +177,15 @@ const RECORD_CHECKS: Record<WireRecord['type'], Check> = {
     algorithm: str(),
     requested: nullable(int(0)),
   }),
+  sampler: object({
+    type: oneOf('sampler'),
+    run: runId,
+    seq: int(1),
+    step: int(0),
+    time: num(0),
+    every: int(1),
+    overhead: num(0),
+  }),
   end: object({
     type: oneOf('end'),
     run: runId,
@@ -196,7 +205,7 @@ export function validateRecord(value: unknown): Validation {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     return { ok: false, path: '', message: `expected a JSON object, got ${describe(value)}` }
   if (typeof type !== 'string' || !(type in RECORD_CHECKS))
-    return { ok: false, path: 'type', message: `expected one of "run", "sample", "event", "end", got ${describe(type)}` }
+    return { ok: false, path: 'type', message: `expected one of "run", "sample", "event", "sampler", "end", got ${describe(type)}` }
   if ('schema' in value && (value as { schema: unknown }).schema !== SCHEMA_VERSION)
     return { ok: false, path: 'schema', message: `unsupported schema version ${describe((value as { schema: unknown }).schema)}; this server speaks ${SCHEMA_VERSION}` }
   const failure = RECORD_CHECKS[type as WireRecord['type']](value, '')

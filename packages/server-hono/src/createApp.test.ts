@@ -39,7 +39,7 @@ describe('POST /api/ingest', () => {
     expect(JSON.stringify(store.snapshot(RUN))).toBe(before)
 
     const next = await ingest(lines.slice(2).join('\n'))
-    expect(await next.json()).toEqual({ acks: { [RUN]: 5 } })
+    expect(await next.json()).toEqual({ acks: { [RUN]: 6 } })
   })
 
   test('a body over the limit gets 413 and changes nothing', async () => {
@@ -56,7 +56,7 @@ describe('runs API and export', () => {
     const { ingest, app } = setup()
     await ingest(lines.join('\n'))
     expect(await (await app.request('/api/runs')).json()).toEqual({
-      runs: [{ run: RUN, name: 'resnet-set', started: 1744712100.5, lastStep: 100, lastSeq: 5, status: 'finished' }],
+      runs: [{ run: RUN, name: 'resnet-set', started: 1744712100.5, lastStep: 100, lastSeq: 6, status: 'finished' }],
     })
     const snapshot = (await (await app.request(`/api/runs/${RUN}`)).json()) as { samples: unknown[]; lastSeq: number }
     expect(snapshot.samples).toHaveLength(2)
@@ -103,13 +103,14 @@ describe('GET /stream', () => {
     await ingest(lines.slice(0, 3).join('\n'))
     const response = await app.request(`/stream?run=${RUN}`, { headers: { 'Last-Event-ID': '1' } })
     expect(response.headers.get('Content-Type')).toMatch(/^text\/event-stream/)
-    const pending = readEvents(response, 4)
+    const pending = readEvents(response, 5)
     await ingest(lines.slice(3).join('\n'))
     expect(await pending).toEqual([
       { id: '2', event: 'event' },
       { id: '3', event: 'event' },
       { id: '4', event: 'sample' },
-      { id: '5', event: 'end' },
+      { id: '5', event: 'sampler' },
+      { id: '6', event: 'end' },
     ])
   })
 

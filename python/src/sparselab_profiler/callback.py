@@ -16,7 +16,8 @@ from torch import nn
 from .discovery import discover_layers
 from .mask_snapshots import MaskSnapshots
 from .metrics import DEFAULT_BINS, value_stats
-from .records import EndRecord, EventRecord, LayerSample, Record, RunRecord, SampleRecord
+from .records import EndRecord, EventRecord, LayerSample, Record, RunRecord, SampleRecord, SamplerRecord
+from .sampler import AdaptiveSampler
 from .runlog import RunLogWriter
 from .sender import LogSender
 from .server_launcher import ensure_server
@@ -39,6 +40,12 @@ class SparsityProfilerCallback:
             loopback URL the profiler starts ``sparselab-profiler serve`` itself. Default ``http://127.0.0.1:8080``.
         run_name: display name of the run. Default: the model's class name.
         bins: histogram bins per layer. Default 64.
+        overhead_budget: largest share of training time the profiler may take; the sampling interval
+            doubles while it costs more (each change is recorded). ``None`` keeps `every` fixed. Default 0.01.
+        exclude_regex: leave out modules whose name matches (``re.search``), after `layer_regex`. Default none.
+        memory_budget_mb: the most the profiler may hold in mask snapshots (1 bit per weight, for the
+            inferred drop/grow of un-hooked mask sources); over it, those snapshots are skipped with one
+            warning. Default 500.
 
     Example:
         >>> profiler = SparsityProfilerCallback(every=10)
@@ -60,13 +67,23 @@ class SparsityProfilerCallback:
         server: Optional[str] = "http://127.0.0.1:8080",
         run_name: Optional[str] = None,
         bins: int = DEFAULT_BINS,
+        overhead_budget: Optional[float] = 0.01,
+        exclude_regex: Optional[str] = None,
+        memory_budget_mb: float = 500.0,
     ):
         if not isinstance(every, int) or every < 1:
             raise ValueError(f"every must be a positive integer, got {every!r}")
-        if layer_regex is not None:
-            re.compile(layer_regex)  # a bad pattern is the caller's error: say so now, not mid-training
-        self.every = every
+        for pattern in (layer_regex, exclude_regex):
+            if pattern is not None:
+                re.compile(pattern)  # a bad pattern is the caller's error: say so now, not mid-training
+        if overhead_budget is not None and not 0 < overhead_budget < 1:
+            raise ValueError(f"overhead_budget must be a fraction between 0 and 1 (0.01 = 1%), got {overhead_budget!r}")
         self.layer_regex = layer_regex
+        self.exclude_regex = exclude_regex
+        self.memory_budget_bytes = int(memory_budget_mb * 2**20)
+        self._sampler = AdaptiveSampler(every, overhead_budget)
+        self._cost_at_last_sample = 0.0
+        self._snapshots_enabled = True
         self.logdir = Path(logdir)
         self.server = server.rstrip("/") if server else None
         self.run_name = run_name
@@ -163,7 +180,8 @@ class SparsityProfilerCallback:
     def _attach(self, model: nn.Module, algorithm: object) -> None:
         if self._log is not None:
             raise RuntimeError("attach() was already called on this profiler")
-        self._sources = discover_layers(model, self.layer_regex)
+        self._sources = discover_layers(model, self.layer_regex, self.exclude_regex)
+        self._check_memory_budget()
         name = self.run_name or type(model).__name__
         self.run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{_slug(name)}-{secrets.token_hex(2)}"
         self._log = RunLogWriter(self.logdir / self.run_id)
@@ -176,13 +194,29 @@ class SparsityProfilerCallback:
         algo_info = describe_algorithm(algorithm) if algorithm is not None else None
         self._write(RunRecord(
             run=self.run_id, name=name, started=time.time(), algorithm=algo_info,
-            layers=[s.info for s in self._sources], sampler={"every": self.every},
+            layers=[s.info for s in self._sources], sampler={"every": self._sampler.base},
         ))
         self._sample()
         if self._sender:
             self._sender.start()
             print(f"SparseLab Profiler: dashboard {self.dashboard_url}", flush=True)
         atexit.register(self._close_at_exit)
+
+    @property
+    def every(self) -> int:
+        """The sampling interval in force (the adaptive sampler may have widened the configured one)."""
+        return self._sampler.every
+
+    def _check_memory_budget(self) -> None:
+        needed = sum((s.info.numel + 7) // 8 for s in self._sources if hasattr(s, "mask"))
+        if needed > self.memory_budget_bytes:
+            self._snapshots_enabled = False
+            warnings.warn(
+                f"SparseLab Profiler: mask snapshots for inferred drop/grow events would take {needed / 2**20:.0f} MiB, "
+                f"over memory_budget_mb={self.memory_budget_bytes / 2**20:.0f}; they are off. Exact events, nnz, memory "
+                "and histograms continue. Narrow layer_regex / exclude_regex or raise memory_budget_mb to get them.",
+                RuntimeWarning, stacklevel=4,
+            )
 
     def _hook_algorithms(self, algorithm: object) -> object:
         """Hooks the given SparseLab algorithm and every rigl-torch scheduler found on the weights, so their
@@ -212,7 +246,7 @@ class SparsityProfilerCallback:
             elapsed_ms = (now - self._last_step_time) * 1000
             self._step_ms = elapsed_ms if self._step_ms is None else 0.9 * self._step_ms + 0.1 * elapsed_ms
         self._step = self._step + 1 if step is None else step
-        if self._step % self.every == 0 and self._step != self._last_sampled_step:
+        if self._step % self._sampler.every == 0 and self._step != self._last_sampled_step:
             self._sample()
         self._last_step_time = time.perf_counter()
 
@@ -236,6 +270,11 @@ class SparsityProfilerCallback:
         now = time.time()
         self._write(SampleRecord(run=self.run_id, seq=0, step=self._step, time=now, layers=layers,
                                  cost_ms=cost_ms, step_ms=self._step_ms))
+        change = self._sampler.observe(self.total_cost_ms - self._cost_at_last_sample, self._step_ms)
+        self._cost_at_last_sample = self.total_cost_ms
+        if change is not None:
+            self._write(SamplerRecord(run=self.run_id, seq=0, step=self._step, time=now, every=change.every,
+                                      overhead=change.overhead))
         for source, dropped, grown in changes:
             for op, count in (("drop", dropped), ("grow", grown)):
                 self._write(EventRecord(run=self.run_id, seq=0, step=self._step, time=now, layer=source.info.name,
@@ -247,7 +286,7 @@ class SparsityProfilerCallback:
         """Mask diffs since the last sample for sources whose updates are not hooked."""
         changes = []
         for source in self._sources:
-            if source.info.name in self._hooked or not hasattr(source, "mask"):
+            if not self._snapshots_enabled or source.info.name in self._hooked or not hasattr(source, "mask"):
                 continue
             diff = self._snapshots.diff(source.info.name, source.mask())
             if diff and any(diff):

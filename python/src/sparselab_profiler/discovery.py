@@ -35,13 +35,14 @@ def source_for(name: str, module: nn.Module) -> Optional[LayerSource]:
     return None
 
 
-def discover_layers(model: nn.Module, layer_regex: Optional[str] = None) -> list[LayerSource]:
-    """A source for every module whose qualified name matches `layer_regex` (all when None)."""
-    pattern = re.compile(layer_regex) if layer_regex else None
+def discover_layers(model: nn.Module, layer_regex: Optional[str] = None, exclude_regex: Optional[str] = None) -> list[LayerSource]:
+    """A source for every module whose qualified name matches `layer_regex` (all when None) and not `exclude_regex`."""
+    include = re.compile(layer_regex) if layer_regex else None
+    exclude = re.compile(exclude_regex) if exclude_regex else None
     sources: list[LayerSource] = []
     for name, module in model.named_modules():
         name = name or type(module).__name__
-        if pattern and not pattern.search(name):
+        if (include and not include.search(name)) or (exclude and exclude.search(name)):
             continue
         source = source_for(name, module)
         if source is not None:

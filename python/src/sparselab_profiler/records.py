@@ -94,6 +94,19 @@ class EventRecord:
 
 
 @dataclass
+class SamplerRecord:
+    """The adaptive sampler changed the interval: one sample every `every` steps from `step` on."""
+
+    run: str
+    seq: int
+    step: int
+    time: float
+    every: int
+    overhead: float
+    type: Literal["sampler"] = "sampler"
+
+
+@dataclass
 class EndRecord:
     run: str
     seq: int
@@ -103,7 +116,7 @@ class EndRecord:
     type: Literal["end"] = "end"
 
 
-Record = Union[RunRecord, SampleRecord, EventRecord, EndRecord]
+Record = Union[RunRecord, SampleRecord, EventRecord, SamplerRecord, EndRecord]
 
 
 def _plain(value: Any) -> Any:
@@ -269,6 +282,10 @@ _CHECKS: dict[str, Check] = {
         "layer": _string(), "op": _one_of("drop", "grow"), "count": _integer(0), "exact": _boolean,
         "algorithm": _string(), "requested": _nullable(_integer(0)),
     }),
+    "sampler": _object({
+        "type": _one_of("sampler"), "run": _RUN_ID, "seq": _integer(1), "step": _integer(0), "time": _number(0),
+        "every": _integer(1), "overhead": _number(0),
+    }),
     "end": _object({
         "type": _one_of("end"), "run": _RUN_ID, "seq": _integer(1), "step": _integer(0), "time": _number(0),
         "status": _one_of("finished", "crashed", "interrupted"),
@@ -282,7 +299,7 @@ def validate_record(value: Any) -> None:
         raise RecordError("", f"expected a JSON object, got {_describe(value)}")
     kind = value.get("type")
     if not isinstance(kind, str) or kind not in _CHECKS:
-        raise RecordError("type", f'expected one of "run", "sample", "event", "end", got {_describe(kind)}')
+        raise RecordError("type", f'expected one of "run", "sample", "event", "sampler", "end", got {_describe(kind)}')
     if "schema" in value and value["schema"] != SCHEMA_VERSION:
         raise RecordError("schema", f"unsupported schema version {_describe(value['schema'])}; this profiler speaks {SCHEMA_VERSION}")
     _CHECKS[kind](value, "")
