@@ -14,9 +14,11 @@ import torch
 from torch import nn
 
 from .discovery import discover_layers
+from .distributed import rank_and_world
 from .mask_snapshots import MaskSnapshots
-from .metrics import DEFAULT_BINS, value_stats
-from .records import EndRecord, EventRecord, LayerSample, Record, RunRecord, SampleRecord, SamplerRecord
+from .measure import measure_layers
+from .metrics import DEFAULT_BINS
+from .records import EndRecord, EventRecord, Record, RunRecord, SampleRecord, SamplerRecord
 from .sampler import AdaptiveSampler
 from .runlog import RunLogWriter
 from .sender import LogSender
@@ -82,6 +84,9 @@ class SparsityProfilerCallback:
         self.exclude_regex = exclude_regex
         self.memory_budget_bytes = int(memory_budget_mb * 2**20)
         self._sampler = AdaptiveSampler(every, overhead_budget)
+        self._every_in_force = every
+        self._rank, self._world = 0, 1
+        self._attached = False
         self._cost_at_last_sample = 0.0
         self._snapshots_enabled = True
         self.logdir = Path(logdir)
@@ -129,7 +134,7 @@ class SparsityProfilerCallback:
         ``step`` is the number of optimizer steps taken so far, for trainers that count them
         (Lightning's ``global_step``); by default the profiler counts calls.
         """
-        if self._disabled or self._log is None:
+        if self._disabled or not self._attached:
             return
         self._guard(self._on_step, step)
 
@@ -142,7 +147,7 @@ class SparsityProfilerCallback:
         if self._closed:
             return
         self._closed = True
-        if self._log is not None and not self._disabled:
+        if self._attached and not self._disabled:
             self._guard(self._finish, status)
         self._shutdown()
 
@@ -178,14 +183,17 @@ class SparsityProfilerCallback:
         self._shutdown()
 
     def _attach(self, model: nn.Module, algorithm: object) -> None:
-        if self._log is not None:
+        if self._attached:
             raise RuntimeError("attach() was already called on this profiler")
+        self._attached = True
+        self._rank, self._world = rank_and_world()
         self._sources = discover_layers(model, self.layer_regex, self.exclude_regex)
         self._check_memory_budget()
         name = self.run_name or type(model).__name__
         self.run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{_slug(name)}-{secrets.token_hex(2)}"
-        self._log = RunLogWriter(self.logdir / self.run_id)
-        if self.server:
+        if self._rank == 0:
+            self._log = RunLogWriter(self.logdir / self.run_id)
+        if self.server and self._rank == 0:
             self.server_pid = ensure_server(self.server, self.logdir)
             self._sender = LogSender(f"{self.server}/api/ingest", self.run_id, self._log.path,
                                      quiet_s=10.0 if self.server_pid else 0.0)
@@ -205,7 +213,7 @@ class SparsityProfilerCallback:
     @property
     def every(self) -> int:
         """The sampling interval in force (the adaptive sampler may have widened the configured one)."""
-        return self._sampler.every
+        return self._every_in_force
 
     def _check_memory_budget(self) -> None:
         needed = sum((s.info.numel + 7) // 8 for s in self._sources if hasattr(s, "mask"))
@@ -236,6 +244,8 @@ class SparsityProfilerCallback:
         return algorithm if algorithm is not None else next(iter(schedulers.values()), None)
 
     def _write(self, record: Record) -> None:
+        if self._log is None:
+            return  # ranks other than 0 measure (collectives need them) but never write
         record.seq = self._seq
         self._seq += 1
         self._log.write(record)
@@ -246,41 +256,38 @@ class SparsityProfilerCallback:
             elapsed_ms = (now - self._last_step_time) * 1000
             self._step_ms = elapsed_ms if self._step_ms is None else 0.9 * self._step_ms + 0.1 * elapsed_ms
         self._step = self._step + 1 if step is None else step
-        if self._step % self._sampler.every == 0 and self._step != self._last_sampled_step:
+        if self._step % self._every_in_force == 0 and self._step != self._last_sampled_step:
             self._sample()
         self._last_step_time = time.perf_counter()
 
     def _sample(self) -> None:
         started = time.perf_counter()
-        layers = []
-        with torch.no_grad():
-            for source in self._sources:
-                name = source.info.name
-                stats = value_stats(source.stored_values(), self._ranges.get(name), self.bins)
-                self._ranges[name] = (stats.hist.lo, stats.hist.hi)
-                nnz = source.nnz()
-                numel = source.info.numel
-                layers.append(LayerSample(
-                    name=name, nnz=nnz, numel=numel, sparsity=1 - nnz / numel, bytes=source.storage_bytes(),
-                    dense_bytes=source.dense_bytes(), hist=stats.hist, nonfinite=stats.nonfinite,
-                ))
-            changes = self._inferred_changes()
+        layers, (agreed_every,) = measure_layers(self._sources, self._ranges, self.bins, self._world > 1,
+                                                 agree_max=(float(self._sampler.every),))
+        changes = self._inferred_changes()
         cost_ms = (time.perf_counter() - started) * 1000
         self.total_cost_ms += cost_ms
         now = time.time()
         self._write(SampleRecord(run=self.run_id, seq=0, step=self._step, time=now, layers=layers,
                                  cost_ms=cost_ms, step_ms=self._step_ms))
-        change = self._sampler.observe(self.total_cost_ms - self._cost_at_last_sample, self._step_ms)
-        self._cost_at_last_sample = self.total_cost_ms
-        if change is not None:
-            self._write(SamplerRecord(run=self.run_id, seq=0, step=self._step, time=now, every=change.every,
-                                      overhead=change.overhead))
         for source, dropped, grown in changes:
             for op, count in (("drop", dropped), ("grow", grown)):
                 self._write(EventRecord(run=self.run_id, seq=0, step=self._step, time=now, layer=source.info.name,
                                         op=op, count=count, exact=False, algorithm=source.info.mask_source,
                                         requested=None))
         self._last_sampled_step = self._step
+        self._adapt_interval(agreed_every, now)
+
+    def _adapt_interval(self, agreed_every: float, now: float) -> None:
+        """Feeds the sampler; a new interval takes effect at once on one process, and on many only once
+        all ranks agreed on it (the MAX of their proposals, reduced with the next sample)."""
+        change = self._sampler.observe(self.total_cost_ms - self._cost_at_last_sample, self._step_ms)
+        self._cost_at_last_sample = self.total_cost_ms
+        every = int(agreed_every) if self._world > 1 else self._sampler.every
+        if every != self._every_in_force:
+            self._every_in_force = every
+            overhead = change.overhead if change else (self._sampler.overhead(self._step_ms or 0) or 0.0)
+            self._write(SamplerRecord(run=self.run_id, seq=0, step=self._step, time=now, every=every, overhead=overhead))
 
     def _inferred_changes(self) -> list[tuple[LayerSource, int, int]]:
         """Mask diffs since the last sample for sources whose updates are not hooked."""
@@ -294,7 +301,7 @@ class SparsityProfilerCallback:
         return changes
 
     def _on_topology(self, change: TopologyChange) -> None:
-        if self._disabled or self._closed:
+        if self._disabled or self._closed or self._log is None:
             return
         self.total_cost_ms += change.cost_ms
         # By default the algorithm updates inside the step the user has not yet reported with step().

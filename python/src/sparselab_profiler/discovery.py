@@ -31,7 +31,7 @@ def source_for(name: str, module: nn.Module) -> Optional[LayerSource]:
     if is_native_sparse(weight):
         return NativeSparseSource(name, module)
     if isinstance(module, _DENSE_WEIGHTED) and isinstance(weight, torch.Tensor):
-        return DenseWeightSource(name, weight)
+        return DenseWeightSource(name, module)
     return None
 
 

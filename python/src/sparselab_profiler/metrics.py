@@ -42,27 +42,35 @@ def _counts(flat: torch.Tensor, lo: float, hi: float, bins: int) -> torch.Tensor
     return torch.bincount(index, minlength=bins)
 
 
-def value_stats(values: torch.Tensor, current_range: tuple[float, float] | None, bins: int = DEFAULT_BINS) -> ValueStats:
-    """Histogram of the finite non-zero `values` over a range widened (never narrowed) to fit them all.
+def finite_values(values: torch.Tensor) -> tuple[torch.Tensor, int, float]:
+    """(flat finite values, count of NaN/Inf, largest finite |value|).
 
-    One pass for min/max (which also reveals NaN/Inf), one for the histogram, one for the zero count;
-    zeros land in one known bin and are subtracted there, so no boolean-indexed copy is made unless
-    the tensor holds NaN or Inf.
-    """
+    One min/max pass reveals NaN and Inf; only then is a filtered copy made."""
     flat = values.detach().reshape(-1)
     if flat.dtype not in (torch.float32, torch.float64):
         flat = flat.float()  # fp16/bf16 weights: histc has no kernel for them everywhere
+    if not flat.numel():
+        return flat, 0, 0.0
+    low, high = (float(x) for x in torch.aminmax(flat))
     nonfinite = 0
-    if flat.numel():
-        low, high = (float(x) for x in torch.aminmax(flat))
-        if not (math.isfinite(low) and math.isfinite(high)):
-            finite = torch.isfinite(flat)
-            nonfinite = int(flat.numel() - finite.sum())
-            flat = flat[finite]
-            low, high = (float(x) for x in torch.aminmax(flat)) if flat.numel() else (0.0, 0.0)
-    else:
-        low = high = 0.0
-    lo, hi = widened_range(current_range, max(-low, high))
+    if not (math.isfinite(low) and math.isfinite(high)):
+        finite = torch.isfinite(flat)
+        nonfinite = int(flat.numel() - finite.sum())
+        flat = flat[finite]
+        low, high = (float(x) for x in torch.aminmax(flat)) if flat.numel() else (0.0, 0.0)
+    return flat, nonfinite, max(-low, high)
+
+
+def value_stats(values: torch.Tensor, current_range: tuple[float, float] | None, bins: int = DEFAULT_BINS,
+                fixed_range: tuple[float, float] | None = None) -> ValueStats:
+    """Histogram of the finite non-zero `values` over a range widened (never narrowed) to fit them all,
+    or over `fixed_range` when the caller has agreed one (across ranks).
+
+    One pass for min/max, one for the histogram, one for the zero count: zeros land in one known bin
+    and are subtracted there, so no boolean-indexed copy is made unless the tensor holds NaN or Inf.
+    """
+    flat, nonfinite, absmax = finite_values(values)
+    lo, hi = fixed_range or widened_range(current_range, absmax)
     nonzero = int(flat.bool().sum())
     counts = _counts(flat, lo, hi, bins) if flat.numel() else torch.zeros(bins, dtype=torch.long)
     zeros = flat.numel() - nonzero

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import torch
 
+from ..distributed import is_sharded, local_part
 from ..records import LayerInfo
 
 
 class DenseWeightSource:
-    def __init__(self, name: str, weight: torch.Tensor):
-        self._weight = weight
+    """Reads `module.<param>` afresh each time (FSDP2 swaps parameters); for a sharded DTensor every
+    count and byte is this rank's shard only, and the profiler sums them across ranks."""
+
+    def __init__(self, name: str, module: torch.nn.Module, param: str = "weight"):
+        self.module = module
+        self.param = param
+        weight = self._weight
         self.info = LayerInfo(
             name=name,
             shape=list(weight.shape),
@@ -19,17 +25,29 @@ class DenseWeightSource:
             mask_source="inferred_zeros",
         )
 
+    @property
+    def _weight(self) -> torch.Tensor:
+        return getattr(self.module, self.param)
+
+    @property
+    def sharded(self) -> bool:
+        return is_sharded(self._weight)
+
+    def _local(self) -> torch.Tensor:
+        return local_part(self._weight.detach())
+
     def mask(self) -> torch.Tensor:
-        return self._weight.detach() != 0
+        return self._local() != 0
 
     def stored_values(self) -> torch.Tensor:
-        return self._weight.detach().reshape(-1)
+        return self._local().reshape(-1)
 
     def nnz(self) -> int:
-        return int(self._weight.detach().bool().sum())  # bool().sum() is exact and 4x faster than count_nonzero
+        return int(self._local().bool().sum())  # bool().sum() is exact and 4x faster than count_nonzero
 
     def storage_bytes(self) -> int:
-        return self._weight.numel() * self._weight.element_size()
+        local = self._local()
+        return local.numel() * local.element_size()
 
     def dense_bytes(self) -> int:
         return self.storage_bytes()
