@@ -43,8 +43,13 @@ class SparseLabLayerSource:
         key = (id(csr), csr.topology_version)
         if self._slots_key != key:
             row_start = np.asarray(csr.row_start).astype(np.int64)
-            slots = np.arange(np.asarray(csr.values).shape[0], dtype=np.int64)
-            rows = np.searchsorted(row_start, slots, side="right") - 1
+            capacity = np.asarray(csr.row_capacity).astype(np.int64)
+            total = np.asarray(csr.values).shape[0]
+            slots = np.arange(total, dtype=np.int64)
+            if row_start[0] == 0 and capacity.sum() == total and np.array_equal(row_start[1:], np.cumsum(capacity)[:-1]):
+                rows = np.repeat(np.arange(len(capacity), dtype=np.int64), capacity)  # rows laid out back to back
+            else:
+                rows = np.searchsorted(row_start, slots, side="right") - 1
             self._slots = (rows, (slots - row_start[rows]) < np.asarray(csr.row_nnz)[rows])
             self._slots_key = key
         return self._slots
@@ -65,7 +70,7 @@ class SparseLabLayerSource:
         return int(csr.nrows) * int(csr.ncols) * np.asarray(csr.values).itemsize
 
     def live_positions(self) -> np.ndarray:
-        """Sorted flat indices (row * ncols + col) of the live connections."""
+        """Flat indices (row * ncols + col) of the live connections, each once."""
         rows, live = self._live_slots()
         cols = np.asarray(self._csr.col_indices).astype(np.int64)
-        return np.sort(rows[live] * int(self._csr.ncols) + cols[live])
+        return rows[live] * int(self._csr.ncols) + cols[live]
