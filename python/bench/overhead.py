@@ -3,8 +3,9 @@
     .venv/bin/python python/bench/overhead.py [--rounds 5] [--steps 40] [--device cpu|cuda] [--workloads ...]
 
 Every configuration trains its own copy of the same seeded model; the configurations take turns in
-rounds of `--steps` steps so machine noise hits them alike. Per configuration it reports the median
-round's ms/step, the overhead against no profiler, and for ours the cost it measured itself.
+rounds of `--steps` steps (the first one rotating) so machine noise hits them alike. Per configuration
+it reports the sampling interval at the end (ours adapts to its 1% budget), the median round's
+ms/step, the overhead against no profiler, and for ours the cost it measured itself.
 Profilers sample every 10 steps:
   sparselab-profiler   SparsityProfilerCallback(every=10, server=None) (run log written, no HTTP)
   tensorboard          SummaryWriter.add_histogram + add_scalar per layer every 10 steps
@@ -84,6 +85,7 @@ class Config:
     optimizer: torch.optim.Optimizer
     after_step: Callable[[int, torch.Tensor], None] = lambda step, loss: None
     profiler_cost_ms: Callable[[], float] = lambda: 0.0
+    interval: Callable[[], int] = lambda: EVERY
     close: Callable[[], None] = lambda: None
     step: int = 0
     round_ms: list[float] = field(default_factory=list)
@@ -106,6 +108,7 @@ def make_configs(workload: Workload, tmp: str) -> list[Config]:
     ours.after_step = lambda step, loss: profiler.step()
     ours.profiler_cost_ms = lambda: profiler.total_cost_ms
     ours.close = profiler.close
+    ours.interval = lambda: profiler.every
     configs.append(ours)
 
     tb = fresh("tensorboard")
@@ -155,8 +158,8 @@ def train(config: Config, workload: Workload, steps: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=40, help="steps per configuration per round (a multiple of 10)")
+    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=30, help="steps per configuration per round (a multiple of 10)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--workloads", nargs="*", default=["mlp", "resnet18"])
     args = parser.parse_args()
@@ -174,26 +177,27 @@ def main() -> None:
                 train(config, workload, EVERY)  # warm-up, and the profilers' first samples
             costs_before = {c.name: c.profiler_cost_ms() for c in configs}
             steps_before = {c.name: c.step for c in configs}
-            for _ in range(args.rounds):
-                for config in configs:
+            for round_index in range(args.rounds):
+                # rotate who goes first, so a slow start or a noisy neighbour does not always hit the same one
+                for config in configs[round_index % len(configs):] + configs[:round_index % len(configs)]:
                     config.round_ms.append(train(config, workload, args.steps))
             base = statistics.median(configs[0].round_ms)
-            ours_overhead = None
+            ours_overhead = 0.0
             print(workload.name)
-            print(f"  {'profiler':<20} {'ms/step':>9} {'overhead':>9} {'self-measured':>14}")
+            print(f"  {'profiler':<20} {'interval':>8} {'ms/step':>9} {'overhead':>9} {'self-measured':>14}")
             rows = []
             for config in configs:
                 ms = statistics.median(config.round_ms)
                 overhead = ms / base - 1
                 steps = config.step - steps_before[config.name]
                 own = (config.profiler_cost_ms() - costs_before[config.name]) / steps
-                rows.append((config.name, ms, overhead, own))
+                rows.append((config.name, config.interval(), ms, overhead, own))
                 if config.name == "sparselab-profiler":
                     ours_overhead = max(overhead, own / base)
-            for name, ms, overhead, own in rows:
-                own_text = f"{own / base:>13.2%}" if name == "sparselab-profiler" else f"{'':>14}"
+            for name, interval, ms, overhead, own in rows:
+                own_text = f"{own / base:>14.2%}" if name == "sparselab-profiler" else f"{'':>14}"
                 ratio = f"  ({overhead / ours_overhead:,.0f}x ours)" if name in ("tensorboard", "wandb.watch") and ours_overhead > 0 else ""
-                print(f"  {name:<20} {ms:>9.1f} {overhead:>+9.2%} {own_text}{ratio}")
+                print(f"  {name:<20} {interval:>8} {ms:>9.1f} {overhead:>+9.2%} {own_text}{ratio}")
             print()
             for config in configs:
                 config.close()
