@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from sparselab_profiler.metrics import value_stats, widened_range
+from sparselab_profiler.metrics import bin_positions, count_positions, value_stats, widened_range
 
 
 def test_histogram_counts_only_finite_non_zeros_exactly():
@@ -51,3 +51,13 @@ def test_range_only_widens():
     assert widened_range(first, 2.0) == (-2.5, 2.5)
     assert widened_range(None, 0.0) == (-1.0, 1.0)
     assert value_stats(torch.tensor([3.0]), first).hist.hi == 3.75
+
+
+def test_counting_by_sorting_equals_histc():
+    torch.manual_seed(0)
+    values = torch.cat([torch.randn(10_000).clamp(-3.9, 3.9), torch.zeros(500), torch.tensor([float("nan"), 4.0, -4.0])])
+    positions = bin_positions(values, -4.0, 4.0, 32)
+    by_histc = count_positions(positions, 32, by_sorting=False)
+    by_sorting = count_positions(positions, 32, by_sorting=True)
+    assert by_sorting.tolist() == by_histc.tolist()
+    assert by_histc.sum() == 10_002  # every finite non-zero value, both range ends included

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from .discovery import discover_layers
+from .device_metrics import DeviceMetrics
 from .distributed import rank_and_world
 from .mask_snapshots import MaskSnapshots
 from .measure import measure_layers
@@ -48,6 +49,9 @@ class SparsityProfilerCallback:
         memory_budget_mb: the most the profiler may hold in mask snapshots (1 bit per weight, for the
             inferred drop/grow of un-hooked mask sources); over it, those snapshots are skipped with one
             warning. Default 500.
+        measure_on_device: how weights are measured. ``None``: on their accelerator when they live on one
+            (no host sync; each sample is written once the next one is taken), else on the host. ``True``
+            also routes CPU tensors through that path; ``False`` measures everything on the host. Default None.
 
     Example:
         >>> profiler = SparsityProfilerCallback(every=10)
@@ -72,6 +76,7 @@ class SparsityProfilerCallback:
         overhead_budget: Optional[float] = 0.01,
         exclude_regex: Optional[str] = None,
         memory_budget_mb: float = 500.0,
+        measure_on_device: Optional[bool] = None,
     ):
         if not isinstance(every, int) or every < 1:
             raise ValueError(f"every must be a positive integer, got {every!r}")
@@ -98,6 +103,9 @@ class SparsityProfilerCallback:
         self._sources: list[LayerSource] = []
         self._ranges: dict[str, tuple[float, float]] = {}
         self._snapshots = MaskSnapshots()
+        self._device_metrics = None if measure_on_device is False else DeviceMetrics(bins, forced=measure_on_device is True)
+        self._pending: Optional[tuple] = None
+        self._diff_layers: frozenset[str] = frozenset()
         self._hooked: set[str] = set()  # layers whose topology events come exactly from a hooked algorithm
         self._log: Optional[RunLogWriter] = None
         self._sender: Optional[LogSender] = None
@@ -199,6 +207,7 @@ class SparsityProfilerCallback:
                                      quiet_s=10.0 if self.server_pid else 0.0)
             self._log.on_write = self._sender.notify
         algorithm = self._hook_algorithms(algorithm)
+        self._diff_layers = frozenset(s.info.name for s in self._sources if hasattr(s, "mask") and s.info.name not in self._hooked)
         algo_info = describe_algorithm(algorithm) if algorithm is not None else None
         self._write(RunRecord(
             run=self.run_id, name=name, started=time.time(), algorithm=algo_info,
@@ -262,21 +271,35 @@ class SparsityProfilerCallback:
 
     def _sample(self) -> None:
         started = time.perf_counter()
-        layers, (agreed_every,) = measure_layers(self._sources, self._ranges, self.bins, self._world > 1,
-                                                 agree_max=(float(self._sampler.every),))
-        changes = self._inferred_changes()
+        self._flush_pending()  # the previous sample's device results landed long ago
+        measurement = measure_layers(
+            self._sources, self._ranges, self.bins, device_metrics=self._device_metrics,
+            snapshots=self._snapshots if self._snapshots_enabled else None, diff_layers=self._diff_layers,
+            distributed=self._world > 1, agree_max=(float(self._sampler.every),),
+        )
+        now = time.time()
         cost_ms = (time.perf_counter() - started) * 1000
         self.total_cost_ms += cost_ms
-        now = time.time()
-        self._write(SampleRecord(run=self.run_id, seq=0, step=self._step, time=now, layers=layers,
-                                 cost_ms=cost_ms, step_ms=self._step_ms))
+        self._pending = (measurement, self._step, now, cost_ms, self._step_ms)
+        if measurement.is_ready():
+            self._flush_pending()
+        self._last_sampled_step = self._step
+        self._adapt_interval(measurement.agreed[0], now)
+
+    def _flush_pending(self) -> None:
+        """Writes the last sample (and the drop/grow its mask diffs inferred) once its numbers are in."""
+        if self._pending is None:
+            return
+        measurement, step, when, cost_ms, step_ms = self._pending
+        self._pending = None
+        layers, changes = measurement.complete()
+        self._write(SampleRecord(run=self.run_id, seq=0, step=step, time=when, layers=layers, cost_ms=cost_ms,
+                                 step_ms=step_ms))
         for source, dropped, grown in changes:
             for op, count in (("drop", dropped), ("grow", grown)):
-                self._write(EventRecord(run=self.run_id, seq=0, step=self._step, time=now, layer=source.info.name,
+                self._write(EventRecord(run=self.run_id, seq=0, step=step, time=when, layer=source.info.name,
                                         op=op, count=count, exact=False, algorithm=source.info.mask_source,
                                         requested=None))
-        self._last_sampled_step = self._step
-        self._adapt_interval(agreed_every, now)
 
     def _adapt_interval(self, agreed_every: float, now: float) -> None:
         """Feeds the sampler; a new interval takes effect at once on one process, and on many only once
@@ -288,17 +311,6 @@ class SparsityProfilerCallback:
             self._every_in_force = every
             overhead = change.overhead if change else (self._sampler.overhead(self._step_ms or 0) or 0.0)
             self._write(SamplerRecord(run=self.run_id, seq=0, step=self._step, time=now, every=every, overhead=overhead))
-
-    def _inferred_changes(self) -> list[tuple[LayerSource, int, int]]:
-        """Mask diffs since the last sample for sources whose updates are not hooked."""
-        changes = []
-        for source in self._sources:
-            if not self._snapshots_enabled or source.info.name in self._hooked or not hasattr(source, "mask"):
-                continue
-            diff = self._snapshots.diff(source.info.name, source.mask())
-            if diff and any(diff):
-                changes.append((source, *diff))
-        return changes
 
     def _on_topology(self, change: TopologyChange) -> None:
         if self._disabled or self._closed or self._log is None:
@@ -315,6 +327,7 @@ class SparsityProfilerCallback:
     def _finish(self, status: str) -> None:
         if self._step != self._last_sampled_step:
             self._sample()
+        self._flush_pending()
         self._write(EndRecord(run=self.run_id, seq=0, step=self._step, time=time.time(), status=status))
 
     def _close_at_exit(self) -> None:

@@ -4,30 +4,45 @@ from __future__ import annotations
 
 from typing import Optional
 
-import numpy as np
 import torch
+
+_BIT_WEIGHTS = torch.tensor([128, 64, 32, 16, 8, 4, 2, 1], dtype=torch.uint8)
+_POPCOUNT = torch.tensor([bin(i).count("1") for i in range(256)], dtype=torch.uint8)
+
+
+def pack_bits(mask: torch.Tensor) -> torch.Tensor:
+    """One bit per element, on the mask's own device (zero-padded to a whole byte)."""
+    flat = mask.detach().reshape(-1).to(torch.uint8)
+    flat = torch.nn.functional.pad(flat, (0, (-flat.numel()) % 8))
+    return (flat.view(-1, 8) * _BIT_WEIGHTS.to(flat.device)).sum(1, dtype=torch.uint8)
+
+
+def popcount(packed: torch.Tensor) -> torch.Tensor:
+    """Set bits in a uint8 tensor, as a 0-d int64 tensor on its device."""
+    return _POPCOUNT.to(packed.device)[packed.long()].sum(dtype=torch.int64)
 
 
 class MaskSnapshots:
-    """Keeps each layer's last mask at one bit per weight (a 118M-parameter model costs ~14 MiB)."""
+    """Keeps each layer's last mask at one bit per weight (a 118M-parameter model costs ~14 MiB), on the
+    device the mask lives on, so diffing a GPU mask needs no host sync."""
 
     def __init__(self) -> None:
-        self._packed: dict[str, np.ndarray] = {}
+        self._packed: dict[str, torch.Tensor] = {}
 
     @property
     def nbytes(self) -> int:
-        return sum(p.nbytes for p in self._packed.values())
+        return sum(p.numel() for p in self._packed.values())
 
-    def diff(self, layer: str, mask: torch.Tensor) -> Optional[tuple[int, int]]:
-        """(dropped, grown) since the previous snapshot of `layer`, None for the first one.
+    def diff(self, layer: str, mask: torch.Tensor) -> Optional[tuple[torch.Tensor, torch.Tensor]]:
+        """(dropped, grown) since the previous snapshot of `layer` as 0-d tensors, None for the first one.
 
         A position dropped and regrown between two snapshots is invisible here, so these counts are
         lower bounds and are reported as inferred, never as exact.
         """
-        packed = np.packbits(mask.detach().reshape(-1).to("cpu", torch.bool).numpy())
+        packed = pack_bits(mask)
         previous = self._packed.get(layer)
         self._packed[layer] = packed
-        if previous is None or previous.shape != packed.shape:
+        if previous is None or previous.shape != packed.shape or previous.device != packed.device:
             return None
-        # packbits zero-pads the last byte in both snapshots, so the padding never counts.
-        return int(np.bitwise_count(previous & ~packed).sum()), int(np.bitwise_count(~previous & packed).sum())
+        # the zero padding is the same in both snapshots, so it never counts
+        return popcount(previous & ~packed), popcount(~previous & packed)

@@ -34,12 +34,33 @@ class ValueStats:
     nonzero: int
 
 
-def _counts(flat: torch.Tensor, lo: float, hi: float, bins: int) -> torch.Tensor:
-    """Integer counts in `bins` equal bins over [lo, hi] (hi included), by histc's binning rule."""
-    if flat.numel() < FLOAT_COUNT_LIMIT and not torch.are_deterministic_algorithms_enabled():
-        return torch.histc(flat, bins, lo, hi).round().long()
-    index = ((flat - lo) * (bins / (hi - lo))).long().clamp_(0, bins - 1)
-    return torch.bincount(index, minlength=bins)
+def bin_positions(values: torch.Tensor, lo: torch.Tensor | float, hi: torch.Tensor | float, bins: int) -> torch.Tensor:
+    """Each value's position in bins over [lo, hi], as float64 (bin = floor(position); hi lands on `bins`).
+    Zeros and NaN/Inf become -1, outside every bin. The host and the device path both bin through this,
+    so a value on an edge lands in the same bin either way."""
+    flat = values.reshape(-1).to(torch.float64)
+    keep = torch.isfinite(flat) & (flat != 0)
+    return torch.where(keep, (flat - lo) * (bins / (hi - lo)), -1.0)
+
+
+def count_positions(positions: torch.Tensor, bins: int, by_sorting: bool | None = None) -> torch.Tensor:
+    """Exact integer counts (as float64) of positions in [0, bins]; anything outside is left out.
+
+    histc counts in float32, exact below 2**24 per call, so it runs on chunks. It has no deterministic
+    CUDA kernel: under `torch.use_deterministic_algorithms(True)` on CUDA the counts come from sorting,
+    which needs no host sync either."""
+    if by_sorting is None:
+        by_sorting = positions.is_cuda and torch.are_deterministic_algorithms_enabled()
+    if by_sorting:
+        inside = (positions >= 0) & (positions <= bins)
+        index = torch.where(inside, positions.clamp(0, bins - 1).floor(), float(bins))
+        ordered = torch.sort(index).values
+        edges = torch.searchsorted(ordered, torch.arange(bins + 1, device=positions.device, dtype=ordered.dtype))
+        return (edges[1:] - edges[:-1]).to(torch.float64)
+    total = torch.zeros(bins, dtype=torch.float64, device=positions.device)
+    for chunk in positions.split(FLOAT_COUNT_LIMIT - 1):
+        total += torch.histc(chunk, bins=bins, min=0, max=bins).to(torch.float64)
+    return total
 
 
 def finite_values(values: torch.Tensor) -> tuple[torch.Tensor, int, float]:
@@ -66,18 +87,13 @@ def value_stats(values: torch.Tensor, current_range: tuple[float, float] | None,
     """Histogram of the finite non-zero `values` over a range widened (never narrowed) to fit them all,
     or over `fixed_range` when the caller has agreed one (across ranks).
 
-    One pass for min/max, one for the histogram, one for the zero count: zeros land in one known bin
-    and are subtracted there, so no boolean-indexed copy is made unless the tensor holds NaN or Inf.
+    A min/max pass, a binning pass and histc; no boolean-indexed copy is made unless the tensor holds
+    NaN or Inf.
     """
     flat, nonfinite, absmax = finite_values(values)
     lo, hi = fixed_range or widened_range(current_range, absmax)
-    nonzero = int(flat.bool().sum())
-    counts = _counts(flat, lo, hi, bins) if flat.numel() else torch.zeros(bins, dtype=torch.long)
-    zeros = flat.numel() - nonzero
-    if zeros:
-        zero_bin = min(max(math.floor(-lo * (bins / (hi - lo))), 0), bins - 1)
-        counts[zero_bin] -= zeros
-    return ValueStats(Histogram(lo=lo, hi=hi, counts=counts.tolist()), nonfinite, nonzero)
+    counts = count_positions(bin_positions(flat, lo, hi, bins), bins).long().tolist()
+    return ValueStats(Histogram(lo=lo, hi=hi, counts=counts), nonfinite, sum(counts))
 
 
 def histogram_of(values: torch.Tensor, current_range: tuple[float, float] | None, bins: int = DEFAULT_BINS) -> Histogram:

@@ -23,6 +23,11 @@ class LayerSource(Protocol):
         """Structurally non-zero entries, as an exact integer."""
         ...
 
+    def nnz_tensor(self) -> torch.Tensor:
+        """The same count as a 0-d tensor on the weight's device, so it can be taken without a host sync.
+        Optional: sources without it are measured on the host."""
+        ...
+
     def storage_bytes(self) -> int:
         """Bytes the storage really occupies."""
         ...

@@ -42,6 +42,9 @@ class DenseWeightSource:
     def stored_values(self) -> torch.Tensor:
         return self._local().reshape(-1)
 
+    def nnz_tensor(self) -> torch.Tensor:
+        return self._local().bool().sum()
+
     def nnz(self) -> int:
         return int(self._local().bool().sum())  # bool().sum() is exact and 4x faster than count_nonzero
 

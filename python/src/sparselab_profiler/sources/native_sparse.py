@@ -35,6 +35,9 @@ class NativeSparseSource:
         w = self._weight
         return w._values() if w.layout == torch.sparse_coo else w.values()
 
+    def nnz_tensor(self) -> torch.Tensor:
+        return torch.tensor(self._weight._nnz())  # metadata: no device work
+
     def nnz(self) -> int:
         return int(self._weight._nnz())
 

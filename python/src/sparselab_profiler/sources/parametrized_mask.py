@@ -45,8 +45,11 @@ class ParametrizedMaskSource:
     def stored_values(self) -> torch.Tensor:
         return self._original.detach() * self._mask_tensor().detach()
 
+    def nnz_tensor(self) -> torch.Tensor:
+        return self.mask().sum()
+
     def nnz(self) -> int:
-        return int(self.mask().sum())
+        return int(self.nnz_tensor())
 
     def storage_bytes(self) -> int:
         mask = self._mask_tensor()

@@ -38,8 +38,11 @@ class RigLTorchSource:
     def stored_values(self) -> torch.Tensor:
         return self.module.weight.detach() * self.mask()
 
+    def nnz_tensor(self) -> torch.Tensor:
+        return self.mask().sum()
+
     def nnz(self) -> int:
-        return int(self.mask().sum())
+        return int(self.nnz_tensor())
 
     def storage_bytes(self) -> int:
         w, mask = self.module.weight, self.scheduler.backward_masks[self.index]

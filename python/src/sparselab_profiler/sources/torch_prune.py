@@ -36,8 +36,11 @@ class TorchPruneSource:
         # orig * mask: masked positions become zeros, which the histogram leaves out anyway
         return self._orig.detach() * getattr(self.module, f"{self.param}_mask").detach()
 
+    def nnz_tensor(self) -> torch.Tensor:
+        return self.mask().sum()
+
     def nnz(self) -> int:
-        return int(self.mask().sum())
+        return int(self.nnz_tensor())
 
     def storage_bytes(self) -> int:
         tensors = [self._orig, getattr(self.module, f"{self.param}_mask")]
