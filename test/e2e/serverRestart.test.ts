@@ -59,3 +59,32 @@ test('a server killed and restarted mid-run ends with every seq of the run exact
   server.child.kill('SIGTERM')
   await server.done
 })
+
+test('a killed training process leaves a complete run log and shows as interrupted', async () => {
+  const port = await freePort()
+  const url = `http://127.0.0.1:${port}`
+  const server = run(CLI, ['serve', '--port', String(port), '--logdir', tempDir('server'), '--stale-after', '2'])
+  await waitFor(async () => ((await fetch(`${url}/api/runs`)).ok ? true : undefined), 'the server')
+  const logdir = tempDir('killed')
+  const training = run(PYTHON, ['-m', 'sparselab_profiler.demo', '--server', url, '--logdir', logdir, '--steps', '5000', '--step-delay', '0.01'])
+  const runId = await waitFor(async () => {
+    const { runs } = (await (await fetch(`${url}/api/runs`)).json()) as { runs: { run: string; lastSeq: number; status: string }[] }
+    return runs.find((r) => r.lastSeq >= 8 && r.status === 'live')?.run
+  }, 'the run to stream')
+  training.child.kill('SIGKILL')
+  await training.done
+
+  const text = readFileSync(`${logdir}/${runId}/records.ndjson`, 'utf8')
+  const complete = text.slice(0, text.lastIndexOf('\n') + 1).trim().split('\n').map((line) => JSON.parse(line) as { seq: number; type: string })
+  expect(complete.map((r) => r.seq)).toEqual([...Array(complete.length).keys()])
+  expect(complete.some((r) => r.type === 'end')).toBe(false)
+  expect(complete.filter((r) => r.type === 'sample').length).toBeGreaterThanOrEqual(2)
+
+  const status = await waitFor(async () => {
+    const s = (await (await fetch(`${url}/api/runs/${runId}`)).json()) as { status: string }
+    return s.status === 'interrupted' ? s.status : undefined
+  }, 'the run to show as interrupted', 15_000)
+  expect(status).toBe('interrupted')
+  server.child.kill('SIGTERM')
+  await server.done
+})

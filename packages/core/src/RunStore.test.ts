@@ -64,3 +64,19 @@ describe('bounded memory and replay', () => {
     expect(store.recordsAfter(RUN, 2)!.map((r) => `${r.type}${r.seq}`)).toEqual(['event3', 'sample4'])
   })
 })
+
+describe('liveness', () => {
+  test('a run that goes silent without an end record shows as interrupted; a heartbeat keeps it live', () => {
+    let now = 1_000
+    const store = new RunStore({ staleAfterMs: 30_000, now: () => now })
+    store.ingest([runRecord, sample(1)])
+    now += 29_000
+    expect(store.listRuns()[0]!.status).toBe('live')
+    expect(store.touch(RUN)).toBe(1)
+    now += 29_000
+    expect(store.snapshot(RUN)!.status).toBe('live')
+    now += 2_000
+    expect(store.listRuns()[0]!.status).toBe('interrupted')
+    expect(store.touch('unknown')).toBe(-1)
+  })
+})

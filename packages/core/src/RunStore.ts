@@ -6,6 +6,10 @@ export interface RunStoreOptions {
   maxSamplesPerRun?: number
   /** Topology events kept per run; older ones are evicted. @default 20000 */
   maxEventsPerRun?: number
+  /** A run without an end record that sent nothing (not even a heartbeat) for this long is shown as interrupted. @default 30000 */
+  staleAfterMs?: number
+  /** Clock in milliseconds, injectable for tests. @default Date.now */
+  now?: () => number
 }
 
 /** Everything the store holds about one run, oldest first. */
@@ -18,6 +22,7 @@ export interface RunSnapshot {
   end: EndRecord | null
   /** Highest seq stored; every seq up to it was received exactly once. */
   lastSeq: number
+  status: RunStatus
 }
 
 export interface RunSummary {
@@ -26,8 +31,11 @@ export interface RunSummary {
   started: number
   lastStep: number
   lastSeq: number
-  status: EndRecord['status'] | 'live'
+  status: RunStatus
 }
+
+/** `interrupted` without an end record means the training process went silent (killed, or its host lost). */
+export type RunStatus = EndRecord['status'] | 'live'
 
 /** Per-run highest contiguous seq after an ingest; -1 means the run is unknown (send its `run` record first). */
 export type Acks = Record<string, number>
@@ -41,6 +49,8 @@ interface RunState {
   lastSeq: number
   /** Highest seq pushed out of a ring; replay from before it would have a gap. */
   evictedSeq: number
+  /** When the run last sent anything, by the store's clock. */
+  lastSeen: number
 }
 
 type Listener = (record: WireRecord) => void
@@ -57,10 +67,14 @@ export class RunStore {
   readonly #listeners = new Set<Listener>()
   readonly #maxSamples: number
   readonly #maxEvents: number
+  readonly #staleAfterMs: number
+  readonly #now: () => number
 
   constructor(options: RunStoreOptions = {}) {
     this.#maxSamples = options.maxSamplesPerRun ?? 5000
     this.#maxEvents = options.maxEventsPerRun ?? 20000
+    this.#staleAfterMs = options.staleAfterMs ?? 30_000
+    this.#now = options.now ?? Date.now
   }
 
   /** Stores the records that continue each run's sequence and returns the new acks. */
@@ -68,6 +82,7 @@ export class RunStore {
     const acks: Acks = {}
     for (const record of records) {
       if (this.#accept(record)) for (const listener of this.#listeners) listener(record)
+      this.touch(record.run)
       acks[record.run] = this.#runs.get(record.run)?.lastSeq ?? -1
     }
     return acks
@@ -85,6 +100,7 @@ export class RunStore {
         end: null,
         lastSeq: 0,
         evictedSeq: -1,
+        lastSeen: this.#now(),
       })
       return true
     }
@@ -99,6 +115,18 @@ export class RunStore {
 
   #noteEvicted(state: RunState, evicted: SampleRecord | EventRecord | undefined): void {
     if (evicted) state.evictedSeq = Math.max(state.evictedSeq, evicted.seq)
+  }
+
+  /** Notes that `run` is alive (a heartbeat); returns its ack like `ingest`. */
+  touch(run: string): number {
+    const state = this.#runs.get(run)
+    if (state) state.lastSeen = this.#now()
+    return state?.lastSeq ?? -1
+  }
+
+  #status(s: RunState): RunStatus {
+    if (s.end) return s.end.status
+    return this.#now() - s.lastSeen > this.#staleAfterMs ? 'interrupted' : 'live'
   }
 
   /** Highest contiguous seq stored for `run`, or -1 when the run is unknown. */
@@ -118,7 +146,7 @@ export class RunStore {
         started: s.run.started,
         lastStep: s.end?.step ?? s.samples.last()?.step ?? 0,
         lastSeq: s.lastSeq,
-        status: s.end?.status ?? ('live' as const),
+        status: this.#status(s),
       }))
       .sort((a, b) => b.started - a.started)
   }
@@ -133,6 +161,7 @@ export class RunStore {
       sampler: [...s.sampler],
       end: s.end,
       lastSeq: s.lastSeq,
+      status: this.#status(s),
     }
   }
 

@@ -42,6 +42,16 @@ describe('POST /api/ingest', () => {
     expect(await next.json()).toEqual({ acks: { [RUN]: 6 } })
   })
 
+  test('an empty batch naming its run is a heartbeat that answers the ack', async () => {
+    const { ingest, app } = setup()
+    await ingest(lines.slice(0, 2).join('\n'))
+    const beat = await app.request(`/api/ingest?run=${RUN}`, { method: 'POST', body: '' })
+    expect(await beat.json()).toEqual({ acks: { [RUN]: 1 } })
+    const unknown = await app.request('/api/ingest?run=other-run', { method: 'POST', body: '' })
+    expect(await unknown.json()).toEqual({ acks: { 'other-run': -1 } })
+    expect((await app.request('/api/ingest?run=../x', { method: 'POST', body: '' })).status).toBe(400)
+  })
+
   test('a body over the limit gets 413 and changes nothing', async () => {
     const { ingest, store } = setup({ maxIngestBytes: 1000 })
     const response = await ingest(lines.join('\n'))

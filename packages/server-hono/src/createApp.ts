@@ -46,7 +46,14 @@ export function createApp(options: AppOptions): Hono {
       onError: (c) => c.json({ error: `body larger than ${options.maxIngestBytes ?? 16 * 1024 * 1024} bytes; send smaller batches` }, 413),
     }),
     async (c) => {
-      const parsed = parseNdjson(await c.req.text())
+      const body = await c.req.text()
+      const heartbeat = c.req.query('run')
+      if (body.trim() === '' && heartbeat !== undefined) {
+        // An empty batch naming its run is a heartbeat: the run is alive, and the ack says where it stands.
+        if (!isValidRunId(heartbeat)) return c.json({ error: `query parameter "run" must be a run id, got ${JSON.stringify(heartbeat)}` }, 400)
+        return c.json({ acks: { [heartbeat]: store.touch(heartbeat) } })
+      }
+      const parsed = parseNdjson(body)
       if (!parsed.ok) return c.json({ error: formatNdjsonError(parsed.error), ...parsed.error }, 400)
       return c.json({ acks: store.ingest(parsed.records) })
     },

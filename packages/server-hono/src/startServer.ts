@@ -12,6 +12,8 @@ export interface StartServerOptions {
   logdir?: string
   /** Required for any non-loopback host. @default undefined */
   token?: string
+  /** Seconds of silence after which a run without an end record shows as interrupted. @default 30 */
+  staleAfterSeconds?: number
   dashboard?: DashboardAssets
   store?: RunStore
 }
@@ -33,7 +35,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const host = options.host ?? '127.0.0.1'
   if (!LOOPBACK.has(host) && !options.token)
     throw new Error(`refusing to listen on ${host} without a token: pass --token so only people who have it can read or send runs`)
-  const store = options.store ?? new RunStore()
+  const store = options.store ?? new RunStore({ staleAfterMs: (options.staleAfterSeconds ?? 30) * 1000 })
   const { skipped } = loadLogdir(store, options.logdir ?? './sparsity_runs')
   for (const reason of skipped) console.warn(`sparselab-profiler: skipped a run log: ${reason}`)
   const app = createApp({ store, dashboard: options.dashboard, token: options.token })

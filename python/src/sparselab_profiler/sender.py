@@ -27,6 +27,7 @@ class LogSender:
         batch_bytes: int = 1 << 20,
         timeout_s: float = 5.0,
         quiet_s: float = 0.0,
+        heartbeat_s: float = 10.0,
         on_notice: Callable[[str], None] = print,
     ):
         self._url = ingest_url
@@ -36,6 +37,8 @@ class LogSender:
         self._timeout_s = timeout_s
         self._notice = on_notice
         self._quiet_until = time.monotonic() + quiet_s  # a server that is still starting is not news
+        self._heartbeat_s = heartbeat_s
+        self._last_contact = time.monotonic()
         self._offsets: list[int] = []  # byte offset where line k (seq k) starts
         self._scan_pos = 0  # end of the last complete line seen
         self._acked = -1
@@ -72,14 +75,18 @@ class LogSender:
             while True:
                 self._index_new_lines(log)
                 batch = self._next_batch(log)
-                if batch is None:
+                heartbeat = batch is None and time.monotonic() - self._last_contact >= self._heartbeat_s
+                if batch is None and not heartbeat:
                     if self._closing:
                         return
                     self._wake.wait(0.5)
                     self._wake.clear()
                     continue
                 try:
-                    self._acked = self._post(batch)
+                    # A heartbeat (an empty batch naming the run) keeps the run "live" on the dashboard while
+                    # nothing is due, and its ack reveals a restarted server that needs the run again.
+                    self._acked = self._post(b"", f"?run={self._run_id}") if heartbeat else self._post(batch)
+                    self._last_contact = time.monotonic()
                     backoff = 0.2
                     if self._told_unreachable:
                         self._notice(f"SparseLab Profiler: server at {self._url} is back; resumed from seq {self._acked + 1}.")
@@ -123,9 +130,9 @@ class LogSender:
         log.seek(self._offsets[first])
         return log.read(self._line_end(last) - self._offsets[first])
 
-    def _post(self, body: bytes) -> int:
+    def _post(self, body: bytes, query: str = "") -> int:
         request = urllib.request.Request(
-            self._url, data=body, method="POST", headers={"Content-Type": "application/x-ndjson"}
+            self._url + query, data=body, method="POST", headers={"Content-Type": "application/x-ndjson"}
         )
         try:
             with urllib.request.urlopen(request, timeout=self._timeout_s) as response:
