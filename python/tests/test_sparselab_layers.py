@@ -53,8 +53,10 @@ def test_metrics_and_events_match_sparselab(tmp_path, algorithm_class):
         if step % UPDATE_FREQ == 0:
             for name, layer in sparse.items():
                 after = topology(layer)
-                expected_events.append((step, name, "drop", len(before[name] - after)))
-                expected_events.append((step, name, "grow", len(after - before[name])))
+                dropped, grown = before[name] - after, after - before[name]
+                rows = lambda positions: [sum(1 for r, _ in positions if r == row) for row in range(layer.out_features)]  # noqa: E731
+                expected_events.append((step, name, "drop", len(dropped), rows(dropped)))
+                expected_events.append((step, name, "grow", len(grown), rows(grown)))
         profiler.step()
         if step % EVERY == 0:
             expected_samples[step] = {n: (l.nnz, csr_bytes(l._csr)) for n, l in sparse.items()}
@@ -65,9 +67,9 @@ def test_metrics_and_events_match_sparselab(tmp_path, algorithm_class):
     samples = {r["step"]: {l["name"]: (l["nnz"], l["bytes"]) for l in r["layers"] if l["name"] in sparse}
                for r in records if r["type"] == "sample"}
     assert samples == expected_samples
-    events = [(r["step"], r["layer"], r["op"], r["count"]) for r in records if r["type"] == "event"]
-    assert events == expected_events
-    assert sum(count for *_, op, count in expected_events if op == "drop") > 0, "the run must actually rewire"
+    events = [(r["step"], r["layer"], r["op"], r["count"], r["rows"]) for r in records if r["type"] == "event"]
+    assert events == expected_events  # counts, and where: per output row
+    assert sum(e[3] for e in expected_events if e[2] == "drop") > 0, "the run must actually rewire"
     assert all(r["exact"] and r["algorithm"] == algorithm_class.__name__ for r in records if r["type"] == "event")
 
     sample = next(r for r in records if r["type"] == "sample")
@@ -88,3 +90,20 @@ def test_histogram_holds_the_live_non_zero_values(tmp_path):
     reference, _ = np.histogram(live[live != 0], bins=16, range=(hist["lo"], hist["hi"]))
     assert hist["counts"] == reference.tolist()
     assert sum(hist["counts"]) == np.count_nonzero(live) == layer.nnz
+
+
+def test_static_sparsity_never_rewires(tmp_path):
+    torch.manual_seed(0)
+    model = nn.Sequential(sparselab.SparseLinear(32, 16, sparsity=0.9))
+    static = sparselab.Static(sparsity=0.9)
+    model.apply(static)
+    nnz = model[0].nnz
+    with SparsityProfilerCallback(every=2, logdir=tmp_path, server=None, overhead_budget=None) as profiler:
+        profiler.attach(model, algorithm=static)
+        for _ in range(6):
+            static.step()
+            profiler.step()
+    records = read_log(profiler.log_path)
+    assert records[0]["algorithm"] == {"name": "Static", "params": {"sparsity": 0.9}}
+    assert [r["layers"][0]["nnz"] for r in records if r["type"] == "sample"] == [nnz] * 4
+    assert not [r for r in records if r["type"] == "event"]

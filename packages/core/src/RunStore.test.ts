@@ -10,7 +10,7 @@ const sample = (seq: number, step = seq * 10): SampleRecord => ({
   type: 'sample', run: RUN, seq, step, time: 1, layers: [], cost_ms: 0, step_ms: null,
 })
 const event = (seq: number): EventRecord => ({
-  type: 'event', run: RUN, seq, step: seq, time: 1, layer: 'fc1', op: 'drop', count: 3, exact: true, algorithm: 'SET', requested: 3,
+  type: 'event', run: RUN, seq, step: seq, time: 1, layer: 'fc1', op: 'drop', count: 3, exact: true, algorithm: 'SET', requested: 3, rows: null,
 })
 
 describe('RunStore.ingest', () => {

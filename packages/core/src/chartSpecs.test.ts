@@ -28,7 +28,7 @@ test('sparsity rows: one per layer per sample', () => {
 })
 
 test('event rows put drops below the axis', () => {
-  const drop: EventRecord = { type: 'event', run: 'r', seq: 2, step: 50, time: 0, layer: 'fc1', op: 'drop', count: 467, exact: true, algorithm: 'RigL', requested: 493 }
+  const drop: EventRecord = { type: 'event', run: 'r', seq: 2, step: 50, time: 0, layer: 'fc1', op: 'drop', count: 467, exact: true, algorithm: 'RigL', requested: 493, rows: null }
   expect(eventRows([drop, { ...drop, seq: 3, op: 'grow' }, { ...drop, seq: 4, layer: 'fc2' }], 'fc1')).toEqual([
     { step: 50, layer: 'fc1', op: 'drop', count: 467, signed: -467 },
     { step: 50, layer: 'fc1', op: 'grow', count: 467, signed: 467 },

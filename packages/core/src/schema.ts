@@ -94,6 +94,8 @@ export interface EventRecord {
   algorithm: string
   /** What the algorithm asked for, when known (hooked algorithms only). */
   requested: number | null
+  /** Where: how many of `count` fell in each output row, when the algorithm is hooked per position. */
+  rows: number[] | null
 }
 
 /** The adaptive sampler changed the interval: from this step on, one sample every `every` steps. */

@@ -89,6 +89,7 @@ const object =
 
 const MAX_BINS = 1024
 const MAX_LAYERS = 100_000
+const MAX_ROWS = 1_000_000
 
 const histogram = object({ lo: num(), hi: num(), counts: arrayOf(int(0), { min: 1, max: MAX_BINS }) }, (h, p) =>
   (h.lo as number) < (h.hi as number) ? null : { path: `${p}.hi`, message: `must be greater than lo (${h.lo})` },
@@ -164,19 +165,28 @@ const RECORD_CHECKS: Record<WireRecord['type'], Check> = {
     cost_ms: num(0),
     step_ms: nullable(num(0)),
   }),
-  event: object({
-    type: oneOf('event'),
-    run: runId,
-    seq: int(1),
-    step: int(0),
-    time: num(0),
-    layer: str(),
-    op: oneOf('drop', 'grow'),
-    count: int(0),
-    exact: bool,
-    algorithm: str(),
-    requested: nullable(int(0)),
-  }),
+  event: object(
+    {
+      type: oneOf('event'),
+      run: runId,
+      seq: int(1),
+      step: int(0),
+      time: num(0),
+      layer: str(),
+      op: oneOf('drop', 'grow'),
+      count: int(0),
+      exact: bool,
+      algorithm: str(),
+      requested: nullable(int(0)),
+      rows: nullable(arrayOf(int(0), { max: MAX_ROWS })),
+    },
+    (e, p) => {
+      const rows = e.rows as number[] | null
+      if (rows === null) return null
+      const total = rows.reduce((a, b) => a + b, 0)
+      return total === e.count ? null : { path: p ? `${p}.rows` : 'rows', message: `must add up to count (${e.count}), got ${total}` }
+    },
+  ),
   sampler: object({
     type: oneOf('sampler'),
     run: runId,

@@ -74,6 +74,7 @@ export function Dashboard({ url, run, token }: DashboardProps) {
   const [chosenLayer, setChosenLayer] = useState<string | undefined>(undefined)
   const [exportError, setExportError] = useState<string | null>(null)
 
+  const silent = runs.find((r) => r.run === activeRun)?.status === 'interrupted'
   const latest = data?.samples.at(-1)
   const totals = latest ? deriveTotals(latest) : null
   const layerNames = data?.run.layers.map((l) => l.name) ?? []
@@ -102,7 +103,7 @@ export function Dashboard({ url, run, token }: DashboardProps) {
           </select>
         </label>
         <span class={`slp-status slp-status-${status}`} data-status={status}>
-          {data?.end ? `run ${data.end.status}` : status === 'live' ? 'live' : status}
+          {data?.end ? `run ${data.end.status}` : silent ? 'run interrupted (training went silent)' : status}
         </span>
         <button
           type="button"

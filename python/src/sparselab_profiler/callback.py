@@ -318,10 +318,11 @@ class SparsityProfilerCallback:
         self.total_cost_ms += change.cost_ms
         # By default the algorithm updates inside the step the user has not yet reported with step().
         step = self._step_counter() if self._step_counter else self._step + 1
-        for op, count, requested in (("drop", change.dropped, change.requested_drop), ("grow", change.grown, None)):
+        for op, count, requested, rows in (("drop", change.dropped, change.requested_drop, change.dropped_rows),
+                                           ("grow", change.grown, None, change.grown_rows)):
             self._guard(self._write, EventRecord(
                 run=self.run_id, seq=0, step=step, time=time.time(), layer=change.layer, op=op, count=count,
-                exact=True, algorithm=change.algorithm, requested=requested,
+                exact=True, algorithm=change.algorithm, requested=requested, rows=rows,
             ))
 
     def _finish(self, status: str) -> None:

@@ -90,6 +90,8 @@ class EventRecord:
     exact: bool
     algorithm: str
     requested: Optional[int]
+    #: how many of `count` fell in each output row, when the algorithm is hooked per position
+    rows: Optional[list[int]] = None
     type: Literal["event"] = "event"
 
 
@@ -255,6 +257,11 @@ def _layer_sample_refine(layer: dict, p: str) -> None:
         raise RecordError(f"{p}.hist.counts", f"sum {counted} plus nonfinite exceeds nnz ({nnz})")
 
 
+def _event_refine(event: dict, p: str) -> None:
+    if event["rows"] is not None and sum(event["rows"]) != event["count"]:
+        raise RecordError(f"{p}.rows" if p else "rows", f"must add up to count ({event['count']}), got {sum(event['rows'])}")
+
+
 _RUN_ID = _string(lambda s: bool(RUN_ID_PATTERN.match(s)) and ".." not in s,
                   'a run id (letters, digits, ".", "_", "-"; at most 128; no "..")')
 _HISTOGRAM = _object({"lo": _number(), "hi": _number(), "counts": _array(_integer(0), 1, 1024)}, _histogram_refine)
@@ -280,8 +287,8 @@ _CHECKS: dict[str, Check] = {
     "event": _object({
         "type": _one_of("event"), "run": _RUN_ID, "seq": _integer(1), "step": _integer(0), "time": _number(0),
         "layer": _string(), "op": _one_of("drop", "grow"), "count": _integer(0), "exact": _boolean,
-        "algorithm": _string(), "requested": _nullable(_integer(0)),
-    }),
+        "algorithm": _string(), "requested": _nullable(_integer(0)), "rows": _nullable(_array(_integer(0), 0, 1_000_000)),
+    }, _event_refine),
     "sampler": _object({
         "type": _one_of("sampler"), "run": _RUN_ID, "seq": _integer(1), "step": _integer(0), "time": _number(0),
         "every": _integer(1), "overhead": _number(0),

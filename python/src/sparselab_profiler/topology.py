@@ -22,6 +22,9 @@ class TopologyChange:
     algorithm: str
     #: time the profiler spent observing this change, in milliseconds
     cost_ms: float = 0.0
+    #: per output row, how many connections were dropped / grown (where the algorithm acted)
+    dropped_rows: Optional[list[int]] = None
+    grown_rows: Optional[list[int]] = None
 
 
 def describe_algorithm(algorithm: object) -> AlgorithmInfo:
@@ -34,12 +37,10 @@ def describe_algorithm(algorithm: object) -> AlgorithmInfo:
     return AlgorithmInfo(name=type(algorithm).__name__, params=params)
 
 
-def diff_positions(before: np.ndarray, after: np.ndarray) -> tuple[int, int]:
-    """(dropped, grown): positions only in `before`, positions only in `after` (each array unique).
-
-    One membership test suffices: what `before` and `after` share is `before` minus the dropped."""
-    kept = int(np.isin(before, after, assume_unique=True).sum())
-    return before.size - kept, after.size - kept
+def diff_positions(before: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(dropped, grown): the positions only in `before`, and those only in `after` (each array unique)."""
+    return (before[~np.isin(before, after, assume_unique=True)],
+            after[~np.isin(after, before, assume_unique=True)])
 
 
 def hook_sparselab_algorithm(
@@ -79,8 +80,11 @@ def hook_sparselab_algorithm(
                 drop_fraction = getattr(algorithm, "drop_fraction", None)
                 # SparseLab drops max(1, int(drop_fraction * nnz)) per layer before ties and row guards.
                 requested = max(1, int(drop_fraction * before.size)) if isinstance(drop_fraction, float) and before.size else None
+                ncols, nrows = source.info.shape[1], source.info.shape[0]
+                per_row = lambda positions: np.bincount(positions // ncols, minlength=nrows).tolist()  # noqa: E731
                 cost_ms = (cost + time.perf_counter() - started) * 1000
-                on_change(TopologyChange(source.info.name, dropped, grown, requested, type(algorithm).__name__, cost_ms))
+                on_change(TopologyChange(source.info.name, dropped.size, grown.size, requested, type(algorithm).__name__,
+                                         cost_ms, per_row(dropped), per_row(grown)))
             except Exception as error:
                 on_error(error)
         return result
