@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .metrics import RANGE_HEADROOM, bin_positions, count_positions
+from .metrics import RANGE_HEADROOM, bin_positions, count_positions, working_dtype
 from .records import Histogram
 
 @dataclass
@@ -63,9 +63,10 @@ class DeviceMetrics:
         """Queues the measurement of `layers` (and brings `extras`, 0-d counts, along in the same copy)."""
         parts = []
         for layer in layers:
-            flat = layer.values.detach().reshape(-1).to(torch.float64)
+            flat = layer.values.detach().reshape(-1)
+            flat = flat.to(working_dtype(flat.dtype))
             finite = torch.isfinite(flat)
-            absmax = torch.where(finite, flat.abs(), 0).amax() if flat.numel() else flat.new_zeros(())
+            absmax = (torch.where(finite, flat.abs(), 0).amax() if flat.numel() else flat.new_zeros(())).to(torch.float64)
             previous = self._half.get(layer.name)
             fresh = torch.where(absmax > 0, absmax * RANGE_HEADROOM, torch.ones_like(absmax))
             half = fresh if previous is None else torch.where(absmax > previous, torch.maximum(fresh, previous), previous)

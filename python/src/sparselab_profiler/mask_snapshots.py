@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+import numpy as np
 import torch
 
 _BIT_WEIGHTS = torch.tensor([128, 64, 32, 16, 8, 4, 2, 1], dtype=torch.uint8)
@@ -12,6 +13,8 @@ _POPCOUNT = torch.tensor([bin(i).count("1") for i in range(256)], dtype=torch.ui
 
 def pack_bits(mask: torch.Tensor) -> torch.Tensor:
     """One bit per element, on the mask's own device (zero-padded to a whole byte)."""
+    if mask.device.type == "cpu":  # numpy packs in one pass
+        return torch.from_numpy(np.packbits(mask.detach().reshape(-1).to(torch.bool).numpy()))
     flat = mask.detach().reshape(-1).to(torch.uint8)
     flat = torch.nn.functional.pad(flat, (0, (-flat.numel()) % 8))
     return (flat.view(-1, 8) * _BIT_WEIGHTS.to(flat.device)).sum(1, dtype=torch.uint8)
@@ -19,6 +22,8 @@ def pack_bits(mask: torch.Tensor) -> torch.Tensor:
 
 def popcount(packed: torch.Tensor) -> torch.Tensor:
     """Set bits in a uint8 tensor, as a 0-d int64 tensor on its device."""
+    if packed.device.type == "cpu":
+        return torch.tensor(int(np.bitwise_count(packed.numpy()).sum()))
     return _POPCOUNT.to(packed.device)[packed.long()].sum(dtype=torch.int64)
 
 

@@ -77,11 +77,12 @@ def measure_layers(
     bytes, NaN/Inf and histogram counts over the agreed range).
     """
     sharded = [s for s in sources if distributed and getattr(s, "sharded", False)]
+    values = {id(s): s.stored_values() for s in sources}  # computed once: for masked sources it is a product
     on_device = [s for s in sources if s not in sharded and device_metrics is not None and hasattr(s, "nnz_tensor")
-                 and (device_metrics.forced or s.stored_values().device.type == "cuda")]
+                 and (device_metrics.forced or values[id(s)].device.type == "cuda")]
     measurement = Measurement(sources, {})
     if distributed:
-        local = {id(s): finite_values(s.stored_values()) for s in sharded}
+        local = {id(s): finite_values(values[id(s)]) for s in sharded}
         reduced_max = all_reduce([local[id(s)][2] for s in sharded] + list(agree_max), "max")
         measurement.agreed = tuple(reduced_max[len(sharded):])
         sums: list[float] = []
@@ -110,10 +111,10 @@ def measure_layers(
             measurement.changes.append((source, int(diff[0]), int(diff[1])))
         if source in sharded:
             continue
-        stats = value_stats(source.stored_values(), ranges.get(name), bins)
+        stats = value_stats(values[id(source)], ranges.get(name), bins)
         ranges[name] = (stats.hist.lo, stats.hist.hi)
         measurement.ready[name] = _layer_sample(source, source.nnz(), stats.hist, stats.nonfinite)
     if on_device:
         measurement.pending = device_metrics.start(
-            [LayerInput(s.info.name, s.stored_values(), s.nnz_tensor()) for s in on_device], extras)
+            [LayerInput(s.info.name, values[id(s)], s.nnz_tensor()) for s in on_device], extras)
     return measurement

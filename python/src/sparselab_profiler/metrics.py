@@ -12,7 +12,7 @@ from .records import Histogram
 DEFAULT_BINS = 64
 # Headroom added whenever a range has to widen, so a slowly growing weight does not widen it every sample.
 RANGE_HEADROOM = 1.25
-# histc counts in float32, which is exact only below 2**24 per bin; bigger tensors take the integer path.
+# histc counts in float32, which is exact only below 2**24 per bin, so it is fed smaller chunks.
 FLOAT_COUNT_LIMIT = 2**24
 
 
@@ -34,31 +34,43 @@ class ValueStats:
     nonzero: int
 
 
-def bin_positions(values: torch.Tensor, lo: torch.Tensor | float, hi: torch.Tensor | float, bins: int) -> torch.Tensor:
-    """Each value's position in bins over [lo, hi], as float64 (bin = floor(position); hi lands on `bins`).
-    Zeros and NaN/Inf become -1, outside every bin. The host and the device path both bin through this,
-    so a value on an edge lands in the same bin either way."""
-    flat = values.reshape(-1).to(torch.float64)
-    keep = torch.isfinite(flat) & (flat != 0)
-    return torch.where(keep, (flat - lo) * (bins / (hi - lo)), -1.0)
+def working_dtype(dtype: torch.dtype) -> torch.dtype:
+    """Binning runs in float64 for float64 weights and in float32 otherwise (fp16/bf16 are upcast)."""
+    return torch.float64 if dtype == torch.float64 else torch.float32
 
 
-def count_positions(positions: torch.Tensor, bins: int, by_sorting: bool | None = None) -> torch.Tensor:
-    """Exact integer counts (as float64) of positions in [0, bins]; anything outside is left out.
+def bin_positions(values: torch.Tensor, lo: torch.Tensor | float, hi: torch.Tensor | float, bins: int,
+                  drop_zeros: bool = True) -> torch.Tensor:
+    """Each value's position in bins over [lo, hi] (bin = floor(position); hi lands on `bins`). With
+    `drop_zeros`, zeros and NaN/Inf become -1, outside every bin. The host and the device path both bin
+    through this arithmetic, in the same dtype, so a value on an edge lands in the same bin either way."""
+    flat = values.reshape(-1).to(working_dtype(values.dtype))
+    positions = (flat - lo) * (bins / (hi - lo))
+    if not drop_zeros:
+        return positions
+    return torch.where(torch.isfinite(flat) & (flat != 0), positions, -1.0)
 
-    histc counts in float32, exact below 2**24 per call, so it runs on chunks. It has no deterministic
-    CUDA kernel: under `torch.use_deterministic_algorithms(True)` on CUDA the counts come from sorting,
-    which needs no host sync either."""
-    if by_sorting is None:
-        by_sorting = positions.is_cuda and torch.are_deterministic_algorithms_enabled()
-    if by_sorting:
-        inside = (positions >= 0) & (positions <= bins)
-        index = torch.where(inside, positions.clamp(0, bins - 1).floor(), float(bins))
-        ordered = torch.sort(index).values
+
+def count_positions(positions: torch.Tensor, bins: int, method: str | None = None) -> torch.Tensor:
+    """Exact integer counts (as float64) of positions in [0, bins]: bin k holds floor(position) == k,
+    `bins` itself falls in the last bin, and anything below 0 (the -1 of a dropped value) is left out.
+
+    `method` (default: by device): "bincount" on the CPU (integer counts, any size); "histc" on CUDA,
+    fed the middle of each value's bin so its own rounding cannot move it, in chunks below 2**24
+    elements where its float32 counts are exact; "sort" on CUDA under
+    `torch.use_deterministic_algorithms(True)`, where histc has no kernel. None needs a host sync."""
+    if method is None:
+        method = "bincount" if not positions.is_cuda else "sort" if torch.are_deterministic_algorithms_enabled() else "histc"
+    if method == "bincount":
+        index = positions.to(torch.int32).clamp_(-1, bins - 1).add_(1)  # -1 (and below) -> 0, sliced off
+        return torch.bincount(index, minlength=bins + 1)[1:].to(torch.float64)
+    floored = torch.where(positions >= 0, positions.clamp(max=bins - 1).floor(), -1.0)
+    if method == "sort":
+        ordered = torch.sort(torch.where(floored >= 0, floored, float(bins))).values
         edges = torch.searchsorted(ordered, torch.arange(bins + 1, device=positions.device, dtype=ordered.dtype))
         return (edges[1:] - edges[:-1]).to(torch.float64)
     total = torch.zeros(bins, dtype=torch.float64, device=positions.device)
-    for chunk in positions.split(FLOAT_COUNT_LIMIT - 1):
+    for chunk in (floored + 0.5).split(FLOAT_COUNT_LIMIT - 1):
         total += torch.histc(chunk, bins=bins, min=0, max=bins).to(torch.float64)
     return total
 
@@ -68,8 +80,7 @@ def finite_values(values: torch.Tensor) -> tuple[torch.Tensor, int, float]:
 
     One min/max pass reveals NaN and Inf; only then is a filtered copy made."""
     flat = values.detach().reshape(-1)
-    if flat.dtype not in (torch.float32, torch.float64):
-        flat = flat.float()  # fp16/bf16 weights: histc has no kernel for them everywhere
+    flat = flat.to(working_dtype(flat.dtype))  # fp16/bf16 weights: histc has no kernel for them everywhere
     if not flat.numel():
         return flat, 0, 0.0
     low, high = (float(x) for x in torch.aminmax(flat))
@@ -92,7 +103,13 @@ def value_stats(values: torch.Tensor, current_range: tuple[float, float] | None,
     """
     flat, nonfinite, absmax = finite_values(values)
     lo, hi = fixed_range or widened_range(current_range, absmax)
-    counts = count_positions(bin_positions(flat, lo, hi, bins), bins).long().tolist()
+    counts = count_positions(bin_positions(flat, lo, hi, bins, drop_zeros=False), bins)
+    zeros = flat.numel() - int(flat.bool().sum())
+    if zeros:
+        # zeros were counted like any value: take them out of the very bin the same arithmetic put them in
+        zero = bin_positions(torch.zeros(1, dtype=flat.dtype), lo, hi, bins, drop_zeros=False)
+        counts[int(count_positions(zero, bins).argmax())] -= zeros
+    counts = counts.long().tolist()
     return ValueStats(Histogram(lo=lo, hi=hi, counts=counts), nonfinite, sum(counts))
 
 
