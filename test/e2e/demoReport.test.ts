@@ -45,7 +45,7 @@ test('the demo trains SparseLab with RigL, prints the dashboard URL and leaves a
   await page.waitForFunction(() => [...document.querySelectorAll('.chart')].every((c) => c.getAttribute('data-rendered') === 'true'))
   expect(await page.locator('#chart-sparsity .mark-line path').count()).toBe(3)
   expect(samples).toBeGreaterThanOrEqual(6) // the adaptive sampler may widen the interval on a fast machine
-  expect(await page.locator('#chart-sparsity .mark-symbol path').count()).toBe(3 * samples)
+  expect(await page.locator('#chart-sparsity .mark-symbol.role-mark path').count()).toBe(3 * samples)
   expect(await page.locator('#chart-events .mark-rect path').count()).toBeGreaterThan(0)
   for (const id of ['histogram-1', 'histogram-2', 'histogram-3']) expect(await page.locator(`#chart-${id} .mark-rect path`).count()).toBe(64)
   expect(requested).toEqual([pathToFileURL(reportPath).href])

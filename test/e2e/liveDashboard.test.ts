@@ -28,13 +28,13 @@ test('the dashboard shows a real SparseLab run live and the server ends with eve
   await page.goto(`${server.url}/`)
 
   // The page picks up the newest run by itself and draws one point per layer per sample.
-  const points = () => page.locator(`${SPARSITY_CHART} .mark-symbol path`).count()
+  const points = () => page.locator(`${SPARSITY_CHART} .mark-symbol.role-mark path`).count()
   await page.waitForFunction((sel) => Number(document.querySelector(sel)?.getAttribute('data-rows')) > 0, SPARSITY_CHART, { timeout: 60_000 })
   const firstPoints = await points()
   const firstStep = Number(await page.locator('[data-stat="step"]').textContent())
   expect(firstPoints).toBeGreaterThan(0)
   await page.waitForFunction(
-    ({ sel, before }) => document.querySelectorAll(`${sel} .mark-symbol path`).length >= before + 30,
+    ({ sel, before }) => document.querySelectorAll(`${sel} .mark-symbol.role-mark path`).length >= before + 30,
     { sel: SPARSITY_CHART, before: firstPoints },
     { timeout: 60_000 },
   )
@@ -56,7 +56,9 @@ test('the dashboard shows a real SparseLab run live and the server ends with eve
   await page.waitForSelector('[data-status]:text("run finished")', { timeout: 15_000 })
   const logged = readFileSync(run_log, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { seq: number; type: string })
   const snapshot = server.store.snapshot(runId)!
-  const stored = [snapshot.run, ...snapshot.samples, ...snapshot.events, ...(snapshot.end ? [snapshot.end] : [])].map((r) => r.seq).sort((a, b) => a - b)
+  const stored = [snapshot.run, ...snapshot.samples, ...snapshot.events, ...snapshot.sampler, ...(snapshot.end ? [snapshot.end] : [])]
+    .map((r) => r.seq)
+    .sort((a, b) => a - b)
   expect(stored).toEqual(logged.map((r) => r.seq))
   expect(stored).toEqual([...Array(logged.length).keys()])
   expect(Number(await page.locator(SPARSITY_CHART).getAttribute('data-rows'))).toBe(snapshot.samples.length * 3)

@@ -22,7 +22,13 @@ async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, tim
   }
 }
 
-type Snapshot = { lastSeq: number; samples: { seq: number }[]; events: { seq: number }[]; end: { seq: number; status: string } | null }
+type Snapshot = {
+  lastSeq: number
+  samples: { seq: number }[]
+  events: { seq: number }[]
+  sampler: { seq: number }[]
+  end: { seq: number; status: string } | null
+}
 
 test('a server killed and restarted mid-run ends with every seq of the run exactly once', async () => {
   const port = await freePort()
@@ -53,7 +59,7 @@ test('a server killed and restarted mid-run ends with every seq of the run exact
     const s = (await (await fetch(`${url}/api/runs/${runId}`)).json()) as Snapshot
     return s.end ? s : undefined
   }, 'the end record after the restart', 20_000)
-  const seqs = [0, ...snapshot.samples.map((s) => s.seq), ...snapshot.events.map((e) => e.seq), snapshot.end!.seq].sort((a, b) => a - b)
+  const seqs = [0, ...[...snapshot.samples, ...snapshot.events, ...snapshot.sampler].map((r) => r.seq), snapshot.end!.seq].sort((a, b) => a - b)
   expect(seqs).toEqual([...Array(logged.length).keys()])
   expect(snapshot.end!.status).toBe('finished')
   server.child.kill('SIGTERM')
