@@ -1,6 +1,5 @@
 """Two gloo processes on CPU: DDP (replicated) and FSDP2 (DTensor shards) give the one-process numbers."""
 
-import json
 import os
 import socket
 from pathlib import Path

@@ -10,22 +10,33 @@ import warnings
 from pathlib import Path
 from typing import Callable, Optional
 
-import torch
 from torch import nn
 
-from .discovery import discover_layers
 from .device_metrics import DeviceMetrics
+from .discovery import discover_layers
 from .distributed import rank_and_world
 from .mask_snapshots import MaskSnapshots
 from .measure import measure_layers
 from .metrics import DEFAULT_BINS
-from .records import EndRecord, EventRecord, Record, RunRecord, SampleRecord, SamplerRecord
-from .sampler import AdaptiveSampler
+from .records import (
+    EndRecord,
+    EventRecord,
+    Record,
+    RunRecord,
+    SampleRecord,
+    SamplerRecord,
+)
 from .runlog import RunLogWriter
+from .sampler import AdaptiveSampler
 from .sender import LogSender
 from .server_launcher import ensure_server
 from .sources import LayerSource, RigLTorchSource, SparseLabLayerSource
-from .topology import TopologyChange, describe_algorithm, hook_rigl_torch_scheduler, hook_sparselab_algorithm
+from .topology import (
+    TopologyChange,
+    describe_algorithm,
+    hook_rigl_torch_scheduler,
+    hook_sparselab_algorithm,
+)
 
 
 def _slug(text: str) -> str:

@@ -15,6 +15,7 @@ import torch
 from .metrics import RANGE_HEADROOM, bin_positions, count_positions, working_dtype
 from .records import Histogram
 
+
 @dataclass
 class LayerInput:
     name: str

@@ -9,8 +9,18 @@ import torch
 from torch import nn
 
 from .sources import (
-    DenseWeightSource, LayerSource, NativeSparseSource, ParametrizedMaskSource, RigLTorchSource, SparseLabLayerSource,
-    TorchPruneSource, is_native_sparse, is_pruned, is_sparselab_layer, mask_parametrization, rigl_torch_hook,
+    DenseWeightSource,
+    LayerSource,
+    NativeSparseSource,
+    ParametrizedMaskSource,
+    RigLTorchSource,
+    SparseLabLayerSource,
+    TorchPruneSource,
+    is_native_sparse,
+    is_pruned,
+    is_sparselab_layer,
+    mask_parametrization,
+    rigl_torch_hook,
 )
 
 _DENSE_WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
