@@ -10,10 +10,36 @@ import {
 import type { RunSnapshot } from './RunStore.js'
 import { deriveTotals, type ModelTotals } from './totals.js'
 
+/** The parts of a report a user can choose, as in the export dialog. */
+export const REPORT_SECTIONS = ['sparsity', 'weights', 'memory', 'events', 'csv', 'latency'] as const
+export type ReportSection = (typeof REPORT_SECTIONS)[number]
+
+/** Every section but the profiler's latency stats, as the export dialog preselects. */
+export const DEFAULT_SECTIONS: readonly ReportSection[] = ['sparsity', 'weights', 'memory', 'events', 'csv']
+
 export interface ReportChart {
   id: string
   title: string
   spec: VegaLiteSpec
+}
+
+/** One row of the per-layer summary table, at the last sample. */
+export interface LayerSummary {
+  layer: string
+  sparsity: number
+  nnz: number
+  numel: number
+  bytes: number
+  denseBytes: number
+  drops: number
+  grows: number
+}
+
+export interface LatencyStats {
+  samples: number
+  p50: number
+  p95: number
+  max: number
 }
 
 /** Everything a report shows, as data; the export package turns it into one HTML file. */
@@ -26,11 +52,19 @@ export interface ReportModel {
   status: string
   totals: ModelTotals | null
   charts: ReportChart[]
+  /** Per-layer summary (memory section); null when the section is off. */
+  layers: LayerSummary[] | null
+  /** Every sample of every layer as CSV; null when the section is off. */
+  csv: string | null
+  /** The profiler's own cost per sample in milliseconds; null when the section is off. */
+  latency: LatencyStats | null
 }
 
 export interface BuildReportOptions {
   /** @default the run's display name */
   title?: string
+  /** @default DEFAULT_SECTIONS */
+  sections?: readonly ReportSection[]
   /** Layers to draw a weight histogram for. @default every profiled layer */
   histogramLayers?: string[]
 }
@@ -42,33 +76,83 @@ function describeAlgorithm(snapshot: RunSnapshot): string {
   return params.length ? `${algo.name} (${params.join(', ')})` : algo.name
 }
 
+const CSV_HEADER = 'step,layer,nnz,numel,sparsity,bytes,dense_bytes,nonfinite'
+
+function csvField(text: string): string {
+  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
+}
+
+/** Every layer of every sample, one line each. */
+export function samplesCsv(snapshot: RunSnapshot): string {
+  const lines = [CSV_HEADER]
+  for (const s of snapshot.samples)
+    for (const l of s.layers)
+      lines.push([s.step, csvField(l.name), l.nnz, l.numel, l.sparsity, l.bytes, l.dense_bytes, l.nonfinite].join(','))
+  return `${lines.join('\n')}\n`
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0
+}
+
+function layerSummaries(snapshot: RunSnapshot): LayerSummary[] {
+  const last = snapshot.samples.at(-1)
+  const counts = new Map<string, { drops: number; grows: number }>()
+  for (const e of snapshot.events) {
+    const c = counts.get(e.layer) ?? { drops: 0, grows: 0 }
+    if (e.op === 'drop') c.drops += e.count
+    else c.grows += e.count
+    counts.set(e.layer, c)
+  }
+  return (last?.layers ?? []).map((l) => ({
+    layer: l.name,
+    sparsity: l.sparsity,
+    nnz: l.nnz,
+    numel: l.numel,
+    bytes: l.bytes,
+    denseBytes: l.dense_bytes,
+    drops: counts.get(l.name)?.drops ?? 0,
+    grows: counts.get(l.name)?.grows ?? 0,
+  }))
+}
+
 /**
  * Builds the report of a run from the same chart specs the live dashboard renders.
- * @example buildReport(store.snapshot('run-1')!, { title: 'Digits RigL' }).charts.length // 2 + layers
+ * @example buildReport(store.snapshot('run-1')!, { title: 'Digits RigL', sections: ['sparsity', 'csv'] })
  */
 export function buildReport(snapshot: RunSnapshot, options: BuildReportOptions = {}): ReportModel {
+  const sections = new Set(options.sections ?? DEFAULT_SECTIONS)
+  const first = snapshot.samples[0]
   const last = snapshot.samples.at(-1)
-  const charts: ReportChart[] = [
-    { id: 'sparsity', title: 'Per-layer sparsity', spec: sparsitySpec(sparsityRows(snapshot.samples)) },
-    { id: 'events', title: 'Topology events', spec: eventsSpec(eventRows(snapshot.events)) },
-  ]
-  const wanted = options.histogramLayers ? new Set(options.histogramLayers) : undefined
-  for (const layer of last?.layers ?? []) {
-    if (wanted && !wanted.has(layer.name)) continue
-    charts.push({
-      id: `histogram-${charts.length - 1}`,
-      title: `Weight distribution · ${layer.name}`,
-      spec: histogramSpec(histogramRows(layer.hist), { layer: layer.name, step: last!.step }),
+  const events = eventRows(snapshot.events)
+  const charts: ReportChart[] = []
+  if (sections.has('sparsity'))
+    charts.push({ id: 'sparsity', title: 'Per-layer sparsity', spec: sparsitySpec(sparsityRows(snapshot.samples), events, snapshot.run.layers.length) })
+  if (sections.has('events')) charts.push({ id: 'events', title: 'Topology events', spec: eventsSpec(events) })
+  if (sections.has('weights') && first && last) {
+    const wanted = options.histogramLayers ? new Set(options.histogramLayers) : undefined
+    last.layers.forEach((layer, index) => {
+      if (wanted && !wanted.has(layer.name)) return
+      const initial = first.layers.find((l) => l.name === layer.name)
+      const rows = [
+        ...(initial && first !== last ? histogramRows(initial.hist, `step ${first.step}`) : []),
+        ...histogramRows(layer.hist, `step ${last.step}`),
+      ]
+      charts.push({ id: `histogram-${index + 1}`, title: `Weight distribution · ${layer.name}`, spec: histogramSpec(rows, { layer: layer.name }) })
     })
   }
+  const costs = snapshot.samples.map((s) => s.cost_ms).sort((a, b) => a - b)
   return {
     title: options.title ?? snapshot.run.name,
     runId: snapshot.run.run,
     runName: snapshot.run.name,
     algorithm: describeAlgorithm(snapshot),
     lastStep: snapshot.end?.step ?? last?.step ?? 0,
-    status: snapshot.end?.status ?? 'live',
+    status: snapshot.status,
     totals: last ? deriveTotals(last) : null,
     charts,
+    layers: sections.has('memory') ? layerSummaries(snapshot) : null,
+    csv: sections.has('csv') ? samplesCsv(snapshot) : null,
+    latency: sections.has('latency') ? { samples: costs.length, p50: percentile(costs, 50), p95: percentile(costs, 95), max: costs.at(-1) ?? 0 } : null,
   }
 }

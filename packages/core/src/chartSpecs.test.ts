@@ -12,11 +12,11 @@ const sample: SampleRecord = {
 }
 
 test('histogram rows spell out exact bin edges and counts', () => {
-  expect(histogramRows({ lo: -1, hi: 1, counts: [3, 0, 5, 2] })).toEqual([
-    { bin_start: -1, bin_end: -0.5, count: 3 },
-    { bin_start: -0.5, bin_end: 0, count: 0 },
-    { bin_start: 0, bin_end: 0.5, count: 5 },
-    { bin_start: 0.5, bin_end: 1, count: 2 },
+  expect(histogramRows({ lo: -1, hi: 1, counts: [3, 0, 5, 2] }, 'step 40')).toEqual([
+    { bin_start: -1, bin_end: -0.5, count: 3, series: 'step 40' },
+    { bin_start: -0.5, bin_end: 0, count: 0, series: 'step 40' },
+    { bin_start: 0, bin_end: 0.5, count: 5, series: 'step 40' },
+    { bin_start: 0.5, bin_end: 1, count: 2, series: 'step 40' },
   ])
 })
 
@@ -35,11 +35,15 @@ test('event rows put drops below the axis', () => {
   ])
 })
 
-test('specs carry their data under a named dataset with labelled axes', () => {
+test('specs carry their data under named datasets with labelled axes', () => {
   const spec = sparsitySpec(sparsityRows([sample]))
-  expect(spec.data).toEqual({ name: 'sparsity' })
+  const [rules, lines] = spec.layer as { data: unknown; encoding: unknown; mark: { type: string } }[]
+  expect(rules).toMatchObject({ data: { name: 'event_marks' }, mark: { type: 'rule' } })
+  expect(lines!.data).toEqual({ name: 'sparsity' })
   expect((spec.datasets as Record<string, unknown[]>).sparsity).toHaveLength(2)
-  expect(spec.encoding).toMatchObject({ x: { title: 'Training step' }, y: { title: 'Sparsity', axis: { format: '.0%' } } })
+  expect(lines!.encoding).toMatchObject({ x: { title: 'Training step' }, y: { title: 'Sparsity', axis: { format: '.0%' } } })
+  const heatmap = sparsitySpec([], [], 13)
+  expect(heatmap).toMatchObject({ mark: { type: 'rect' }, encoding: { y: { field: 'layer' }, color: { aggregate: 'mean' } } })
   expect(histogramSpec([], { layer: 'fc1', step: 40 }).encoding).toMatchObject({ x: { title: 'Weight value' }, y: { title: 'Count' } })
   expect(eventsSpec([], { layer: 'fc1' }).title).toEqual({ text: 'Topology events · fc1' })
 })

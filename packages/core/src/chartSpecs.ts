@@ -6,7 +6,10 @@ export type VegaLiteSpec = { $schema: string } & Record<string, unknown>
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json'
 
 /** Names of the datasets inside the specs; a live view inserts new rows into them by name. */
-export const DATASET = { sparsity: 'sparsity', histogram: 'histogram', events: 'events' } as const
+export const DATASET = { sparsity: 'sparsity', histogram: 'histogram', events: 'events', eventMarks: 'event_marks' } as const
+
+/** Above this many layers the sparsity chart becomes a layer × step heatmap. */
+export const HEATMAP_LAYER_THRESHOLD = 12
 
 export interface SparsityRow {
   step: number
@@ -18,6 +21,8 @@ export interface HistogramRow {
   bin_start: number
   bin_end: number
   count: number
+  /** Which histogram the bar belongs to when two are compared, e.g. 'step 120'. */
+  series: string
 }
 
 export interface EventRow {
@@ -35,9 +40,9 @@ export function sparsityRows(samples: readonly SampleRecord[]): SparsityRow[] {
 }
 
 /** Bin edges spelled out, so the chart needs no knowledge of the histogram encoding. */
-export function histogramRows(hist: Histogram): HistogramRow[] {
+export function histogramRows(hist: Histogram, series = 'now'): HistogramRow[] {
   const width = (hist.hi - hist.lo) / hist.counts.length
-  return hist.counts.map((count, i) => ({ bin_start: hist.lo + i * width, bin_end: hist.lo + (i + 1) * width, count }))
+  return hist.counts.map((count, i) => ({ bin_start: hist.lo + i * width, bin_end: hist.lo + (i + 1) * width, count, series }))
 }
 
 /** Topology events, optionally of one layer only. */
@@ -47,29 +52,71 @@ export function eventRows(events: readonly EventRecord[], layer?: string): Event
     .map((e) => ({ step: e.step, layer: e.layer, op: e.op, count: e.count, signed: e.op === 'drop' ? -e.count : e.count }))
 }
 
+const SPARSITY_TOOLTIP = [
+  { field: 'layer', type: 'nominal', title: 'Layer' },
+  { field: 'step', type: 'quantitative', title: 'Step' },
+  { field: 'sparsity', type: 'quantitative', title: 'Sparsity', format: '.2%' },
+]
+
 /**
- * Per-layer sparsity over training steps, one coloured line per layer.
- * @example sparsitySpec(sparsityRows(snapshot.samples))
+ * Per-layer sparsity over training steps: one line per layer, with the steps where the topology changed
+ * drawn as faint rules; past HEATMAP_LAYER_THRESHOLD layers, a layer × step heatmap instead.
+ * @example sparsitySpec(sparsityRows(snapshot.samples), eventRows(snapshot.events), snapshot.run.layers.length)
  */
-export function sparsitySpec(rows: readonly SparsityRow[]): VegaLiteSpec {
-  return {
+export function sparsitySpec(rows: readonly SparsityRow[], events: readonly EventRow[] = [], layerCount = 0): VegaLiteSpec {
+  const base = {
     $schema: SCHEMA,
     description: 'Per-layer sparsity over training steps',
     width: 'container',
+    datasets: { [DATASET.sparsity]: rows, [DATASET.eventMarks]: events },
+  }
+  if (layerCount > HEATMAP_LAYER_THRESHOLD) {
+    return {
+      ...base,
+      height: Math.min(12 * layerCount, 2400),
+      data: { name: DATASET.sparsity },
+      mark: { type: 'rect' },
+      encoding: {
+        x: { field: 'step', type: 'quantitative', title: 'Training step', bin: { maxbins: 120 } },
+        y: { field: 'layer', type: 'nominal', title: 'Layer', sort: null, axis: { labelLimit: 220 } },
+        color: { field: 'sparsity', type: 'quantitative', aggregate: 'mean', title: 'Sparsity', scale: { scheme: 'viridis', domain: [0, 1] }, legend: { format: '.0%' } },
+        tooltip: [
+          { field: 'layer', type: 'nominal', title: 'Layer' },
+          { field: 'step', type: 'quantitative', title: 'Steps', bin: { maxbins: 120 } },
+          { field: 'sparsity', type: 'quantitative', aggregate: 'mean', title: 'Sparsity', format: '.2%' },
+        ],
+      },
+    }
+  }
+  return {
+    ...base,
     height: 260,
-    datasets: { [DATASET.sparsity]: rows },
-    data: { name: DATASET.sparsity },
-    mark: { type: 'line', point: { size: 18 }, strokeWidth: 1.5 },
-    encoding: {
-      x: { field: 'step', type: 'quantitative', title: 'Training step' },
-      y: { field: 'sparsity', type: 'quantitative', title: 'Sparsity', axis: { format: '.0%' }, scale: { zero: false } },
-      color: { field: 'layer', type: 'nominal', title: 'Layer' },
-      tooltip: [
-        { field: 'layer', type: 'nominal', title: 'Layer' },
-        { field: 'step', type: 'quantitative', title: 'Step' },
-        { field: 'sparsity', type: 'quantitative', title: 'Sparsity', format: '.2%' },
-      ],
-    },
+    layer: [
+      {
+        data: { name: DATASET.eventMarks },
+        mark: { type: 'rule', opacity: 0.25, strokeDash: [2, 2] },
+        encoding: {
+          x: { field: 'step', type: 'quantitative' },
+          color: { value: '#888' },
+          tooltip: [
+            { field: 'step', type: 'quantitative', title: 'Topology change at step' },
+            { field: 'layer', type: 'nominal', title: 'Layer' },
+            { field: 'op', type: 'nominal', title: 'Operation' },
+            { field: 'count', type: 'quantitative', title: 'Count' },
+          ],
+        },
+      },
+      {
+        data: { name: DATASET.sparsity },
+        mark: { type: 'line', point: { size: 18 }, strokeWidth: 1.5 },
+        encoding: {
+          x: { field: 'step', type: 'quantitative', title: 'Training step' },
+          y: { field: 'sparsity', type: 'quantitative', title: 'Sparsity', axis: { format: '.0%' }, scale: { zero: false } },
+          color: { field: 'layer', type: 'nominal', title: 'Layer' },
+          tooltip: SPARSITY_TOOLTIP,
+        },
+      },
+    ],
   }
 }
 
@@ -88,12 +135,14 @@ export function histogramSpec(rows: readonly HistogramRow[], at: { layer: string
     height: 200,
     datasets: { [DATASET.histogram]: rows },
     data: { name: DATASET.histogram },
-    mark: { type: 'bar', binSpacing: 0 },
+    mark: { type: 'bar', binSpacing: 0, opacity: 0.7 },
     encoding: {
       x: { field: 'bin_start', type: 'quantitative', title: 'Weight value', bin: { binned: true } },
       x2: { field: 'bin_end' },
-      y: { field: 'count', type: 'quantitative', title: 'Count' },
+      y: { field: 'count', type: 'quantitative', title: 'Count', stack: null },
+      color: { field: 'series', type: 'nominal', title: 'Histogram', legend: { orient: 'top' } },
       tooltip: [
+        { field: 'series', type: 'nominal', title: 'Histogram' },
         { field: 'bin_start', type: 'quantitative', title: 'From', format: '.4f' },
         { field: 'bin_end', type: 'quantitative', title: 'To', format: '.4f' },
         { field: 'count', type: 'quantitative', title: 'Count' },

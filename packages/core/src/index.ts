@@ -28,6 +28,7 @@ export { deriveTotals, formatBytes } from './totals.js'
 export type { ModelTotals } from './totals.js'
 export {
   DATASET,
+  HEATMAP_LAYER_THRESHOLD,
   eventRows,
   eventsSpec,
   histogramRows,
@@ -36,5 +37,5 @@ export {
   sparsitySpec,
 } from './chartSpecs.js'
 export type { EventRow, HistogramRow, SparsityRow, VegaLiteSpec } from './chartSpecs.js'
-export { buildReport } from './buildReport.js'
-export type { BuildReportOptions, ReportChart, ReportModel } from './buildReport.js'
+export { DEFAULT_SECTIONS, REPORT_SECTIONS, buildReport, samplesCsv } from './buildReport.js'
+export type { BuildReportOptions, LatencyStats, LayerSummary, ReportChart, ReportModel, ReportSection } from './buildReport.js'

@@ -1,17 +1,11 @@
 import { useEffect, useMemo, useState } from 'preact/hooks'
-import {
-  DATASET,
-  deriveTotals,
-  eventsSpec,
-  formatBytes,
-  histogramRows,
-  histogramSpec,
-  sparsitySpec,
-  type RunSummary,
-} from '@sparselab-profiler/core'
-import { authHeaders, useLiveRun } from './useLiveRun.js'
-import { VegaChart } from './VegaChart.js'
+import { DATASET, deriveTotals, formatBytes, sparsitySpec, type RunSummary } from '@sparselab-profiler/core'
+import { authHeaders } from './api.js'
 import { DASHBOARD_CSS } from './dashboardCss.js'
+import { ExportDialog } from './ExportDialog.js'
+import { LayerInspector } from './LayerInspector.js'
+import { useLiveRun } from './useLiveRun.js'
+import { VegaChart } from './VegaChart.js'
 
 export interface DashboardProps {
   /** Server base URL; '' means the page's own origin. */
@@ -47,45 +41,50 @@ function useRuns(url: string, token?: string): RunSummary[] {
   return runs
 }
 
-async function downloadReport(url: string, run: string, title: string, token?: string): Promise<void> {
-  const response = await fetch(`${url}/export`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', ...authHeaders(token) },
-    body: JSON.stringify({ run, title }),
-  })
-  if (!response.ok) throw new Error(((await response.json()) as { error?: string }).error ?? `export answered ${response.status}`)
-  const name = /filename="([^"]+)"/.exec(response.headers.get('Content-Disposition') ?? '')?.[1] ?? 'sparsity_report.html'
-  const link = document.createElement('a')
-  link.href = URL.createObjectURL(await response.blob())
-  link.download = name
-  link.click()
-  setTimeout(() => URL.revokeObjectURL(link.href), 10_000)
+/** Counts of what was on show when updates were paused; records keep arriving underneath. */
+interface Frozen {
+  samples: number
+  sparsityRows: number
+  eventRows: number
 }
 
 /**
- * The live dashboard: run header, per-layer sparsity chart, layer inspector and export.
+ * The live dashboard: run header, per-layer sparsity, layer inspector, pause and export.
  * @example render(<Dashboard url="http://127.0.0.1:8080" />, element)
  */
 export function Dashboard({ url, run, token }: DashboardProps) {
   const runs = useRuns(url, token)
   const [chosenRun, setChosenRun] = useState(run)
   const activeRun = chosenRun ?? runs[0]?.run
-  const { data, status, error } = useLiveRun({ url, run: activeRun, token })
+  const { data, status, error, version } = useLiveRun({ url, run: activeRun, token })
   const [chosenLayer, setChosenLayer] = useState<string | undefined>(undefined)
-  const [exportError, setExportError] = useState<string | null>(null)
+  const [frozen, setFrozen] = useState<Frozen | null>(null)
+  const [exporting, setExporting] = useState(false)
+  useEffect(() => setFrozen(null), [activeRun])
+
+  // While paused the charts get stable slices; on resume the live arrays, whose head they share, so the
+  // charts insert only what arrived meanwhile.
+  const samples = useMemo(() => (data ? (frozen ? data.samples.slice(0, frozen.samples) : data.samples) : []), [data, frozen, version])
+  const sparsityRows = useMemo(() => (data ? (frozen ? data.sparsityRows.slice(0, frozen.sparsityRows) : data.sparsityRows) : []), [data, frozen])
+  const eventRows = useMemo(() => (data ? (frozen ? data.eventRows.slice(0, frozen.eventRows) : data.eventRows) : []), [data, frozen])
+  const layerCount = data?.run.layers.length ?? 0
+  const sparsity = useMemo(() => sparsitySpec([], [], layerCount), [layerCount])
 
   const silent = runs.find((r) => r.run === activeRun)?.status === 'interrupted'
-  const latest = data?.samples.at(-1)
+  const latest = samples.at(-1)
   const totals = latest ? deriveTotals(latest) : null
   const layerNames = data?.run.layers.map((l) => l.name) ?? []
   const layer = chosenLayer && layerNames.includes(chosenLayer) ? chosenLayer : layerNames[0]
-  const layerSample = latest?.layers.find((l) => l.name === layer)
-  const sparsity = useMemo(() => sparsitySpec([]), [])
-  const histogram = useMemo(() => (layerSample ? histogramRows(layerSample.hist) : []), [layerSample])
-  const layerEvents = useMemo(
-    () => data?.eventRows.filter((e) => e.layer === layer) ?? [],
-    [data, layer, data?.eventRows.length],
-  )
+  const waiting = data ? data.samples.length - samples.length : 0
+  const every = data?.sampler.at(-1)?.every ?? data?.run.sampler.every ?? 1
+  const overhead = latest?.step_ms ? latest.cost_ms / (every * latest.step_ms) : null
+  const statusText = data?.end
+    ? `run ${data.end.status}`
+    : silent
+      ? 'run interrupted (training went silent)'
+      : status === 'reconnecting'
+        ? 'reconnecting…'
+        : status
 
   return (
     <div class="slp-dashboard">
@@ -102,21 +101,28 @@ export function Dashboard({ url, run, token }: DashboardProps) {
             ))}
           </select>
         </label>
-        <span class={`slp-status slp-status-${status}`} data-status={status}>
-          {data?.end ? `run ${data.end.status}` : silent ? 'run interrupted (training went silent)' : status}
+        <span class={`slp-status slp-status-${status}`} data-status={status} role="status">
+          {statusText}
         </span>
         <button
           type="button"
           disabled={!data}
-          onClick={() => {
-            setExportError(null)
-            downloadReport(url, data!.run.run, data!.run.name, token).catch((e: Error) => setExportError(e.message))
-          }}
+          aria-pressed={frozen !== null}
+          onClick={() =>
+            setFrozen(
+              frozen || !data ? null : { samples: data.samples.length, sparsityRows: data.sparsityRows.length, eventRows: data.eventRows.length },
+            )
+          }
         >
+          {frozen ? `Resume updates${waiting ? ` (${waiting} new)` : ''}` : 'Pause updates'}
+        </button>
+        <button type="button" disabled={!data} onClick={() => setExporting(true)}>
           Export report
         </button>
       </header>
-      {exportError && <p class="slp-error">Export failed: {exportError}</p>}
+      {exporting && data && (
+        <ExportDialog url={url} token={token} run={data.run.run} runName={data.run.name} step={latest?.step ?? 0} onClose={() => setExporting(false)} />
+      )}
       {!activeRun && <p class="slp-empty">Waiting for a run… start training with SparsityProfilerCallback.</p>}
       {error && <p class="slp-error">Cannot load run: {error}</p>}
       {data && (
@@ -136,64 +142,18 @@ export function Dashboard({ url, run, token }: DashboardProps) {
             </div>
             <div>
               <dt>Profiler cost per sample</dt>
-              <dd data-stat="cost">{latest ? `${latest.cost_ms.toFixed(1)} ms` : '–'}</dd>
+              <dd data-stat="cost">
+                {latest ? `${latest.cost_ms.toFixed(1)} ms` : '–'}
+                {overhead !== null ? ` (~${percent(overhead)} of training)` : ''}
+              </dd>
             </div>
           </dl>
           {!latest && <p class="slp-empty">Waiting for the first sample…</p>}
           <section>
             <h2>Per-layer sparsity evolution</h2>
-            <VegaChart spec={sparsity} dataset={DATASET.sparsity} rows={data.sparsityRows} name="sparsity" />
+            <VegaChart name="sparsity" spec={sparsity} data={{ [DATASET.sparsity]: sparsityRows, [DATASET.eventMarks]: eventRows }} />
           </section>
-          <section>
-            <h2>
-              Layer inspector:{' '}
-              <select value={layer} aria-label="Layer" onChange={(e) => setChosenLayer((e.target as HTMLSelectElement).value)}>
-                {layerNames.map((name) => (
-                  <option value={name} key={name}>
-                    {name}
-                  </option>
-                ))}
-              </select>
-            </h2>
-            {layerSample && (
-              <dl class="slp-stats">
-                <div>
-                  <dt>Sparsity</dt>
-                  <dd>{percent(layerSample.sparsity)}</dd>
-                </div>
-                <div>
-                  <dt>NNZ</dt>
-                  <dd>
-                    {layerSample.nnz.toLocaleString('en-US')} / {layerSample.numel.toLocaleString('en-US')}
-                  </dd>
-                </div>
-                <div>
-                  <dt>At step</dt>
-                  <dd>{latest!.step}</dd>
-                </div>
-                <div>
-                  <dt>Memory vs dense</dt>
-                  <dd>
-                    {formatBytes(layerSample.bytes)} vs {formatBytes(layerSample.dense_bytes)} (
-                    {formatBytes(layerSample.bytes - layerSample.dense_bytes)})
-                  </dd>
-                </div>
-              </dl>
-            )}
-            <div class="slp-pair">
-              {layerSample && (
-                <VegaChart
-                  spec={histogramSpec([], { layer: layerSample.name })}
-                  dataset={DATASET.histogram}
-                  rows={histogram}
-                  name="histogram"
-                />
-              )}
-              {layer && (
-                <VegaChart spec={eventsSpec([], { layer })} dataset={DATASET.events} rows={layerEvents} name="events" />
-              )}
-            </div>
-          </section>
+          {layer && <LayerInspector layers={layerNames} layer={layer} onLayer={setChosenLayer} samples={samples} events={eventRows} />}
         </>
       )}
     </div>

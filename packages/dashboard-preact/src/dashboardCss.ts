@@ -13,4 +13,10 @@ export const DASHBOARD_CSS = `
 .slp-dashboard .slp-status{font-size:.8rem;padding:2px 8px;border-radius:10px;border:1px solid currentColor}
 .slp-dashboard .slp-error{color:#d62728}
 .slp-dashboard .slp-empty{opacity:.7}
+.slp-dashboard .slp-controls{display:flex;gap:24px;align-items:center;flex-wrap:wrap;margin:8px 0}
+.slp-dashboard .slp-dialog{position:fixed;inset:10% auto auto 50%;transform:translateX(-50%);max-width:560px;width:90%;z-index:10;border:1px solid #8888;border-radius:8px;background:Canvas;color:CanvasText;box-shadow:0 8px 32px #0004}
+.slp-dashboard .slp-dialog fieldset{display:grid;grid-template-columns:1fr 1fr;gap:6px 16px;border:0;padding:0;margin:12px 0}
+.slp-dashboard .slp-dialog .slp-field input{width:100%;box-sizing:border-box}
+.slp-dashboard .slp-actions{display:flex;gap:8px;justify-content:flex-end}
+.slp-dashboard button[aria-pressed="true"]{font-weight:600}
 `

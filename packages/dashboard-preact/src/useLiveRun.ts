@@ -8,9 +8,11 @@ import {
   type RunRecord,
   type RunSnapshot,
   type SampleRecord,
+  type SamplerRecord,
   type SparsityRow,
   type WireRecord,
 } from '@sparselab-profiler/core'
+import { authHeaders } from './api.js'
 import { followRun, type StreamStatus } from './followRun.js'
 
 /** A run as the dashboard holds it; the arrays only grow, so charts can insert just the new rows. */
@@ -18,6 +20,7 @@ export interface LiveRun {
   run: RunRecord
   samples: SampleRecord[]
   events: EventRecord[]
+  sampler: SamplerRecord[]
   end: EndRecord | null
   lastSeq: number
   sparsityRows: SparsityRow[]
@@ -32,10 +35,6 @@ export interface LiveRunState {
   version: number
 }
 
-export function authHeaders(token?: string): Record<string, string> {
-  return token ? { Authorization: `Bearer ${token}` } : {}
-}
-
 function fromSnapshot(s: RunSnapshot): LiveRun {
   return { ...s, sparsityRows: sparsityRows(s.samples), eventRows: eventRows(s.events) }
 }
@@ -48,6 +47,8 @@ function apply(data: LiveRun, record: WireRecord): void {
   } else if (record.type === 'event') {
     data.events.push(record)
     data.eventRows.push(...eventRows([record]))
+  } else if (record.type === 'sampler') {
+    data.sampler.push(record)
   } else if (record.type === 'end') {
     data.end = record
   }

@@ -24,14 +24,35 @@ h1{margin:0 0 4px;font-size:1.5rem}
 dl{display:grid;grid-template-columns:repeat(auto-fit,minmax(180px,1fr));gap:8px 24px;margin:16px 0}
 dt{font-size:.75rem;opacity:.7}dd{margin:0;font-weight:600}
 section{margin:24px 0}h2{font-size:1.1rem}
+table{border-collapse:collapse;font-variant-numeric:tabular-nums}th,td{padding:4px 10px;text-align:right;border-bottom:1px solid #8884}
+th:first-child,td:first-child{text-align:left}
 .chart{width:100%}
 footer{margin-top:32px;font-size:.75rem;opacity:.7}`
 
 const BOOT = `
-for (const chart of JSON.parse(document.getElementById('report-data').textContent).charts) {
+const report = JSON.parse(document.getElementById('report-data').textContent)
+for (const chart of report.charts) {
   const element = document.getElementById('chart-' + chart.id)
   vegaEmbed(element, chart.spec, { renderer: 'svg', actions: false }).then(function () { element.dataset.rendered = 'true' })
-}`
+}
+const csvLink = document.getElementById('csv-link')
+if (csvLink) csvLink.href = URL.createObjectURL(new Blob([report.csv], { type: 'text/csv' }))`
+
+const percent = (x: number) => `${(x * 100).toFixed(2)}%`
+
+function layerTable(report: ReportModel): string {
+  const rows = report.layers!.map(
+    (l) =>
+      `<tr><td>${escapeHtml(l.layer)}</td><td>${percent(l.sparsity)}</td><td>${l.nnz.toLocaleString('en-US')} / ${l.numel.toLocaleString('en-US')}</td>` +
+      `<td>${formatBytes(l.bytes)}</td><td>${formatBytes(l.denseBytes)}</td><td>${formatBytes(l.denseBytes - l.bytes)}</td><td>${l.drops}</td><td>${l.grows}</td></tr>`,
+  )
+  return `<section><h2>Memory and layers at step ${report.lastStep}</h2><table><thead><tr><th>Layer</th><th>Sparsity</th><th>NNZ</th><th>Memory used</th><th>Dense</th><th>Saved</th><th>Dropped</th><th>Grown</th></tr></thead><tbody>${rows.join('')}</tbody></table></section>`
+}
+
+function latencyTable(latency: NonNullable<ReportModel['latency']>): string {
+  const ms = (x: number) => `${x.toFixed(2)} ms`
+  return `<section><h2>Profiler latency</h2><table><thead><tr><th>Samples</th><th>Median</th><th>P95</th><th>Max</th></tr></thead><tbody><tr><td>${latency.samples}</td><td>${ms(latency.p50)}</td><td>${ms(latency.p95)}</td><td>${ms(latency.max)}</td></tr></tbody></table></section>`
+}
 
 /**
  * Renders a report as one HTML document with Vega, the specs and the data inlined: it opens from
@@ -51,9 +72,12 @@ export function renderReportHtml(report: ReportModel, { libraries }: RenderRepor
     facts.push(['Memory used / dense', `${formatBytes(report.totals.bytes)} / ${formatBytes(report.totals.denseBytes)}`])
     facts.push(['Memory saved', formatBytes(report.totals.savedBytes)])
   }
-  const sections = report.charts
-    .map((c) => `<section><h2>${escapeHtml(c.title)}</h2><div class="chart" id="chart-${escapeHtml(c.id)}"></div></section>`)
-    .join('\n')
+  const sections = [
+    ...report.charts.map((c) => `<section><h2>${escapeHtml(c.title)}</h2><div class="chart" id="chart-${escapeHtml(c.id)}"></div></section>`),
+    report.layers ? layerTable(report) : '',
+    report.latency ? latencyTable(report.latency) : '',
+    report.csv ? `<section><h2>Raw data</h2><p><a id="csv-link" download="${escapeHtml(`${report.runId}.csv`)}" href="#">Download every sample as CSV</a> (${report.csv.split('\n').length - 2} rows)</p></section>` : '',
+  ].join('\n')
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -72,7 +96,7 @@ ${sections}
 <script>${inlineScript(libraries.vega)}</script>
 <script>${inlineScript(libraries.vegaLite)}</script>
 <script>${inlineScript(libraries.vegaEmbed)}</script>
-<script type="application/json" id="report-data">${inlineJson({ charts: report.charts })}</script>
+<script type="application/json" id="report-data">${inlineJson({ charts: report.charts, csv: report.csv })}</script>
 <script>${BOOT}</script>
 </body>
 </html>

@@ -2,8 +2,18 @@ import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { bearerAuth } from 'hono/bearer-auth'
 import { bodyLimit } from 'hono/body-limit'
+import { cors } from 'hono/cors'
 import { streamSSE } from 'hono/streaming'
-import { buildReport, formatNdjsonError, isValidRunId, parseNdjson, type RunStore } from '@sparselab-profiler/core'
+import {
+  DEFAULT_SECTIONS,
+  REPORT_SECTIONS,
+  buildReport,
+  formatNdjsonError,
+  isValidRunId,
+  parseNdjson,
+  type ReportSection,
+  type RunStore,
+} from '@sparselab-profiler/core'
 import { loadVegaLibraries, renderReportHtml, reportFileName } from '@sparselab-profiler/export'
 import { streamRun } from './streamRun.js'
 
@@ -23,6 +33,8 @@ export interface AppOptions {
   maxIngestBytes?: number
   /** Seconds between SSE keep-alive comments. @default 15 */
   keepAliveSeconds?: number
+  /** Origins of pages allowed to embed the dashboard (CORS); closed to every other origin. @default [] */
+  corsOrigins?: string[]
 }
 
 /**
@@ -33,6 +45,8 @@ export function createApp(options: AppOptions): Hono {
   const { store } = options
   const app = new Hono()
 
+  if (options.corsOrigins?.length)
+    app.use('*', cors({ origin: options.corsOrigins, allowHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID'], exposeHeaders: ['Content-Disposition'] }))
   if (options.token) app.use('*', bearerAuth({ token: options.token }))
 
   app.onError((error, c) =>
@@ -78,7 +92,7 @@ export function createApp(options: AppOptions): Hono {
   })
 
   app.post('/export', async (c) => {
-    let body: { run?: unknown; title?: unknown }
+    let body: { run?: unknown; title?: unknown; sections?: unknown }
     try {
       body = await c.req.json()
     } catch {
@@ -87,9 +101,13 @@ export function createApp(options: AppOptions): Hono {
     const run = typeof body.run === 'string' ? body.run : ''
     if (!isValidRunId(run)) return c.json({ error: `field "run" must be a run id, got ${JSON.stringify(body.run)}` }, 400)
     if (body.title !== undefined && typeof body.title !== 'string') return c.json({ error: 'field "title" must be a string' }, 400)
+    const sections = body.sections ?? DEFAULT_SECTIONS
+    if (!Array.isArray(sections) || sections.some((s) => !REPORT_SECTIONS.includes(s)))
+      return c.json({ error: `field "sections" must be a list of ${REPORT_SECTIONS.map((s) => `"${s}"`).join(', ')}` }, 400)
     const snapshot = store.snapshot(run)
     if (!snapshot) return c.json({ error: `no run ${run}` }, 404)
-    const html = renderReportHtml(buildReport(snapshot, { title: body.title || undefined }), { libraries: loadVegaLibraries() })
+    const report = buildReport(snapshot, { title: body.title || undefined, sections: sections as ReportSection[] })
+    const html = renderReportHtml(report, { libraries: loadVegaLibraries() })
     c.header('Content-Disposition', `attachment; filename="${reportFileName(snapshot)}"`)
     return c.html(html)
   })

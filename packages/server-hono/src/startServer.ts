@@ -12,6 +12,8 @@ export interface StartServerOptions {
   logdir?: string
   /** Required for any non-loopback host. @default undefined */
   token?: string
+  /** Origins allowed to embed the dashboard (CORS). @default [] */
+  corsOrigins?: string[]
   /** Seconds of silence after which a run without an end record shows as interrupted. @default 30 */
   staleAfterSeconds?: number
   dashboard?: DashboardAssets
@@ -38,7 +40,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const store = options.store ?? new RunStore({ staleAfterMs: (options.staleAfterSeconds ?? 30) * 1000 })
   const { skipped } = loadLogdir(store, options.logdir ?? './sparsity_runs')
   for (const reason of skipped) console.warn(`sparselab-profiler: skipped a run log: ${reason}`)
-  const app = createApp({ store, dashboard: options.dashboard, token: options.token })
+  const app = createApp({ store, dashboard: options.dashboard, token: options.token, corsOrigins: options.corsOrigins })
   return new Promise((resolve, reject) => {
     let server: ServerType | undefined = undefined
     server = serve({ fetch: app.fetch, port: options.port ?? 8080, hostname: host }, (info) => {

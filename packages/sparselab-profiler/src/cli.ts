@@ -11,6 +11,7 @@ Commands:
   serve                         live dashboard and ingest server
       --port 8080  --host 127.0.0.1  --logdir ./sparsity_runs  --token T  --stale-after 30
                                 (a run silent that many seconds without an end shows as interrupted)
+      --cors-origin https://tool.example  (repeatable: pages allowed to embed the dashboard)
   export <run dir | records.ndjson> -o report.html [--title "..."]
                                 write one self-contained HTML report
   demo                          train a SparseLab MLP with RigL on the digits data, streamed live,
@@ -29,11 +30,12 @@ const serve: Command = async (args) => {
       logdir: { type: 'string', default: './sparsity_runs' },
       token: { type: 'string' },
       'stale-after': { type: 'string', default: '30' },
+      'cors-origin': { type: 'string', multiple: true, default: [] },
     },
   })
   const staleAfterSeconds = Number(values['stale-after'])
   if (!(staleAfterSeconds > 0)) throw new Error(`--stale-after must be a number of seconds above 0, got ${values['stale-after']}`)
-  const server = await startServer({ port: parsePort(values.port), host: values.host, logdir: values.logdir, token: values.token, staleAfterSeconds })
+  const server = await startServer({ port: parsePort(values.port), host: values.host, logdir: values.logdir, token: values.token, staleAfterSeconds, corsOrigins: values['cors-origin'] })
   console.log(`SparseLab Profiler dashboard: ${server.url}/`)
   await new Promise<void>((done) => {
     process.once('SIGINT', done)

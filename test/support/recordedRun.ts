@@ -1,0 +1,17 @@
+import { readFileSync } from 'node:fs'
+import type { WireRecord } from '@sparselab-profiler/core'
+import { PYTHON, run, tempDir } from './env.js'
+
+/**
+ * Trains the real SparseLab demo without a server and returns its run log, so browser tests can feed
+ * real records to a server at the pace they need.
+ */
+export async function recordRealRun(steps = 300): Promise<WireRecord[]> {
+  const logdir = tempDir('recorded')
+  const training = await run(PYTHON, ['-m', 'sparselab_profiler.demo', '--server', 'none', '--logdir', logdir, '--steps', String(steps)]).done
+  if (training.code !== 0) throw new Error(`demo training failed: ${training.stderr}`)
+  const { run_log } = JSON.parse(training.stdout.trim().split('\n').at(-1)!) as { run_log: string }
+  return readFileSync(run_log, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as WireRecord)
+}
+
+export const toNdjson = (records: WireRecord[]) => `${records.map((r) => JSON.stringify(r)).join('\n')}\n`
