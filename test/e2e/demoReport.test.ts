@@ -47,7 +47,8 @@ test('the demo trains SparseLab with RigL, prints the dashboard URL and leaves a
   expect(samples).toBeGreaterThanOrEqual(6) // the adaptive sampler may widen the interval on a fast machine
   expect(await page.locator('#chart-sparsity .mark-symbol.role-mark path').count()).toBe(3 * samples)
   expect(await page.locator('#chart-events .mark-rect path').count()).toBeGreaterThan(0)
-  for (const id of ['histogram-1', 'histogram-2', 'histogram-3']) expect(await page.locator(`#chart-${id} .mark-rect path`).count()).toBe(64)
+  // first and last step side by side, 64 bins each
+  for (const id of ['histogram-1', 'histogram-2', 'histogram-3']) expect(await page.locator(`#chart-${id} .mark-rect path`).count()).toBe(128)
   expect(requested).toEqual([pathToFileURL(reportPath).href])
   expect(errors).toEqual([])
   await close()

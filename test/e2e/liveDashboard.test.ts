@@ -64,7 +64,8 @@ test('the dashboard shows a real SparseLab run live and the server ends with eve
   expect(Number(await page.locator(SPARSITY_CHART).getAttribute('data-rows'))).toBe(snapshot.samples.length * 3)
 
   // Export from the page: one HTML attachment with the default name.
-  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export report' }).click()])
+  await page.getByRole('button', { name: 'Export report' }).click()
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Generate HTML' }).click()])
   expect(download.suggestedFilename()).toMatch(new RegExp(`^sparsity_report_\\d{4}-\\d{2}-\\d{2}_${snapshot.end!.step}\\.html$`))
   const html = readFileSync((await download.path())!, 'utf8')
   expect(html).toContain(`<dd>${runId}</dd>`)
