@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--server", default="http://127.0.0.1:8080", help="'none' records the run log only")
     parser.add_argument("--logdir", default="./sparsity_runs")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--overhead-budget", default="0.01", help="the profiler's share of training time; 'none' = fixed interval")
     args = parser.parse_args(argv)
 
     # Two known, harmless warnings of the libraries themselves would drown the demo's own output.
@@ -68,7 +69,9 @@ def main(argv: list[str] | None = None) -> None:
 
     server = None if args.server.lower() == "none" else args.server
     generator = torch.Generator().manual_seed(args.seed)
-    with SparsityProfilerCallback(every=args.every, logdir=args.logdir, server=server, run_name="digits-mlp-rigl") as profiler:
+    budget = None if args.overhead_budget.lower() == "none" else float(args.overhead_budget)
+    with SparsityProfilerCallback(every=args.every, logdir=args.logdir, server=server, run_name="digits-mlp-rigl",
+                                  overhead_budget=budget) as profiler:
         profiler.attach(model, algorithm=rigl)
         step = 0
         while step < args.steps:
