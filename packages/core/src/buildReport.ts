@@ -1,10 +1,10 @@
 import {
-  eventRows,
   eventsSpec,
   histogramRows,
   histogramSpec,
   sparsityRows,
   sparsitySpec,
+  type EventRow,
   type VegaLiteSpec,
 } from './chartSpecs.js'
 import type { RunSnapshot } from './RunStore.js'
@@ -67,6 +67,8 @@ export interface BuildReportOptions {
   sections?: readonly ReportSection[]
   /** Layers to draw a weight histogram for. @default every profiled layer */
   histogramLayers?: string[]
+  /** Samples drawn per layer at most; the first and last always, evenly spaced between. The CSV keeps all. @default 500 */
+  maxChartSamples?: number
 }
 
 function describeAlgorithm(snapshot: RunSnapshot): string {
@@ -89,6 +91,25 @@ export function samplesCsv(snapshot: RunSnapshot): string {
     for (const l of s.layers)
       lines.push([s.step, csvField(l.name), l.nnz, l.numel, l.sparsity, l.bytes, l.dense_bytes, l.nonfinite].join(','))
   return `${lines.join('\n')}\n`
+}
+
+/** At most `max` samples: the first, the last and evenly spaced ones between. */
+export function decimateSamples<T>(samples: readonly T[], max: number): T[] {
+  if (samples.length <= max) return [...samples]
+  return Array.from({ length: max }, (_, i) => samples[Math.round((i * (samples.length - 1)) / (max - 1))]!)
+}
+
+/** All layers' events summed per step and operation: what the all-layers timeline draws. */
+function eventsPerStep(snapshot: RunSnapshot): EventRow[] {
+  const sums = new Map<string, EventRow>()
+  for (const e of snapshot.events) {
+    const key = `${e.step}:${e.op}`
+    const row = sums.get(key) ?? { step: e.step, layer: 'all layers', op: e.op, count: 0, signed: 0 }
+    row.count += e.count
+    row.signed += e.op === 'drop' ? -e.count : e.count
+    sums.set(key, row)
+  }
+  return [...sums.values()]
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -124,10 +145,11 @@ export function buildReport(snapshot: RunSnapshot, options: BuildReportOptions =
   const sections = new Set(options.sections ?? DEFAULT_SECTIONS)
   const first = snapshot.samples[0]
   const last = snapshot.samples.at(-1)
-  const events = eventRows(snapshot.events)
+  const events = eventsPerStep(snapshot)
   const charts: ReportChart[] = []
+  const drawn = decimateSamples(snapshot.samples, options.maxChartSamples ?? 500)
   if (sections.has('sparsity'))
-    charts.push({ id: 'sparsity', title: 'Per-layer sparsity', spec: sparsitySpec(sparsityRows(snapshot.samples), events, snapshot.run.layers.length) })
+    charts.push({ id: 'sparsity', title: 'Per-layer sparsity', spec: sparsitySpec(sparsityRows(drawn), events, snapshot.run.layers.length) })
   if (sections.has('events')) charts.push({ id: 'events', title: 'Topology events', spec: eventsSpec(events) })
   if (sections.has('weights') && first && last) {
     const wanted = options.histogramLayers ? new Set(options.histogramLayers) : undefined

@@ -37,5 +37,5 @@ export {
   sparsitySpec,
 } from './chartSpecs.js'
 export type { EventRow, HistogramRow, SparsityRow, VegaLiteSpec } from './chartSpecs.js'
-export { DEFAULT_SECTIONS, REPORT_SECTIONS, buildReport, samplesCsv } from './buildReport.js'
+export { DEFAULT_SECTIONS, REPORT_SECTIONS, buildReport, decimateSamples, samplesCsv } from './buildReport.js'
 export type { BuildReportOptions, LatencyStats, LayerSummary, ReportChart, ReportModel, ReportSection } from './buildReport.js'

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import escapeHtml from 'escape-html'
 import { formatBytes, type ReportModel } from '@sparselab-profiler/core'
 import type { VegaLibraries } from './vegaLibraries.js'
@@ -33,7 +34,8 @@ const BOOT = `
 const report = JSON.parse(document.getElementById('report-data').textContent)
 for (const chart of report.charts) {
   const element = document.getElementById('chart-' + chart.id)
-  vegaEmbed(element, chart.spec, { renderer: 'svg', actions: false }).then(function () { element.dataset.rendered = 'true' })
+  // ast: Vega interprets expressions instead of compiling them with new Function, which the CSP forbids
+  vegaEmbed(element, chart.spec, { renderer: 'svg', actions: false, ast: true }).then(function () { element.dataset.rendered = 'true' })
 }
 const csvLink = document.getElementById('csv-link')
 if (csvLink) csvLink.href = URL.createObjectURL(new Blob([report.csv], { type: 'text/csv' }))`
@@ -60,6 +62,11 @@ function latencyTable(latency: NonNullable<ReportModel['latency']>): string {
  * @example writeFileSync('report.html', renderReportHtml(buildReport(snapshot), { libraries: loadVegaLibraries() }))
  */
 export function renderReportHtml(report: ReportModel, { libraries }: RenderReportOptions): string {
+  const scripts = [libraries.vega, libraries.vegaLite, libraries.vegaEmbed].map(inlineScript)
+  const boot = BOOT
+  // Only these exact scripts may run: no other script, no eval, no network.
+  const hashes = [...scripts, boot].map((source) => `'sha256-${createHash('sha256').update(source).digest('base64')}'`)
+  const csp = `default-src 'none'; script-src ${hashes.join(' ')}; style-src 'unsafe-inline'; img-src data: blob:`
   const facts: [string, string][] = [
     ['Run', report.runId],
     ['Algorithm', report.algorithm],
@@ -83,6 +90,7 @@ export function renderReportHtml(report: ReportModel, { libraries }: RenderRepor
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
 <title>${escapeHtml(report.title)}</title>
 <style>${STYLE}</style>
 </head>
@@ -93,11 +101,9 @@ export function renderReportHtml(report: ReportModel, { libraries }: RenderRepor
 ${sections}
 </main>
 <footer>Generated ${escapeHtml(new Date().toISOString())} by SparseLab Profiler. Self-contained: no network needed.</footer>
-<script>${inlineScript(libraries.vega)}</script>
-<script>${inlineScript(libraries.vegaLite)}</script>
-<script>${inlineScript(libraries.vegaEmbed)}</script>
+${scripts.map((source) => `<script>${source}</script>`).join('\n')}
 <script type="application/json" id="report-data">${inlineJson({ charts: report.charts, csv: report.csv })}</script>
-<script>${BOOT}</script>
+<script>${boot}</script>
 </body>
 </html>
 `

@@ -1,0 +1,86 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, test } from 'vitest'
+import * as vega from 'vega'
+import * as vegaLite from 'vega-lite'
+import { REPORT_SECTIONS, RunStore, buildReport, parseNdjson, type RunSnapshot, type VegaLiteSpec, type WireRecord } from '@sparselab-profiler/core'
+
+// Golden SVGs of every report spec for fixed fixture runs. After a deliberate change to a chart, run
+// `npm run golden:update` and review the SVG diff like code.
+const GOLDEN = fileURLToPath(new URL('../__golden__/', import.meta.url))
+const UPDATE = process.env.UPDATE_GOLDEN === '1'
+const vectorsText = readFileSync(fileURLToPath(new URL('../../../test/vectors/valid.ndjson', import.meta.url)), 'utf8')
+
+function snapshotOf(records: WireRecord[]): RunSnapshot {
+  const store = new RunStore({ now: () => 0 })
+  store.ingest(records)
+  return store.snapshot(records[0]!.run)!
+}
+
+function vectorsRun(): RunSnapshot {
+  const parsed = parseNdjson(vectorsText)
+  if (!parsed.ok) throw new Error('vectors must parse')
+  return snapshotOf(parsed.records)
+}
+
+/** 14 layers (past the heatmap threshold), 20 samples, sparsity rising by a fixed rule. */
+function manyLayersRun(): RunSnapshot {
+  const run = 'fixture-many-layers'
+  const layers = Array.from({ length: 14 }, (_, i) => `block${i}.conv`)
+  const records: WireRecord[] = [
+    { type: 'run', run, seq: 0, name: 'many layers', started: 0, schema: 1, algorithm: { name: 'SET', params: { sparsity: 0.8 } },
+      layers: layers.map((name) => ({ name, shape: [16, 16], numel: 256, dtype: 'float32', format: 'dense', mask_source: 'inferred_zeros' })), sampler: { every: 10 } },
+  ]
+  for (let s = 0; s < 20; s++) {
+    records.push({
+      type: 'sample', run, seq: records.length, step: s * 10, time: s, cost_ms: 1, step_ms: 10,
+      layers: layers.map((name, i) => {
+        const nnz = 256 - Math.min(255, (i + 1) * s)
+        return { name, nnz, numel: 256, sparsity: 1 - nnz / 256, bytes: 1024, dense_bytes: 1024, hist: { lo: -1, hi: 1, counts: [0, nnz, 0, 0] }, nonfinite: 0 }
+      }),
+    })
+  }
+  return snapshotOf(records)
+}
+
+async function toSvg(spec: VegaLiteSpec): Promise<string> {
+  // `width: "container"` needs a page; a fixed width makes the rendering reproducible in Node.
+  const compiled = vegaLite.compile({ ...spec, width: 600 } as never).spec
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' })
+  const svg = await view.toSVG()
+  view.finalize()
+  return svg
+}
+
+const FIXTURES = { vectors: vectorsRun, 'many-layers': manyLayersRun }
+
+describe.each(Object.entries(FIXTURES))('report charts of the %s fixture match their golden SVG', (fixture, make) => {
+  const report = buildReport(make(), { sections: REPORT_SECTIONS, histogramLayers: ['fc1', 'head', 'block0.conv'] })
+  test.each(report.charts.map((c) => [c.id, c]))('%s', async (id, chart) => {
+    const svg = await toSvg(chart.spec)
+    const file = `${GOLDEN}${fixture}-${id}.svg`
+    if (UPDATE || !existsSync(file)) {
+      if (!UPDATE) throw new Error(`no golden SVG ${file}: run npm run golden:update and review it`)
+      mkdirSync(GOLDEN, { recursive: true })
+      writeFileSync(file, svg)
+    }
+    expect(svg).toBe(readFileSync(file, 'utf8'))
+    expect(svg).toMatch(/<path/) // marks were drawn
+  })
+})
+
+test('the charts and the CSV hold exactly the numbers of the run log', () => {
+  const lines = vectorsText.trim().split('\n').map((line) => JSON.parse(line))
+  const samples = lines.filter((r) => r.type === 'sample')
+  const report = buildReport(vectorsRun(), { sections: REPORT_SECTIONS })
+  const sparsity = report.charts.find((c) => c.id === 'sparsity')!.spec.datasets as Record<string, { step: number; layer: string; sparsity: number }[]>
+  expect(sparsity.sparsity).toEqual(samples.flatMap((s) => s.layers.map((l: { name: string; sparsity: number }) => ({ step: s.step, layer: l.name, sparsity: l.sparsity }))))
+  const csv = report.csv!.trim().split('\n').slice(1).map((row) => row.split(','))
+  expect(csv).toEqual(
+    samples.flatMap((s) =>
+      s.layers.map((l: Record<string, number | string>) => [s.step, l.name, l.nnz, l.numel, l.sparsity, l.bytes, l.dense_bytes, l.nonfinite].map(String)),
+    ),
+  )
+  const histogram = report.charts.find((c) => c.id === 'histogram-1')!.spec.datasets as Record<string, { count: number; series: string }[]>
+  expect(histogram.histogram.filter((r) => r.series === 'step 100').map((r) => r.count)).toEqual(samples.at(-1).layers[0].hist.counts)
+})
