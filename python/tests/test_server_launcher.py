@@ -48,3 +48,14 @@ def test_one_line_starts_the_server_and_the_whole_run_reaches_it(tmp_path, capsy
         if profiler.server_pid:
             os.kill(profiler.server_pid, signal.SIGTERM)
             time.sleep(0.2)
+
+
+def test_close_writes_the_html_report_beside_the_run_log(tmp_path, capsys):
+    assert find_cli(), "build the TypeScript packages first (scripts/setup.sh)"
+    model = nn.Sequential(sparselab.SparseLinear(16, 12, sparsity=0.75))
+    with SparsityProfilerCallback(logdir=tmp_path, server=None, report=True, run_name="report <check>") as profiler:
+        profiler.attach(model)
+    report = profiler.log_path.parent / "report.html"
+    assert f"SparseLab Profiler: report {report}" in capsys.readouterr().out
+    html = report.read_text()
+    assert "<title>report &lt;check&gt;</title>" in html and f"<dd>{profiler.run_id}</dd>" in html

@@ -1,8 +1,10 @@
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import type { Browser } from 'playwright-core'
 import { CLI, PYTHON, launchChromium, run, tempDir } from '../support/env.js'
+import { recordRealRun, toNdjson } from '../support/recordedRun.js'
 
 let browser: Browser
 beforeAll(async () => {
@@ -51,5 +53,37 @@ test('the demo trains SparseLab with RigL, prints the dashboard URL and leaves a
   for (const id of ['histogram-1', 'histogram-2', 'histogram-3']) expect(await page.locator(`#chart-${id} .mark-rect path`).count()).toBe(128)
   expect(requested).toEqual([pathToFileURL(reportPath).href])
   expect(errors).toEqual([])
+
+  // The CSV link on the page yields every sample of every layer.
+  const [csvDownload] = await Promise.all([page.waitForEvent('download'), page.locator('#csv-link').click()])
+  const csv = readFileSync((await csvDownload.path())!, 'utf8').trim().split('\n')
+  expect(csv[0]).toBe('step,layer,nnz,numel,sparsity,bytes,dense_bytes,nonfinite')
+  expect(csv.slice(1)).toEqual(
+    records.filter((r) => r.type === 'sample').flatMap((s) => s.layers.map((l: Record<string, unknown>) => [s.step, l.name, l.nnz, l.numel, l.sparsity, l.bytes, l.dense_bytes, l.nonfinite].join(','))),
+  )
+  await close()
+})
+
+test('a report of a run with a layer named like a script tag renders it as text and runs no script of it', async () => {
+  const hostile = '</script><script>alert(1)</script>'
+  const recorded = await recordRealRun(120)
+  const dir = tempDir('xss-report')
+  writeFileSync(join(dir, 'records.ndjson'), toNdjson(JSON.parse(JSON.stringify(recorded).replaceAll('"fc1"', JSON.stringify(hostile)))))
+  const exported = await run(CLI, ['export', dir, '-o', join(dir, 'report.html'), '--title', `<b>${hostile}</b>`]).done
+  expect(exported.code).toBe(0)
+  const { page, requested, errors, close } = await openOffline(join(dir, 'report.html'))
+  let dialogs = 0
+  page.on('dialog', (d) => {
+    dialogs++
+    void d.dismiss()
+  })
+  await page.waitForFunction(() => [...document.querySelectorAll('.chart')].every((c) => c.getAttribute('data-rendered') === 'true'))
+  expect(await page.locator('h1').textContent()).toBe(`<b>${hostile}</b>`)
+  expect(await page.locator('h2', { hasText: 'Weight distribution' }).first().textContent()).toBe(`Weight distribution · ${hostile}`)
+  expect(await page.locator('table td', { hasText: 'alert(1)' }).first().textContent()).toBe(hostile)
+  expect(await page.locator('script').count()).toBe(5) // three libraries, the data block, the boot script
+  expect(dialogs).toBe(0)
+  expect(errors).toEqual([])
+  expect(requested).toHaveLength(1)
   await close()
 })

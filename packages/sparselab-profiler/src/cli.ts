@@ -53,8 +53,13 @@ const exportCommand: Command = async (args) => {
   })
   const [source] = positionals
   if (!source || positionals.length > 1) throw new Error(`export takes one run directory or records.ndjson\n\n${USAGE}`)
-  const output = values.output ?? join(dirname(runLogPath(source)), 'report.html')
-  writeFileSync(output, exportRunLog(source, { title: values.title }))
+  const log = runLogPath(source)
+  const output = values.output ?? join(dirname(log), 'report.html')
+  const large = statSync(log).size > 5 * 2 ** 20
+  if (large) console.error(`Reading ${log} (${Math.round(statSync(log).size / 2 ** 20)} MiB)…`)
+  const snapshot = readRunLog(log)
+  if (large) console.error(`Rendering ${snapshot.samples.length} samples of ${snapshot.run.layers.length} layers…`)
+  writeFileSync(output, exportRunLog(snapshot, { title: values.title }))
   console.log(`Report written: ${resolve(output)} (${Math.round(statSync(output).size / 1024)} KiB)`)
   return 0
 }
@@ -94,7 +99,8 @@ function parsePort(text: string): number {
 
 function runPython(python: string, args: string[]): Promise<{ code: number; lastLine: string }> {
   return new Promise((done, fail) => {
-    const child = spawn(python, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PYTHONUNBUFFERED: '1' } })
+    // The CLI writes the report itself once training is over, so the callback need not.
+    const child = spawn(python, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PYTHONUNBUFFERED: '1', SPARSELAB_PROFILER_REPORT: '0' } })
     let lastLine = ''
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       process.stdout.write(chunk)

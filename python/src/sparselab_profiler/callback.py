@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import atexit
+import os
+import subprocess
 import re
 import secrets
 import time
@@ -29,7 +31,7 @@ from .records import (
 from .runlog import RunLogWriter
 from .sampler import AdaptiveSampler
 from .sender import LogSender
-from .server_launcher import ensure_server
+from .server_launcher import ensure_server, find_cli
 from .sources import LayerSource, RigLTorchSource, SparseLabLayerSource
 from .topology import (
     TopologyChange,
@@ -63,6 +65,8 @@ class SparsityProfilerCallback:
         measure_on_device: how weights are measured. ``None``: on their accelerator when they live on one
             (no host sync; each sample is written once the next one is taken), else on the host. ``True``
             also routes CPU tensors through that path; ``False`` measures everything on the host. Default None.
+        report: write ``<logdir>/<run>/report.html`` at close (with the ``sparselab-profiler`` CLI) and
+            print its path. Default: on, unless the environment sets ``SPARSELAB_PROFILER_REPORT=0``.
 
     Example:
         >>> profiler = SparsityProfilerCallback(every=10)
@@ -88,6 +92,7 @@ class SparsityProfilerCallback:
         exclude_regex: Optional[str] = None,
         memory_budget_mb: float = 500.0,
         measure_on_device: Optional[bool] = None,
+        report: Optional[bool] = None,
     ):
         if not isinstance(every, int) or every < 1:
             raise ValueError(f"every must be a positive integer, got {every!r}")
@@ -109,6 +114,7 @@ class SparsityProfilerCallback:
         self.server = server.rstrip("/") if server else None
         self.run_name = run_name
         self.bins = bins
+        self.report = report if report is not None else os.environ.get("SPARSELAB_PROFILER_REPORT", "1") != "0"
         self.run_id: Optional[str] = None
         self.server_pid: Optional[int] = None  # set when this profiler started the server itself
         self._sources: list[LayerSource] = []
@@ -169,6 +175,8 @@ class SparsityProfilerCallback:
         if self._attached and not self._disabled:
             self._guard(self._finish, status)
         self._shutdown()
+        if self.report and self._log is not None and not self._disabled:
+            self._guard(self._write_report)
 
     def __enter__(self) -> "SparsityProfilerCallback":
         return self
@@ -341,6 +349,19 @@ class SparsityProfilerCallback:
             self._sample()
         self._flush_pending()
         self._write(EndRecord(run=self.run_id, seq=0, step=self._step, time=time.time(), status=status))
+
+    def _write_report(self) -> None:
+        run_dir = self._log.path.parent
+        cli = find_cli()
+        if cli is None:
+            print(f"SparseLab Profiler: run recorded in {run_dir}; make its report with: npx sparselab-profiler export {run_dir}")
+            return
+        target = run_dir / "report.html"
+        done = subprocess.run([cli, "export", str(run_dir), "-o", str(target)], capture_output=True, text=True, timeout=300)
+        if done.returncode == 0:
+            print(f"SparseLab Profiler: report {target}", flush=True)
+        else:
+            print(f"SparseLab Profiler: could not write the report ({done.stderr.strip()[:300]}); the run log {self._log.path} is complete.")
 
     def _close_at_exit(self) -> None:
         if not self._closed:
