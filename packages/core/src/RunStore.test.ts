@@ -4,7 +4,7 @@ import type { EventRecord, RunRecord, SampleRecord, WireRecord } from './schema.
 
 const RUN = 'r1'
 const runRecord: RunRecord = {
-  type: 'run', run: RUN, seq: 0, name: 'mlp', started: 1, schema: 1, algorithm: null, layers: [], sampler: { every: 10 },
+  type: 'run', run: RUN, seq: 0, name: 'mlp', started: 1, schema: 1, host: 'node-1', profiler: 'sparselab-profiler 0.1.0', algorithm: null, layers: [], sampler: { every: 10 },
 }
 const sample = (seq: number, step = seq * 10): SampleRecord => ({
   type: 'sample', run: RUN, seq, step, time: 1, layers: [], cost_ms: 0, step_ms: null,

@@ -47,6 +47,13 @@ export interface ReportModel {
   title: string
   runId: string
   runName: string
+  host: string
+  profiler: string
+  /** Run start and last record, as ISO-8601 UTC. */
+  started: string
+  lastRecord: string
+  /** e.g. '3 layers, 84,480 weights (padded_csr 2, dense 1)' */
+  model: string
   algorithm: string
   lastStep: number
   status: string
@@ -76,6 +83,15 @@ function describeAlgorithm(snapshot: RunSnapshot): string {
   if (!algo) return 'none (static weights)'
   const params = Object.entries(algo.params).map(([k, v]) => `${k}=${v}`)
   return params.length ? `${algo.name} (${params.join(', ')})` : algo.name
+}
+
+function describeModel(snapshot: RunSnapshot): string {
+  const layers = snapshot.run.layers
+  const weights = layers.reduce((n, l) => n + l.numel, 0)
+  const formats = new Map<string, number>()
+  for (const l of layers) formats.set(l.format, (formats.get(l.format) ?? 0) + 1)
+  const byFormat = [...formats].map(([format, n]) => `${format} ${n}`).join(', ')
+  return `${layers.length} profiled layers, ${weights.toLocaleString('en-US')} weights (${byFormat})`
 }
 
 const CSV_HEADER = 'step,layer,nnz,numel,sparsity,bytes,dense_bytes,nonfinite'
@@ -164,10 +180,16 @@ export function buildReport(snapshot: RunSnapshot, options: BuildReportOptions =
     })
   }
   const costs = snapshot.samples.map((s) => s.cost_ms).sort((a, b) => a - b)
+  const lastTime = Math.max(snapshot.end?.time ?? 0, last?.time ?? 0, snapshot.run.started)
   return {
     title: options.title ?? snapshot.run.name,
     runId: snapshot.run.run,
     runName: snapshot.run.name,
+    host: snapshot.run.host,
+    profiler: snapshot.run.profiler,
+    started: new Date(snapshot.run.started * 1000).toISOString(),
+    lastRecord: new Date(lastTime * 1000).toISOString(),
+    model: describeModel(snapshot),
     algorithm: describeAlgorithm(snapshot),
     lastStep: snapshot.end?.step ?? last?.step ?? 0,
     status: snapshot.status,

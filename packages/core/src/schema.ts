@@ -36,6 +36,10 @@ export interface RunRecord {
   name: string
   started: number
   schema: number
+  /** Machine the training ran on. */
+  host: string
+  /** Version of the profiler that recorded the run. */
+  profiler: string
   algorithm: AlgorithmInfo | null
   layers: LayerInfo[]
   sampler: SamplerConfig

@@ -141,6 +141,8 @@ const RECORD_CHECKS: Record<WireRecord['type'], Check> = {
     name: str(),
     started: num(0),
     schema: oneOf(SCHEMA_VERSION),
+    host: str(),
+    profiler: str(),
     algorithm: nullable(object({ name: str(), params })),
     layers: arrayOf(
       object({

@@ -70,8 +70,13 @@ export function renderReportHtml(report: ReportModel, { libraries }: RenderRepor
   const facts: [string, string][] = [
     ['Run', report.runId],
     ['Algorithm', report.algorithm],
+    ['Model', report.model],
+    ['Host', report.host],
+    ['Started', report.started],
+    ['Last record', report.lastRecord],
     ['Last step', String(report.lastStep)],
     ['Status', report.status],
+    ['Recorded by', report.profiler],
   ]
   if (report.totals) {
     facts.push(['Model sparsity', `${(report.totals.sparsity * 100).toFixed(2)}%`])

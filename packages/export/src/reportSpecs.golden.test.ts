@@ -28,7 +28,7 @@ function manyLayersRun(): RunSnapshot {
   const run = 'fixture-many-layers'
   const layers = Array.from({ length: 14 }, (_, i) => `block${i}.conv`)
   const records: WireRecord[] = [
-    { type: 'run', run, seq: 0, name: 'many layers', started: 0, schema: 1, algorithm: { name: 'SET', params: { sparsity: 0.8 } },
+    { type: 'run', run, seq: 0, name: 'many layers', started: 0, schema: 1, host: 'fixture-host', profiler: 'sparselab-profiler 0.1.0', algorithm: { name: 'SET', params: { sparsity: 0.8 } },
       layers: layers.map((name) => ({ name, shape: [16, 16], numel: 256, dtype: 'float32', format: 'dense', mask_source: 'inferred_zeros' })), sampler: { every: 10 } },
   ]
   for (let s = 0; s < 20; s++) {

@@ -7,6 +7,7 @@ import os
 import subprocess
 import re
 import secrets
+import socket
 import time
 import warnings
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Callable, Optional
 
 from torch import nn
 
+from . import __version__
 from .device_metrics import DeviceMetrics
 from .discovery import discover_layers
 from .distributed import rank_and_world
@@ -231,6 +233,7 @@ class SparsityProfilerCallback:
         self._write(RunRecord(
             run=self.run_id, name=name, started=time.time(), algorithm=algo_info,
             layers=[s.info for s in self._sources], sampler={"every": self._sampler.base},
+            host=socket.gethostname() or "unknown", profiler=f"sparselab-profiler {__version__}",
         ))
         self._sample()
         if self._sender:

@@ -61,6 +61,8 @@ class RunRecord:
     algorithm: Optional[AlgorithmInfo]
     layers: list[LayerInfo]
     sampler: dict[str, int]
+    host: str = ""
+    profiler: str = ""
     seq: int = 0
     schema: int = SCHEMA_VERSION
     type: Literal["run"] = "run"
@@ -273,7 +275,8 @@ _LAYER_SAMPLE = _object(
 _CHECKS: dict[str, Check] = {
     "run": _object({
         "type": _one_of("run"), "run": _RUN_ID, "seq": _one_of(0), "name": _string(), "started": _number(0),
-        "schema": _one_of(SCHEMA_VERSION), "algorithm": _nullable(_object({"name": _string(), "params": _params})),
+        "schema": _one_of(SCHEMA_VERSION), "host": _string(), "profiler": _string(),
+        "algorithm": _nullable(_object({"name": _string(), "params": _params})),
         "layers": _array(_object({
             "name": _string(), "shape": _array(_integer(0), 0, 8), "numel": _integer(1), "dtype": _string(),
             "format": _one_of(*STORAGE_FORMATS), "mask_source": _one_of(*MASK_SOURCES),
