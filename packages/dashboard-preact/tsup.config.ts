@@ -1,4 +1,15 @@
-import { defineConfig } from 'tsup'
+import { defineConfig, type Options } from 'tsup'
+
+// A browser build with preact and vega inside, minified, for pages without a bundler.
+const selfContained: Options = {
+  platform: 'browser',
+  minify: true,
+  noExternal: [/.*/],
+  esbuildOptions(options) {
+    options.jsx = 'automatic'
+    options.jsxImportSource = 'preact'
+  },
+}
 
 export default defineConfig([
   {
@@ -9,28 +20,8 @@ export default defineConfig([
     clean: true,
     external: ['preact', 'vega-embed', 'vega', 'vega-lite', 'eventsource-parser'],
   },
-  {
-    // For pages without a bundler: mount() as one ES module with preact and vega inside; no globals.
-    entry: { embed: 'src/mount.tsx' },
-    format: ['esm'],
-    platform: 'browser',
-    minify: true,
-    noExternal: [/.*/],
-    esbuildOptions(options) {
-      options.jsx = 'automatic'
-      options.jsxImportSource = 'preact'
-    },
-  },
-  {
-    // The page the server serves: everything in one minified script.
-    entry: { browser: 'src/browser.ts' },
-    format: ['iife'],
-    platform: 'browser',
-    minify: true,
-    noExternal: [/.*/],
-    esbuildOptions(options) {
-      options.jsx = 'automatic'
-      options.jsxImportSource = 'preact'
-    },
-  },
+  // mount() as one ES module; it defines no globals.
+  { ...selfContained, entry: { embed: 'src/mount.tsx' }, format: ['esm'] },
+  // The page the server serves.
+  { ...selfContained, entry: { browser: 'src/browser.ts' }, format: ['iife'] },
 ])

@@ -21,6 +21,8 @@ afterAll(async () => {
 
 const SPARSITY = '[data-chart="sparsity"]'
 const rowsOf = (page: Page, chart: string) => page.locator(chart).getAttribute('data-rows').then(Number)
+const waitForSparsityRows = (page: Page, rows: number) =>
+  page.waitForFunction((n) => Number(document.querySelector('[data-chart="sparsity"]')?.getAttribute('data-rows')) === n, rows)
 const samplesIn = (records: WireRecord[]) => records.filter((r) => r.type === 'sample') as SampleRecord[]
 
 async function ingest(server: RunningServer, records: WireRecord[]) {
@@ -40,7 +42,7 @@ test('pause keeps the charts still while data arrives; resume catches up', async
   const page = await browser.newPage()
   await page.goto(`${server.url}/`)
   const layers = (recorded[0] as RunRecord).layers.length
-  await page.waitForFunction((n) => Number(document.querySelector('[data-chart="sparsity"]')?.getAttribute('data-rows')) === n, samplesIn(before).length * layers)
+  await waitForSparsityRows(page, samplesIn(before).length * layers)
 
   await page.getByRole('button', { name: 'Pause updates' }).click()
   const stepWhenPaused = await page.locator('[data-stat="step"]').textContent()
@@ -51,7 +53,7 @@ test('pause keeps the charts still while data arrives; resume catches up', async
   expect(await page.locator('[data-stat="step"]').textContent()).toBe(stepWhenPaused)
 
   await page.getByRole('button', { name: /Resume updates/ }).click()
-  await page.waitForFunction((n) => Number(document.querySelector('[data-chart="sparsity"]')?.getAttribute('data-rows')) === n, samplesIn(recorded).length * layers)
+  await waitForSparsityRows(page, samplesIn(recorded).length * layers)
   expect(await page.locator('[data-stat="step"]').textContent()).toBe(String(samplesIn(recorded).at(-1)!.step))
   await page.close()
   await server.close()
@@ -66,13 +68,13 @@ test('a dropped connection resumes from Last-Event-ID with no gap and no duplica
   const page = await browser.newPage()
   await page.goto(`${server.url}/`)
   const layers = (recorded[0] as RunRecord).layers.length
-  await page.waitForFunction((n) => Number(document.querySelector('[data-chart="sparsity"]')?.getAttribute('data-rows')) === n, samplesIn(before).length * layers)
+  await waitForSparsityRows(page, samplesIn(before).length * layers)
 
   await server.close() // drops the page's stream
   await page.waitForSelector('[data-status="reconnecting"]')
   store.ingest(after) // arrives while the page is disconnected
   server = await startServer({ port, logdir, store })
-  await page.waitForFunction((n) => Number(document.querySelector('[data-chart="sparsity"]')?.getAttribute('data-rows')) === n, samplesIn(recorded).length * layers)
+  await waitForSparsityRows(page, samplesIn(recorded).length * layers)
   await page.waitForSelector('[data-status="live"]')
   await new Promise((r) => setTimeout(r, 500)) // a duplicate would show up as extra rows
   expect(await rowsOf(page, SPARSITY)).toBe(samplesIn(recorded).length * layers)

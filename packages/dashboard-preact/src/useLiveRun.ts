@@ -2,13 +2,8 @@ import { useEffect, useState } from 'preact/hooks'
 import {
   eventRows,
   sparsityRows,
-  type EndRecord,
-  type EventRecord,
   type EventRow,
-  type RunRecord,
   type RunSnapshot,
-  type SampleRecord,
-  type SamplerRecord,
   type SparsityRow,
   type WireRecord,
 } from '@sparselab-profiler/core'
@@ -16,13 +11,7 @@ import { authHeaders } from './api.js'
 import { followRun, type StreamStatus } from './followRun.js'
 
 /** A run as the dashboard holds it; the arrays only grow, so charts can insert just the new rows. */
-export interface LiveRun {
-  run: RunRecord
-  samples: SampleRecord[]
-  events: EventRecord[]
-  sampler: SamplerRecord[]
-  end: EndRecord | null
-  lastSeq: number
+export interface LiveRun extends RunSnapshot {
   sparsityRows: SparsityRow[]
   eventRows: EventRow[]
 }

@@ -82,5 +82,5 @@ test('the charts and the CSV hold exactly the numbers of the run log', () => {
     ),
   )
   const histogram = report.charts.find((c) => c.id === 'histogram-1')!.spec.datasets as Record<string, { count: number; series: string }[]>
-  expect(histogram.histogram.filter((r) => r.series === 'step 100').map((r) => r.count)).toEqual(samples.at(-1).layers[0].hist.counts)
+  expect(histogram.histogram!.filter((r) => r.series === 'step 100').map((r) => r.count)).toEqual(samples.at(-1).layers[0].hist.counts)
 })
