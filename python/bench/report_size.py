@@ -55,8 +55,8 @@ def main() -> None:
         print(f"run log  {mib(profiler.log_path):7.1f} MiB")
         print(f"report   {mib(report):7.1f} MiB  (vega+vega-lite+vega-embed inlined: ~0.8 MiB; CSV of every sample included)")
         samples = sum(1 for line in profiler.log_path.open() if line.startswith('{"run"') and '"type":"sample"' in line)
-        print(f"{samples} samples: the charts draw 500 per layer, the CSV keeps all {samples * args.layers} rows "
-              f"({'csv-link' in html and 'included'})")
+        print(f"{samples} samples: the sparsity chart draws {max(50, min(500, 20_000 // args.layers))} per layer, "
+              f"the CSV {'(included) ' if 'csv-link' in html else ''}keeps all {samples * args.layers} rows")
 
 
 if __name__ == "__main__":

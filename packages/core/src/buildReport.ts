@@ -74,7 +74,8 @@ export interface BuildReportOptions {
   sections?: readonly ReportSection[]
   /** Layers to draw a weight histogram for. @default every profiled layer */
   histogramLayers?: string[]
-  /** Samples drawn per layer at most; the first and last always, evenly spaced between. The CSV keeps all. @default 500 */
+  /** Samples drawn per layer at most; the first and last always, evenly spaced between. The CSV keeps all.
+   * @default 500, fewer past 40 layers so the sparsity chart holds at most 20,000 points (50 per layer at least) */
   maxChartSamples?: number
 }
 
@@ -163,7 +164,8 @@ export function buildReport(snapshot: RunSnapshot, options: BuildReportOptions =
   const last = snapshot.samples.at(-1)
   const events = eventsPerStep(snapshot)
   const charts: ReportChart[] = []
-  const drawn = decimateSamples(snapshot.samples, options.maxChartSamples ?? 500)
+  const perLayer = Math.max(50, Math.min(500, Math.floor(20_000 / Math.max(1, snapshot.run.layers.length))))
+  const drawn = decimateSamples(snapshot.samples, options.maxChartSamples ?? perLayer)
   if (sections.has('sparsity'))
     charts.push({ id: 'sparsity', title: 'Per-layer sparsity', spec: sparsitySpec(sparsityRows(drawn), events, snapshot.run.layers.length) })
   if (sections.has('events')) charts.push({ id: 'events', title: 'Topology events', spec: eventsSpec(events) })
