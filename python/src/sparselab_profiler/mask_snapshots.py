@@ -34,10 +34,6 @@ class MaskSnapshots:
     def __init__(self) -> None:
         self._packed: dict[str, torch.Tensor] = {}
 
-    @property
-    def nbytes(self) -> int:
-        return sum(p.numel() for p in self._packed.values())
-
     def diff(self, layer: str, mask: torch.Tensor) -> Optional[tuple[torch.Tensor, torch.Tensor]]:
         """(dropped, grown) since the previous snapshot of `layer` as 0-d tensors, None for the first one.
 

@@ -111,7 +111,3 @@ def value_stats(values: torch.Tensor, current_range: tuple[float, float] | None,
         counts[int(count_positions(zero, bins).argmax())] -= zeros
     counts = counts.long().tolist()
     return ValueStats(Histogram(lo=lo, hi=hi, counts=counts), nonfinite, sum(counts))
-
-
-def histogram_of(values: torch.Tensor, current_range: tuple[float, float] | None, bins: int = DEFAULT_BINS) -> Histogram:
-    return value_stats(values, current_range, bins).hist
