@@ -21,7 +21,7 @@ from .discovery import discover_layers
 from .distributed import rank_and_world
 from .mask_snapshots import MaskSnapshots
 from .measure import measure_layers
-from .metrics import DEFAULT_BINS
+from .metrics import DEFAULT_BINS, Workspace
 from .records import (
     EndRecord,
     EventRecord,
@@ -124,6 +124,7 @@ class SparsityProfilerCallback:
         self._snapshots = MaskSnapshots()
         self._device_metrics = None if measure_on_device is False else DeviceMetrics(bins, forced=measure_on_device is True)
         self._pending: Optional[tuple] = None
+        self._workspace = Workspace()
         self._diff_layers: frozenset[str] = frozenset()
         self._hooked: set[str] = set()  # layers whose topology events come exactly from a hooked algorithm
         self._log: Optional[RunLogWriter] = None
@@ -297,7 +298,7 @@ class SparsityProfilerCallback:
         measurement = measure_layers(
             self._sources, self._ranges, self.bins, device_metrics=self._device_metrics,
             snapshots=self._snapshots if self._snapshots_enabled else None, diff_layers=self._diff_layers,
-            distributed=self._world > 1, agree_max=(float(self._sampler.every),),
+            distributed=self._world > 1, agree_max=(float(self._sampler.every),), workspace=self._workspace,
         )
         now = time.time()
         cost_ms = (time.perf_counter() - started) * 1000

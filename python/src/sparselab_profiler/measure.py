@@ -11,7 +11,7 @@ import torch
 from .device_metrics import DeviceMetrics, LayerInput, PendingMeasurement
 from .distributed import all_reduce
 from .mask_snapshots import MaskSnapshots
-from .metrics import finite_values, value_stats, widened_range
+from .metrics import Workspace, finite_values, value_stats, widened_range
 from .records import Histogram, LayerSample
 from .sources import LayerSource
 
@@ -65,6 +65,7 @@ def measure_layers(
     diff_layers: frozenset[str] = frozenset(),
     distributed: bool = False,
     agree_max: tuple[float, ...] = (),
+    workspace: Optional[Workspace] = None,
 ) -> Measurement:
     """Measures every source; host bin ranges in `ranges` only widen.
 
@@ -111,7 +112,7 @@ def measure_layers(
             measurement.changes.append((source, int(diff[0]), int(diff[1])))
         if source in sharded:
             continue
-        stats = value_stats(values[id(source)], ranges.get(name), bins)
+        stats = value_stats(values[id(source)], ranges.get(name), bins, workspace=workspace)
         ranges[name] = (stats.hist.lo, stats.hist.hi)
         measurement.ready[name] = _layer_sample(source, source.nnz(), stats.hist, stats.nonfinite)
     if on_device:

@@ -34,24 +34,42 @@ class ValueStats:
     nonzero: int
 
 
+class Workspace:
+    """Scratch buffers reused from sample to sample: a fresh 10 MB temporary per layer costs more in page
+    faults than the arithmetic done in it. Holds one buffer per dtype, as large as the largest layer."""
+
+    def __init__(self) -> None:
+        self._buffers: dict[torch.dtype, torch.Tensor] = {}
+
+    def get(self, dtype: torch.dtype, n: int) -> torch.Tensor:
+        buffer = self._buffers.get(dtype)
+        if buffer is None or buffer.numel() < n:
+            buffer = self._buffers[dtype] = torch.empty(n, dtype=dtype)
+        return buffer[:n]
+
+
 def working_dtype(dtype: torch.dtype) -> torch.dtype:
     """Binning runs in float64 for float64 weights and in float32 otherwise (fp16/bf16 are upcast)."""
     return torch.float64 if dtype == torch.float64 else torch.float32
 
 
 def bin_positions(values: torch.Tensor, lo: torch.Tensor | float, hi: torch.Tensor | float, bins: int,
-                  drop_zeros: bool = True) -> torch.Tensor:
+                  drop_zeros: bool = True, workspace: Workspace | None = None) -> torch.Tensor:
     """Each value's position in bins over [lo, hi] (bin = floor(position); hi lands on `bins`). With
     `drop_zeros`, zeros and NaN/Inf become -1, outside every bin. The host and the device path both bin
     through this arithmetic, in the same dtype, so a value on an edge lands in the same bin either way."""
     flat = values.reshape(-1).to(working_dtype(values.dtype))
-    positions = (flat - lo) * (bins / (hi - lo))
+    if workspace is not None and flat.device.type == "cpu":
+        positions = torch.sub(flat, lo, out=workspace.get(flat.dtype, flat.numel())).mul_(bins / (hi - lo))
+    else:
+        positions = (flat - lo) * (bins / (hi - lo))
     if not drop_zeros:
         return positions
     return torch.where(torch.isfinite(flat) & (flat != 0), positions, -1.0)
 
 
-def count_positions(positions: torch.Tensor, bins: int, method: str | None = None) -> torch.Tensor:
+def count_positions(positions: torch.Tensor, bins: int, method: str | None = None,
+                    workspace: Workspace | None = None) -> torch.Tensor:
     """Exact integer counts (as float64) of positions in [0, bins]: bin k holds floor(position) == k,
     `bins` itself falls in the last bin, and anything below 0 (the -1 of a dropped value) is left out.
 
@@ -62,7 +80,9 @@ def count_positions(positions: torch.Tensor, bins: int, method: str | None = Non
     if method is None:
         method = "bincount" if not positions.is_cuda else "sort" if torch.are_deterministic_algorithms_enabled() else "histc"
     if method == "bincount":
-        index = positions.to(torch.int32).clamp_(-1, bins - 1).add_(1)  # -1 (and below) -> 0, sliced off
+        # -1 (and below) -> 0, sliced off; the int32 copy truncates toward zero like floor for positions >= 0
+        index = workspace.get(torch.int32, positions.numel()).copy_(positions) if workspace else positions.to(torch.int32)
+        index.clamp_(-1, bins - 1).add_(1)
         return torch.bincount(index, minlength=bins + 1)[1:].to(torch.float64)
     floored = torch.where(positions >= 0, positions.clamp(max=bins - 1).floor(), -1.0)
     if method == "sort":
@@ -94,7 +114,7 @@ def finite_values(values: torch.Tensor) -> tuple[torch.Tensor, int, float]:
 
 
 def value_stats(values: torch.Tensor, current_range: tuple[float, float] | None, bins: int = DEFAULT_BINS,
-                fixed_range: tuple[float, float] | None = None) -> ValueStats:
+                fixed_range: tuple[float, float] | None = None, workspace: Workspace | None = None) -> ValueStats:
     """Histogram of the finite non-zero `values` over a range widened (never narrowed) to fit them all,
     or over `fixed_range` when the caller has agreed one (across ranks).
 
@@ -103,7 +123,7 @@ def value_stats(values: torch.Tensor, current_range: tuple[float, float] | None,
     """
     flat, nonfinite, absmax = finite_values(values)
     lo, hi = fixed_range or widened_range(current_range, absmax)
-    counts = count_positions(bin_positions(flat, lo, hi, bins, drop_zeros=False), bins)
+    counts = count_positions(bin_positions(flat, lo, hi, bins, drop_zeros=False, workspace=workspace), bins, workspace=workspace)
     zeros = flat.numel() - int(flat.bool().sum())
     if zeros:
         # zeros were counted like any value: take them out of the very bin the same arithmetic put them in
