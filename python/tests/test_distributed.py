@@ -61,6 +61,7 @@ def worker(rank: int, port: int, mode: str, logdir: str) -> None:
         if rank == 0:
             (Path(logdir) / "log.txt").write_text(str(path))
     finally:
+        dist.barrier()  # neither rank tears gloo down while the other still talks to it
         dist.destroy_process_group()
 
 
