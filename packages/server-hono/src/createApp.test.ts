@@ -87,6 +87,21 @@ describe('runs API and export', () => {
   })
 })
 
+test('exports use the complete history when the run log has it, not just the bounded window', async () => {
+  const store = new RunStore({ maxSamplesPerRun: 1 })
+  const complete = new RunStore()
+  for (const s of [store, complete]) s.ingest(lines.map((line) => JSON.parse(line)))
+  const app = createApp({ store, completeRun: (run) => complete.snapshot(run) })
+  const csvRows = async (application: typeof app) => {
+    const html = await (await application.request('/export', { method: 'POST', body: JSON.stringify({ run: RUN }) })).text()
+    const data = JSON.parse(/<script type="application\/json" id="report-data">(.*?)<\/script>/s.exec(html)![1]!) as { csv: string }
+    return data.csv.trim().split('\n').length - 1
+  }
+  expect(store.snapshot(RUN)!.samples).toHaveLength(1)
+  expect(await csvRows(app)).toBe(4) // 2 samples x 2 layers
+  expect(await csvRows(createApp({ store }))).toBe(2)
+})
+
 describe('GET /stream', () => {
   async function readEvents(response: Response, count: number): Promise<{ id: string; event: string }[]> {
     const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader()

@@ -12,6 +12,7 @@ import {
   isValidRunId,
   parseNdjson,
   type ReportSection,
+  type RunSnapshot,
   type RunStore,
 } from '@sparselab-profiler/core'
 import { loadVegaLibraries, renderReportHtml, reportFileName } from '@sparselab-profiler/export'
@@ -35,6 +36,8 @@ export interface AppOptions {
   keepAliveSeconds?: number
   /** Origins of pages allowed to embed the dashboard (CORS); closed to every other origin. @default [] */
   corsOrigins?: string[]
+  /** A run's complete history for exports (the store keeps a bounded window). @default the store's snapshot */
+  completeRun?: (run: string) => RunSnapshot | undefined
 }
 
 /**
@@ -104,8 +107,8 @@ export function createApp(options: AppOptions): Hono {
     const sections = body.sections ?? DEFAULT_SECTIONS
     if (!Array.isArray(sections) || sections.some((s) => !REPORT_SECTIONS.includes(s)))
       return c.json({ error: `field "sections" must be a list of ${REPORT_SECTIONS.map((s) => `"${s}"`).join(', ')}` }, 400)
-    const snapshot = store.snapshot(run)
-    if (!snapshot) return c.json({ error: `no run ${run}` }, 404)
+    if (!store.has(run)) return c.json({ error: `no run ${run}` }, 404)
+    const snapshot = options.completeRun?.(run) ?? store.snapshot(run)!
     const report = buildReport(snapshot, { title: body.title || undefined, sections: sections as ReportSection[] })
     const html = renderReportHtml(report, { libraries: loadVegaLibraries() })
     c.header('Content-Disposition', `attachment; filename="${reportFileName(snapshot)}"`)

@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { serve, type ServerType } from '@hono/node-server'
+import { RECORDS_FILE, readRunLog } from '@sparselab-profiler/export'
 import { RunStore } from '@sparselab-profiler/core'
 import { createApp, type DashboardAssets } from './createApp.js'
 import { loadLogdir } from './loadLogdir.js'
@@ -40,7 +43,19 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const store = options.store ?? new RunStore({ staleAfterMs: (options.staleAfterSeconds ?? 30) * 1000 })
   const { skipped } = loadLogdir(store, options.logdir ?? './sparsity_runs')
   for (const reason of skipped) console.warn(`sparselab-profiler: skipped a run log: ${reason}`)
-  const app = createApp({ store, dashboard: options.dashboard, token: options.token, corsOrigins: options.corsOrigins })
+  const logdir = options.logdir ?? './sparsity_runs'
+  // Exports read the whole run log when the training writes it here; the store only holds a window.
+  const completeRun = (run: string) => {
+    const log = join(logdir, run, RECORDS_FILE)
+    if (!existsSync(log)) return undefined
+    try {
+      const snapshot = readRunLog(log)
+      return snapshot.lastSeq >= store.ack(run) ? snapshot : undefined
+    } catch {
+      return undefined
+    }
+  }
+  const app = createApp({ store, dashboard: options.dashboard, token: options.token, corsOrigins: options.corsOrigins, completeRun })
   return new Promise((resolve, reject) => {
     let server: ServerType | undefined = undefined
     server = serve({ fetch: app.fetch, port: options.port ?? 8080, hostname: host }, (info) => {
