@@ -103,7 +103,7 @@ def make_configs(workload: Workload, tmp: str) -> list[Config]:
     ours = fresh("sparselab-profiler")
     from sparselab_profiler import SparsityProfilerCallback
 
-    profiler = SparsityProfilerCallback(every=EVERY, logdir=os.path.join(tmp, "runs"), server=None)
+    profiler = SparsityProfilerCallback(every=EVERY, logdir=os.path.join(tmp, "runs"), server=None, report=False)
     profiler.attach(ours.model, algorithm=ours.algorithm)
     ours.after_step = lambda step, loss: profiler.step()
     ours.profiler_cost_ms = lambda: profiler.total_cost_ms
