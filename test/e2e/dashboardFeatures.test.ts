@@ -30,17 +30,23 @@ async function ingest(server: RunningServer, records: WireRecord[]) {
   expect(response.status).toBe(200)
 }
 
+/** A fresh server holding `records`, and a page on its dashboard. */
+async function dashboardWith(records: WireRecord[], name: string): Promise<{ server: RunningServer; page: Page }> {
+  const server = await startServer({ port: 0, logdir: tempDir(name) })
+  await ingest(server, records)
+  const page = await browser.newPage()
+  await page.goto(`${server.url}/`)
+  return { server, page }
+}
+
 function firstHalf(records: WireRecord[]): [WireRecord[], WireRecord[]] {
   const cut = records.findIndex((r) => r.type === 'sample' && r.step >= 150)
   return [records.slice(0, cut), records.slice(cut)]
 }
 
 test('pause keeps the charts still while data arrives; resume catches up', async () => {
-  const server = await startServer({ port: 0, logdir: tempDir('pause') })
   const [before, after] = firstHalf(recorded)
-  await ingest(server, before)
-  const page = await browser.newPage()
-  await page.goto(`${server.url}/`)
+  const { server, page } = await dashboardWith(before, 'pause')
   const layers = (recorded[0] as RunRecord).layers.length
   await waitForSparsityRows(page, samplesIn(before).length * layers)
 
@@ -83,10 +89,7 @@ test('a dropped connection resumes from Last-Event-ID with no gap and no duplica
 })
 
 test('layer inspector: text values, step slider, comparison with the first step', async () => {
-  const server = await startServer({ port: 0, logdir: tempDir('inspector') })
-  await ingest(server, recorded)
-  const page = await browser.newPage()
-  await page.goto(`${server.url}/`)
+  const { server, page } = await dashboardWith(recorded, 'inspector')
   await page.locator('select[aria-label="Layer"]').selectOption('fc2')
   const samples = samplesIn(recorded)
   const last = samples.at(-1)!.layers.find((l) => l.name === 'fc2')!
@@ -105,10 +108,7 @@ test('layer inspector: text values, step slider, comparison with the first step'
 })
 
 test('the export dialog writes one file with the chosen sections and the default name', async () => {
-  const server = await startServer({ port: 0, logdir: tempDir('export') })
-  await ingest(server, recorded)
-  const page = await browser.newPage()
-  await page.goto(`${server.url}/`)
+  const { server, page } = await dashboardWith(recorded, 'export')
   await page.getByRole('button', { name: 'Export report' }).click()
   const dialog = page.getByRole('dialog', { name: 'Export configuration' })
   await dialog.getByLabel('Report title').fill('Digits RigL nightly')
