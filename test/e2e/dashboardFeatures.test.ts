@@ -103,6 +103,15 @@ test('layer inspector: text values, step slider, comparison with the first step'
   await page.waitForFunction(() => Number(document.querySelector('[data-chart="histogram"]')?.getAttribute('data-rows')) === 128)
   const legend = await page.locator('[data-chart="histogram"] .role-legend-label text').allTextContents()
   expect(legend).toEqual([`step ${samples[0]!.step}`, `step ${samples.at(-1)!.step}`])
+
+  // Every layer as text; the arrow keys walk the inspected layer through them.
+  await page.getByText('Every layer as text').click()
+  const headRow = page.locator('tr[data-layer-row="head"]')
+  expect(await headRow.locator('td').allTextContents()).toEqual(['head', '0.00%', '2,560 / 2,560', '0 B'])
+  await page.locator('tr[data-layer-row="fc2"]').focus()
+  await page.keyboard.press('ArrowDown')
+  expect(await page.locator('select[aria-label="Layer"]').inputValue()).toBe('head')
+  await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-layer-row'))).toBe('head')
   await page.close()
   await server.close()
 })

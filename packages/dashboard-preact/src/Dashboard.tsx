@@ -4,6 +4,7 @@ import { authHeaders } from './api.js'
 import { DASHBOARD_CSS } from './dashboardCss.js'
 import { ExportDialog } from './ExportDialog.js'
 import { LayerInspector } from './LayerInspector.js'
+import { LayerTable } from './LayerTable.js'
 import { useLiveRun } from './useLiveRun.js'
 import { VegaChart } from './VegaChart.js'
 
@@ -152,6 +153,10 @@ export function Dashboard({ url, run, token }: DashboardProps) {
           <section>
             <h2>Per-layer sparsity evolution</h2>
             <VegaChart name="sparsity" spec={sparsity} data={{ [DATASET.sparsity]: sparsityRows, [DATASET.eventMarks]: eventRows }} />
+            <details>
+              <summary>Every layer as text</summary>
+              {layer && <LayerTable sample={latest} layer={layer} onLayer={setChosenLayer} />}
+            </details>
           </section>
           {layer && <LayerInspector layers={layerNames} layer={layer} onLayer={setChosenLayer} samples={samples} events={eventRows} />}
         </>

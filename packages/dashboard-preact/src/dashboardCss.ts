@@ -19,4 +19,9 @@ export const DASHBOARD_CSS = `
 .slp-dashboard .slp-dialog .slp-field input{width:100%;box-sizing:border-box}
 .slp-dashboard .slp-actions{display:flex;gap:8px;justify-content:flex-end}
 .slp-dashboard button[aria-pressed="true"]{font-weight:600}
+.slp-dashboard .slp-table{border-collapse:collapse;font-variant-numeric:tabular-nums;margin:8px 0}
+.slp-dashboard .slp-table th,.slp-dashboard .slp-table td{padding:2px 10px;text-align:right;border-bottom:1px solid #8884}
+.slp-dashboard .slp-table th:first-child,.slp-dashboard .slp-table td:first-child{text-align:left}
+.slp-dashboard .slp-table tr[aria-selected="true"]{background:#8882}
+.slp-dashboard .slp-table tbody tr{cursor:pointer}
 `
