@@ -139,6 +139,18 @@ describe('GET /stream', () => {
     ])
   })
 
+  test('an idle stream gets keep-alive comments', async () => {
+    const store = new RunStore()
+    store.ingest(lines.slice(0, 1).map((line) => JSON.parse(line)))
+    const app = createApp({ store, keepAliveSeconds: 0.05 })
+    const response = await app.request(`/stream?run=${RUN}`, { headers: { 'Last-Event-ID': '0' } })
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader()
+    let text = ''
+    while (!text.includes(': keep-alive\n\n')) text += (await reader.read()).value ?? ''
+    await reader.cancel()
+    expect(text.startsWith(': keep-alive')).toBe(true) // nothing after seq 0 to replay, only the comment
+  })
+
   test('rejects unknown runs and bad ids', async () => {
     const { app } = setup()
     expect((await app.request('/stream?run=missing')).status).toBe(404)
