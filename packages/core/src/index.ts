@@ -24,7 +24,7 @@ export type { NdjsonError, NdjsonParse } from './parseNdjson.js'
 export { RingBuffer } from './RingBuffer.js'
 export { RunStore } from './RunStore.js'
 export type { Acks, RunSnapshot, RunStatus, RunStoreOptions, RunSummary } from './RunStore.js'
-export { deriveTotals, formatBytes } from './totals.js'
+export { deriveTotals, formatBytes, formatPercent, reportFileName } from './totals.js'
 export type { ModelTotals } from './totals.js'
 export {
   DATASET,

@@ -30,6 +30,22 @@ export function deriveTotals(sample: Pick<SampleRecord, 'layers'>): ModelTotals 
 }
 
 /**
+ * Formats a fraction as a percentage with two decimals.
+ * @example formatPercent(0.743) // '74.30%'
+ */
+export function formatPercent(fraction: number): string {
+  return `${(fraction * 100).toFixed(2)}%`
+}
+
+/**
+ * The default report file name, `sparsity_report_<date>_<step>.html` (UTC date).
+ * @example reportFileName(1450, new Date('2025-04-15')) // 'sparsity_report_2025-04-15_1450.html'
+ */
+export function reportFileName(step: number, date = new Date()): string {
+  return `sparsity_report_${date.toISOString().slice(0, 10)}_${step}.html`
+}
+
+/**
  * Formats a byte count with binary units, keeping the sign.
  * @example formatBytes(-335872) // '-328 KiB'
  */

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'preact/hooks'
-import { DATASET, deriveTotals, formatBytes, sparsitySpec, type RunSummary } from '@sparselab-profiler/core'
+import { DATASET, deriveTotals, formatBytes, formatPercent, sparsitySpec, type RunSummary } from '@sparselab-profiler/core'
 import { authHeaders } from './api.js'
 import { DASHBOARD_CSS } from './dashboardCss.js'
 import { ExportDialog } from './ExportDialog.js'
@@ -16,8 +16,6 @@ export interface DashboardProps {
   /** Bearer token for a server started with --token. */
   token?: string
 }
-
-const percent = (x: number) => `${(x * 100).toFixed(2)}%`
 
 function useRuns(url: string, token?: string): RunSummary[] {
   const [runs, setRuns] = useState<RunSummary[]>([])
@@ -135,7 +133,7 @@ export function Dashboard({ url, run, token }: DashboardProps) {
             </div>
             <div>
               <dt>Total model sparsity</dt>
-              <dd data-stat="sparsity">{totals ? percent(totals.sparsity) : '–'}</dd>
+              <dd data-stat="sparsity">{totals ? formatPercent(totals.sparsity) : '–'}</dd>
             </div>
             <div>
               <dt>Memory saved vs dense</dt>
@@ -145,7 +143,7 @@ export function Dashboard({ url, run, token }: DashboardProps) {
               <dt>Profiler cost per sample</dt>
               <dd data-stat="cost">
                 {latest ? `${latest.cost_ms.toFixed(1)} ms` : '–'}
-                {overhead !== null ? ` (~${percent(overhead)} of training)` : ''}
+                {overhead !== null ? ` (~${formatPercent(overhead)} of training)` : ''}
               </dd>
             </div>
           </dl>

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks'
-import { DEFAULT_SECTIONS, type ReportSection } from '@sparselab-profiler/core'
+import { DEFAULT_SECTIONS, reportFileName, type ReportSection } from '@sparselab-profiler/core'
 import { downloadReport } from './api.js'
 
 const SECTION_LABELS: Record<ReportSection, string> = {
@@ -20,18 +20,13 @@ export interface ExportDialogProps {
   onClose: () => void
 }
 
-/** `sparsity_report_<date>_<step>.html`, the seed's default name. */
-export function defaultReportName(step: number, date = new Date()): string {
-  return `sparsity_report_${date.toISOString().slice(0, 10)}_${step}.html`
-}
-
 /** The export configuration of the wireframe: title, sections, file name, Generate. */
 export function ExportDialog({ url, token, run, runName, step, onClose }: ExportDialogProps) {
   const [title, setTitle] = useState(`${runName} - ${new Date().toISOString().slice(0, 10)}`)
   const [sections, setSections] = useState<ReportSection[]>([...DEFAULT_SECTIONS])
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<string | null>(null)
-  const fileName = defaultReportName(step)
+  const fileName = reportFileName(step)
   const toggle = (section: ReportSection) =>
     setSections((current) => (current.includes(section) ? current.filter((s) => s !== section) : [...current, section]))
 

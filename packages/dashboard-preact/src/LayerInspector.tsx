@@ -3,6 +3,7 @@ import {
   DATASET,
   eventsSpec,
   formatBytes,
+  formatPercent,
   histogramRows,
   histogramSpec,
   type EventRow,
@@ -18,8 +19,6 @@ export interface LayerInspectorProps {
   samples: SampleRecord[]
   events: EventRow[]
 }
-
-const percent = (x: number) => `${(x * 100).toFixed(2)}%`
 
 /** One layer in depth: its numbers as text, its non-zero histogram at a chosen step, its drop/grow timeline. */
 export function LayerInspector({ layers, layer, onLayer, samples, events }: LayerInspectorProps) {
@@ -55,7 +54,7 @@ export function LayerInspector({ layers, layer, onLayer, samples, events }: Laye
         <dl class="slp-stats" data-inspector-stats>
           <div>
             <dt>Sparsity</dt>
-            <dd data-stat="layer-sparsity">{percent(stats.sparsity)}</dd>
+            <dd data-stat="layer-sparsity">{formatPercent(stats.sparsity)}</dd>
           </div>
           <div>
             <dt>NNZ</dt>

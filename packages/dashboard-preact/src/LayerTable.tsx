@@ -1,12 +1,10 @@
-import { formatBytes, type SampleRecord } from '@sparselab-profiler/core'
+import { formatBytes, formatPercent, type SampleRecord } from '@sparselab-profiler/core'
 
 export interface LayerTableProps {
   sample: SampleRecord | undefined
   layer: string
   onLayer: (layer: string) => void
 }
-
-const percent = (x: number) => `${(x * 100).toFixed(2)}%`
 
 /**
  * Every layer's latest numbers as text (the chart's colours are not the only way to read them); the
@@ -43,7 +41,7 @@ export function LayerTable({ sample, layer, onLayer }: LayerTableProps) {
             onClick={() => onLayer(l.name)}
           >
             <td>{l.name}</td>
-            <td>{percent(l.sparsity)}</td>
+            <td>{formatPercent(l.sparsity)}</td>
             <td>
               {l.nnz.toLocaleString('en-US')} / {l.numel.toLocaleString('en-US')}
             </td>

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import escapeHtml from 'escape-html'
-import { formatBytes, type ReportModel } from '@sparselab-profiler/core'
+import { formatBytes, formatPercent, type ReportModel } from '@sparselab-profiler/core'
 import type { VegaLibraries } from './vegaLibraries.js'
 
 export interface RenderReportOptions {
@@ -40,12 +40,10 @@ for (const chart of report.charts) {
 const csvLink = document.getElementById('csv-link')
 if (csvLink) csvLink.href = URL.createObjectURL(new Blob([report.csv], { type: 'text/csv' }))`
 
-const percent = (x: number) => `${(x * 100).toFixed(2)}%`
-
 function layerTable(report: ReportModel): string {
   const rows = report.layers!.map(
     (l) =>
-      `<tr><td>${escapeHtml(l.layer)}</td><td>${percent(l.sparsity)}</td><td>${l.nnz.toLocaleString('en-US')} / ${l.numel.toLocaleString('en-US')}</td>` +
+      `<tr><td>${escapeHtml(l.layer)}</td><td>${formatPercent(l.sparsity)}</td><td>${l.nnz.toLocaleString('en-US')} / ${l.numel.toLocaleString('en-US')}</td>` +
       `<td>${formatBytes(l.bytes)}</td><td>${formatBytes(l.denseBytes)}</td><td>${formatBytes(l.denseBytes - l.bytes)}</td><td>${l.drops}</td><td>${l.grows}</td></tr>`,
   )
   return `<section><h2>Memory and layers at step ${report.lastStep}</h2><table><thead><tr><th>Layer</th><th>Sparsity</th><th>NNZ</th><th>Memory used</th><th>Dense</th><th>Saved</th><th>Dropped</th><th>Grown</th></tr></thead><tbody>${rows.join('')}</tbody></table></section>`
@@ -79,7 +77,7 @@ export function renderReportHtml(report: ReportModel, { libraries }: RenderRepor
     ['Recorded by', report.profiler],
   ]
   if (report.totals) {
-    facts.push(['Model sparsity', `${(report.totals.sparsity * 100).toFixed(2)}%`])
+    facts.push(['Model sparsity', formatPercent(report.totals.sparsity)])
     facts.push(['Non-zeros', `${report.totals.nnz.toLocaleString('en-US')} / ${report.totals.numel.toLocaleString('en-US')}`])
     facts.push(['Memory used / dense', `${formatBytes(report.totals.bytes)} / ${formatBytes(report.totals.denseBytes)}`])
     facts.push(['Memory saved', formatBytes(report.totals.savedBytes)])

@@ -15,7 +15,7 @@ import {
   type RunSnapshot,
   type RunStore,
 } from '@sparselab-profiler/core'
-import { loadVegaLibraries, renderReportHtml, reportFileName } from '@sparselab-profiler/export'
+import { loadVegaLibraries, renderReportHtml, runReportFileName } from '@sparselab-profiler/export'
 import { streamRun } from './streamRun.js'
 
 /** The page and script that `GET /` serves; supplied by the bundle so the server does not depend on the UI. */
@@ -111,7 +111,7 @@ export function createApp(options: AppOptions): Hono {
     const snapshot = options.completeRun?.(run) ?? store.snapshot(run)!
     const report = buildReport(snapshot, { title: body.title || undefined, sections: sections as ReportSection[] })
     const html = renderReportHtml(report, { libraries: loadVegaLibraries() })
-    c.header('Content-Disposition', `attachment; filename="${reportFileName(snapshot)}"`)
+    c.header('Content-Disposition', `attachment; filename="${runReportFileName(snapshot)}"`)
     return c.html(html)
   })
 

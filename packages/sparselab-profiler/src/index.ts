@@ -3,7 +3,7 @@ import { startServer as startBareServer, type RunningServer, type StartServerOpt
 import { loadDashboardAssets } from './dashboardAssets.js'
 
 export { loadDashboardAssets }
-export { exportRunLog, readRunLog, reportFileName } from '@sparselab-profiler/export'
+export { exportRunLog, readRunLog, runReportFileName } from '@sparselab-profiler/export'
 export type { RunningServer, StartServerOptions }
 
 /**

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import atexit
 import os
-import subprocess
 import re
 import secrets
 import socket
+import subprocess
 import time
 import warnings
 from pathlib import Path

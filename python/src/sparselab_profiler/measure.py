@@ -79,8 +79,10 @@ def measure_layers(
     """
     sharded = [s for s in sources if distributed and getattr(s, "sharded", False)]
     values = {id(s): s.stored_values() for s in sources}  # computed once: for masked sources it is a product
-    on_device = [s for s in sources if s not in sharded and device_metrics is not None and hasattr(s, "nnz_tensor")
+    sharded_ids = {id(s) for s in sharded}
+    on_device = [s for s in sources if id(s) not in sharded_ids and device_metrics is not None and hasattr(s, "nnz_tensor")
                  and (device_metrics.forced or values[id(s)].device.type == "cuda")]
+    on_device_ids = {id(s) for s in on_device}  # sets: a list membership test per layer is quadratic at 1000 layers
     measurement = Measurement(sources, {})
     if distributed:
         local = {id(s): finite_values(values[id(s)]) for s in sharded}
@@ -103,14 +105,14 @@ def measure_layers(
     for source in sources:
         name = source.info.name
         diff = snapshots.diff(name, source.mask()) if snapshots is not None and name in diff_layers else None
-        if source in on_device:
+        if id(source) in on_device_ids:
             if diff is not None:
                 extras += diff
                 measurement.device_diffs.append(source)
             continue
         if diff is not None:
             measurement.changes.append((source, int(diff[0]), int(diff[1])))
-        if source in sharded:
+        if id(source) in sharded_ids:
             continue
         stats = value_stats(values[id(source)], ranges.get(name), bins, workspace=workspace)
         ranges[name] = (stats.hist.lo, stats.hist.hi)

@@ -43,6 +43,16 @@ def diff_positions(before: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, n
             after[~np.isin(after, before, assume_unique=True)])
 
 
+def _replace_method(owner: object, name: str, wrapper: Callable) -> Callable[[], None]:
+    """Shadows `owner.name` with `wrapper` on this instance only; returns what puts the original back."""
+    setattr(owner, name, wrapper)
+
+    def unhook() -> None:
+        if owner.__dict__.get(name) is wrapper:
+            delattr(owner, name)
+    return unhook
+
+
 def hook_sparselab_algorithm(
     algorithm: object,
     sources: list[SparseLabLayerSource],
@@ -89,12 +99,7 @@ def hook_sparselab_algorithm(
                 on_error(error)
         return result
 
-    algorithm._update_layer = update_layer
-
-    def unhook() -> None:
-        if getattr(algorithm, "_update_layer", None) is update_layer:
-            del algorithm._update_layer
-    return unhook
+    return _replace_method(algorithm, "_update_layer", update_layer)
 
 
 def hook_rigl_torch_scheduler(
@@ -130,9 +135,4 @@ def hook_rigl_torch_scheduler(
                 on_error(error)
         return result
 
-    scheduler._rigl_step = rigl_step
-
-    def unhook() -> None:
-        if getattr(scheduler, "_rigl_step", None) is rigl_step:
-            del scheduler._rigl_step
-    return unhook
+    return _replace_method(scheduler, "_rigl_step", rigl_step)
