@@ -5,7 +5,8 @@
 Every configuration trains its own copy of the same seeded model; the configurations take turns in
 rounds of `--steps` steps (the first one rotating) so machine noise hits them alike. Per configuration
 it reports the sampling interval at the end (ours adapts to its 1% budget), the median round's
-ms/step, the overhead against no profiler, and for ours the cost it measured itself.
+ms/step, the overhead against no profiler (the median over rounds of its ms/step over the baseline's in
+the same round), and for ours the cost it measured itself.
 Profilers sample every 10 steps:
   sparselab-profiler   SparsityProfilerCallback(every=10, server=None) (run log written, no HTTP)
   tensorboard          SummaryWriter.add_histogram + add_scalar per layer every 10 steps
@@ -182,13 +183,15 @@ def main() -> None:
                 for config in configs[round_index % len(configs):] + configs[:round_index % len(configs)]:
                     config.round_ms.append(train(config, workload, args.steps))
             base = statistics.median(configs[0].round_ms)
+            baseline_rounds = configs[0].round_ms
             ours_overhead = 0.0
             print(workload.name)
             print(f"  {'profiler':<20} {'interval':>8} {'ms/step':>9} {'overhead':>9} {'self-measured':>14}")
             rows = []
             for config in configs:
                 ms = statistics.median(config.round_ms)
-                overhead = ms / base - 1
+                # paired: each round against the baseline's same round, so slow drifts of the machine cancel
+                overhead = statistics.median(c / b for c, b in zip(config.round_ms, baseline_rounds)) - 1
                 steps = config.step - steps_before[config.name]
                 own = (config.profiler_cost_ms() - costs_before[config.name]) / steps
                 rows.append((config.name, config.interval(), ms, overhead, own))

@@ -81,7 +81,7 @@ def test_an_internal_error_disables_the_profiler_and_training_is_unchanged(tmp_p
     model = dense_model_with_zeros()
     profiler = SparsityProfilerCallback(every=2, logdir=tmp_path, server=None).attach(model)
     source = profiler._sources[0]
-    monkeypatch.setattr(source, "nnz", lambda: (_ for _ in ()).throw(RuntimeError("boom")))
+    monkeypatch.setattr(source, "stored_values", lambda workspace=None: (_ for _ in ()).throw(RuntimeError("boom")))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         loss = train(model, 12, profiler)

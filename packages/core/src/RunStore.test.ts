@@ -27,6 +27,24 @@ describe('RunStore.ingest', () => {
     expect(store.snapshot(RUN)!.samples.map((s) => s.seq)).toEqual([1, 2, 3])
   })
 
+  test('persists each accepted record before storing it, and stores nothing a failed write did not keep', () => {
+    const written: number[] = []
+    const store = new RunStore({
+      persist: (record) => {
+        if (record.seq === 3) throw new Error('disk full')
+        written.push(record.seq)
+      },
+    })
+    store.ingest([runRecord, sample(1)])
+    store.ingest([sample(1)]) // a duplicate is neither persisted nor stored again
+    expect(() => store.ingest([sample(2), sample(3), sample(4)])).toThrow('disk full')
+    expect(written).toEqual([0, 1, 2])
+    expect(store.ack(RUN)).toBe(2)
+    store.restore([sample(3)]) // read back from disk: stored without being written again
+    expect(written).toEqual([0, 1, 2])
+    expect(store.ack(RUN)).toBe(3)
+  })
+
   test('answers -1 for records of a run it has never seen, asking for the run record', () => {
     expect(new RunStore().ingest([sample(5)])).toEqual({ [RUN]: -1 })
   })

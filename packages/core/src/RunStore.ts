@@ -10,6 +10,12 @@ export interface RunStoreOptions {
   staleAfterMs?: number
   /** Clock in milliseconds, injectable for tests. @default Date.now */
   now?: () => number
+  /**
+   * Called with each record `ingest` accepts, before it is stored or acknowledged (a journal writes it
+   * to disk here). If it throws, that record and the rest of the batch are not stored and `ingest`
+   * rethrows; the sender resends them from the last ack. `restore` does not call it.
+   */
+  persist?: (record: WireRecord) => void
 }
 
 /** Everything the store holds about one run, oldest first. */
@@ -69,29 +75,50 @@ export class RunStore {
   readonly #maxEvents: number
   readonly #staleAfterMs: number
   readonly #now: () => number
+  readonly #persist: ((record: WireRecord) => void) | undefined
 
   constructor(options: RunStoreOptions = {}) {
     this.#maxSamples = options.maxSamplesPerRun ?? 5000
     this.#maxEvents = options.maxEventsPerRun ?? 20000
     this.#staleAfterMs = options.staleAfterMs ?? 30_000
     this.#now = options.now ?? Date.now
+    this.#persist = options.persist
   }
 
-  /** Stores the records that continue each run's sequence and returns the new acks. */
+  /** Stores (and persists) the records that continue each run's sequence and returns the new acks. */
   ingest(records: readonly WireRecord[]): Acks {
+    return this.#store(records, this.#persist)
+  }
+
+  /** Stores records read back from disk: like `ingest`, without persisting them again. */
+  restore(records: readonly WireRecord[]): Acks {
+    return this.#store(records, undefined)
+  }
+
+  #store(records: readonly WireRecord[], persist: ((record: WireRecord) => void) | undefined): Acks {
     const acks: Acks = {}
     for (const record of records) {
-      if (this.#accept(record)) for (const listener of this.#listeners) listener(record)
+      if (this.#continues(record)) {
+        persist?.(record)
+        this.#accept(record)
+        for (const listener of this.#listeners) listener(record)
+      }
       this.touch(record.run)
       acks[record.run] = this.#runs.get(record.run)?.lastSeq ?? -1
     }
     return acks
   }
 
-  #accept(record: WireRecord): boolean {
+  /** Whether `record` is the next one of its run (a new run's `run` record, or the seq after the last). */
+  #continues(record: WireRecord): boolean {
+    const state = this.#runs.get(record.run)
+    if (record.type === 'run') return !state
+    return state !== undefined && record.seq === state.lastSeq + 1 && !state.end
+  }
+
+  #accept(record: WireRecord): void {
     const state = this.#runs.get(record.run)
     if (record.type === 'run') {
-      if (state) return false
       this.#runs.set(record.run, {
         run: record,
         samples: new RingBuffer(this.#maxSamples),
@@ -102,15 +129,14 @@ export class RunStore {
         evictedSeq: -1,
         lastSeen: this.#now(),
       })
-      return true
+      return
     }
-    if (!state || record.seq !== state.lastSeq + 1 || state.end) return false
+    if (!state) return
     state.lastSeq = record.seq
     if (record.type === 'sample') this.#noteEvicted(state, state.samples.push(record))
     else if (record.type === 'event') this.#noteEvicted(state, state.events.push(record))
     else if (record.type === 'sampler') state.sampler.push(record) // doublings only: at most ~17 per run
     else state.end = record
-    return true
   }
 
   #noteEvicted(state: RunState, evicted: SampleRecord | EventRecord | undefined): void {

@@ -23,6 +23,6 @@ export function readRunLog(path: string, store = new RunStore({ maxSamplesPerRun
   if (!parsed.ok) throw new Error(`${file}: ${formatNdjsonError(parsed.error)}`)
   const first = parsed.records[0]
   if (!first || first.type !== 'run') throw new Error(`${file}: line 1 must be the run record`)
-  store.ingest(parsed.records)
+  store.restore(parsed.records)
   return store.snapshot(first.run)!
 }

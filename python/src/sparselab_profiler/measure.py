@@ -11,7 +11,7 @@ import torch
 from .device_metrics import DeviceMetrics, LayerInput, PendingMeasurement
 from .distributed import all_reduce
 from .mask_snapshots import MaskSnapshots
-from .metrics import Workspace, finite_values, value_stats, widened_range
+from .metrics import Workspace, count_set, finite_values, value_stats, widened_range
 from .records import Histogram, LayerSample
 from .sources import LayerSource
 
@@ -78,14 +78,10 @@ def measure_layers(
     bytes, NaN/Inf and histogram counts over the agreed range).
     """
     sharded = [s for s in sources if distributed and getattr(s, "sharded", False)]
-    values = {id(s): s.stored_values() for s in sources}  # computed once: for masked sources it is a product
-    sharded_ids = {id(s) for s in sharded}
-    on_device = [s for s in sources if id(s) not in sharded_ids and device_metrics is not None and hasattr(s, "nnz_tensor")
-                 and (device_metrics.forced or values[id(s)].device.type == "cuda")]
-    on_device_ids = {id(s) for s in on_device}  # sets: a list membership test per layer is quadratic at 1000 layers
+    sharded_ids = {id(s) for s in sharded}  # sets: a list membership test per layer is quadratic at 1000 layers
     measurement = Measurement(sources, {})
     if distributed:
-        local = {id(s): finite_values(values[id(s)]) for s in sharded}
+        local = {id(s): finite_values(s.stored_values()) for s in sharded}
         reduced_max = all_reduce([local[id(s)][2] for s in sharded] + list(agree_max), "max")
         measurement.agreed = tuple(reduced_max[len(sharded):])
         sums: list[float] = []
@@ -102,22 +98,31 @@ def measure_layers(
         measurement.agreed = agree_max
 
     extras: list[torch.Tensor] = []
+    on_device: list[LayerInput] = []
     for source in sources:
         name = source.info.name
-        diff = snapshots.diff(name, source.mask()) if snapshots is not None and name in diff_layers else None
-        if id(source) in on_device_ids:
+        # a mask taken for the diff also gives the nnz (its set entries), sparing a second pass
+        mask = source.mask() if snapshots is not None and name in diff_layers else None
+        diff = snapshots.diff(name, mask) if mask is not None else None
+        if id(source) in sharded_ids:
+            if diff is not None:
+                measurement.changes.append((source, int(diff[0]), int(diff[1])))
+            continue
+        device_capable = device_metrics is not None and hasattr(source, "nnz_tensor")
+        # values measured later on the device must not share the host workspace
+        values = source.stored_values(None if device_capable and device_metrics.forced else workspace)
+        if device_capable and (device_metrics.forced or values.device.type == "cuda"):
+            on_device.append(LayerInput(name, values, count_set(mask) if mask is not None else source.nnz_tensor()))
             if diff is not None:
                 extras += diff
                 measurement.device_diffs.append(source)
             continue
         if diff is not None:
             measurement.changes.append((source, int(diff[0]), int(diff[1])))
-        if id(source) in sharded_ids:
-            continue
-        stats = value_stats(values[id(source)], ranges.get(name), bins, workspace=workspace)
+        stats = value_stats(values, ranges.get(name), bins, workspace=workspace)
         ranges[name] = (stats.hist.lo, stats.hist.hi)
-        measurement.ready[name] = _layer_sample(source, source.nnz(), stats.hist, stats.nonfinite)
+        nnz = int(count_set(mask)) if mask is not None else source.nnz()
+        measurement.ready[name] = _layer_sample(source, nnz, stats.hist, stats.nonfinite)
     if on_device:
-        measurement.pending = device_metrics.start(
-            [LayerInput(s.info.name, values[id(s)], s.nnz_tensor()) for s in on_device], extras)
+        measurement.pending = device_metrics.start(on_device, extras)
     return measurement

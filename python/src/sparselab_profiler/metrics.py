@@ -36,18 +36,33 @@ class ValueStats:
 
 class Workspace:
     """Scratch buffers reused from sample to sample: a fresh 10 MB temporary per layer costs more in page
-    faults than the arithmetic done in it. Holds one buffer per dtype, as large as the largest layer."""
+    faults than the arithmetic done in it. One buffer per purpose and dtype, as large as the largest layer."""
 
     def __init__(self) -> None:
-        self._buffers: dict[torch.dtype, torch.Tensor] = {}
+        self._buffers: dict[tuple[str, torch.dtype], torch.Tensor] = {}
 
-    def get(self, dtype: torch.dtype, n: int) -> torch.Tensor:
-        buffer = self._buffers.get(dtype)
+    def get(self, purpose: str, dtype: torch.dtype, n: int) -> torch.Tensor:
+        buffer = self._buffers.get((purpose, dtype))
         if buffer is None or buffer.numel() < n:
-            buffer = self._buffers[dtype] = torch.empty(n, dtype=dtype)
+            buffer = self._buffers[purpose, dtype] = torch.empty(n, dtype=dtype)
         return buffer[:n]
 
 
+def masked_values(values: torch.Tensor, mask: torch.Tensor, workspace: Workspace | None = None) -> torch.Tensor:
+    """`values * mask` (masked positions become zeros), into the workspace's buffer on the CPU."""
+    values, mask = values.detach(), mask.detach()
+    if workspace is None or values.device.type != "cpu":
+        return values * mask
+    return torch.mul(values, mask, out=workspace.get("values", values.dtype, values.numel()).view(values.shape))
+
+
+def count_set(mask: torch.Tensor) -> torch.Tensor:
+    """Entries that are not zero, as an exact 0-d int64 tensor on the mask's device (no host sync).
+    count_nonzero over a bool tensor is the fastest exact count on the CPU: summing bools is ~20x slower."""
+    return torch.count_nonzero(mask if mask.dtype == torch.bool else mask.bool())
+
+
+BINCOUNT_LANES = 8
 def working_dtype(dtype: torch.dtype) -> torch.dtype:
     """Binning runs in float64 for float64 weights and in float32 otherwise (fp16/bf16 are upcast)."""
     return torch.float64 if dtype == torch.float64 else torch.float32
@@ -60,7 +75,7 @@ def bin_positions(values: torch.Tensor, lo: torch.Tensor | float, hi: torch.Tens
     through this arithmetic, in the same dtype, so a value on an edge lands in the same bin either way."""
     flat = values.reshape(-1).to(working_dtype(values.dtype))
     if workspace is not None and flat.device.type == "cpu":
-        positions = torch.sub(flat, lo, out=workspace.get(flat.dtype, flat.numel())).mul_(bins / (hi - lo))
+        positions = torch.sub(flat, lo, out=workspace.get("positions", flat.dtype, flat.numel())).mul_(bins / (hi - lo))
     else:
         positions = (flat - lo) * (bins / (hi - lo))
     if not drop_zeros:
@@ -81,9 +96,17 @@ def count_positions(positions: torch.Tensor, bins: int, method: str | None = Non
         method = "bincount" if not positions.is_cuda else "sort" if torch.are_deterministic_algorithms_enabled() else "histc"
     if method == "bincount":
         # -1 (and below) -> 0, sliced off; the int32 copy truncates toward zero like floor for positions >= 0
-        index = workspace.get(torch.int32, positions.numel()).copy_(positions) if workspace else positions.to(torch.int32)
-        index.clamp_(-1, bins - 1).add_(1)
-        return torch.bincount(index, minlength=bins + 1)[1:].to(torch.float64)
+        index = workspace.get("index", torch.int32, positions.numel()).copy_(positions) if workspace else positions.to(torch.int32)
+        index.clamp_(-1, bins - 1)
+        # Consecutive values count into different lanes (bins + 1 counters each, summed after): when most
+        # values share one bin, as the zeros of a pruned layer do, one counter would serialise every
+        # increment; with 8 lanes bincount runs ~3x faster. Lane offsets include the +1 that moves -1 to 0.
+        whole = index.numel() // BINCOUNT_LANES * BINCOUNT_LANES
+        lanes = torch.arange(BINCOUNT_LANES, dtype=index.dtype, device=index.device) * (bins + 1) + 1
+        index[:whole].view(-1, BINCOUNT_LANES).add_(lanes)
+        index[whole:].add_(1)
+        counts = torch.bincount(index, minlength=BINCOUNT_LANES * (bins + 1)).view(BINCOUNT_LANES, bins + 1).sum(0)
+        return counts[1:].to(torch.float64)
     floored = torch.where(positions >= 0, positions.clamp(max=bins - 1).floor(), -1.0)
     if method == "sort":
         ordered = torch.sort(torch.where(floored >= 0, floored, float(bins))).values
@@ -124,7 +147,7 @@ def value_stats(values: torch.Tensor, current_range: tuple[float, float] | None,
     flat, nonfinite, absmax = finite_values(values)
     lo, hi = fixed_range or widened_range(current_range, absmax)
     counts = count_positions(bin_positions(flat, lo, hi, bins, drop_zeros=False, workspace=workspace), bins, workspace=workspace)
-    zeros = flat.numel() - int(flat.bool().sum())
+    zeros = flat.numel() - int(count_set(flat))
     if zeros:
         # zeros were counted like any value: take them out of the very bin the same arithmetic put them in
         zero = bin_positions(torch.zeros(1, dtype=flat.dtype), lo, hi, bins, drop_zeros=False)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Optional, Protocol
 
 import torch
 
+from ..metrics import Workspace
 from ..records import LayerInfo
 
 
@@ -14,9 +15,10 @@ class LayerSource(Protocol):
 
     info: LayerInfo
 
-    def stored_values(self) -> torch.Tensor:
+    def stored_values(self, workspace: Optional[Workspace] = None) -> torch.Tensor:
         """The values the storage holds (live slots only for compressed formats); masked-out positions may
-        appear as zeros, which the histogram of non-zero values leaves out."""
+        appear as zeros, which the histogram of non-zero values leaves out. A result computed into the
+        `workspace` is only valid until the next source uses it."""
         ...
 
     def nnz(self) -> int:
@@ -26,6 +28,11 @@ class LayerSource(Protocol):
     def nnz_tensor(self) -> torch.Tensor:
         """The same count as a 0-d tensor on the weight's device, so it can be taken without a host sync.
         Optional: sources without it are measured on the host."""
+        ...
+
+    def mask(self) -> torch.Tensor:
+        """Optional, for sources without a topology hook: which positions are live; its set entries
+        number exactly `nnz()`."""
         ...
 
     def storage_bytes(self) -> int:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
 
+from ..metrics import Workspace
 from ..records import LayerInfo
 
 _FORMATS = {torch.sparse_coo: "coo", torch.sparse_csr: "csr"}
@@ -31,7 +34,7 @@ class NativeSparseSource:
     def _weight(self) -> torch.Tensor:
         return getattr(self.module, self.param).detach()
 
-    def stored_values(self) -> torch.Tensor:
+    def stored_values(self, workspace: Optional[Workspace] = None) -> torch.Tensor:
         w = self._weight
         return w._values() if w.layout == torch.sparse_coo else w.values()
 

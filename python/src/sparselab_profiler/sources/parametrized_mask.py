@@ -8,6 +8,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
+from ..metrics import Workspace, count_set, masked_values
 from ..records import LayerInfo
 
 
@@ -42,11 +43,11 @@ class ParametrizedMaskSource:
     def mask(self) -> torch.Tensor:
         return (self._mask_tensor().detach() != 0).expand_as(self._original)
 
-    def stored_values(self) -> torch.Tensor:
-        return self._original.detach() * self._mask_tensor().detach()
+    def stored_values(self, workspace: Optional[Workspace] = None) -> torch.Tensor:
+        return masked_values(self._original, self._mask_tensor(), workspace)
 
     def nnz_tensor(self) -> torch.Tensor:
-        return self.mask().sum()
+        return count_set(self.mask())
 
     def nnz(self) -> int:
         return int(self.nnz_tensor())

@@ -8,6 +8,7 @@ from typing import Optional
 import torch
 from torch import nn
 
+from ..metrics import Workspace, count_set, masked_values
 from ..records import LayerInfo
 
 
@@ -35,11 +36,11 @@ class RigLTorchSource:
     def mask(self) -> torch.Tensor:
         return self.scheduler.backward_masks[self.index].detach().bool()
 
-    def stored_values(self) -> torch.Tensor:
-        return self.module.weight.detach() * self.mask()
+    def stored_values(self, workspace: Optional[Workspace] = None) -> torch.Tensor:
+        return masked_values(self.module.weight, self.mask(), workspace)
 
     def nnz_tensor(self) -> torch.Tensor:
-        return self.mask().sum()
+        return count_set(self.mask())
 
     def nnz(self) -> int:
         return int(self.nnz_tensor())

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 import torch
 
+from ..metrics import Workspace
 from ..records import LayerInfo
 
 _CSR_ARRAYS = ("values", "col_indices", "row_start", "row_nnz", "row_capacity")
@@ -54,7 +57,7 @@ class SparseLabLayerSource:
             self._slots_key = key
         return self._slots
 
-    def stored_values(self) -> torch.Tensor:
+    def stored_values(self, workspace: Optional[Workspace] = None) -> torch.Tensor:
         _, live = self._live_slots()
         return torch.from_numpy(np.asarray(self._csr.values)[live])
 

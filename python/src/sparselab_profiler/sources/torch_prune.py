@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
 from torch import nn
 
+from ..metrics import Workspace, count_set, masked_values
 from ..records import LayerInfo
 
 
@@ -30,14 +33,14 @@ class TorchPruneSource:
 
     def mask(self) -> torch.Tensor:
         # prune replaces the buffer on every call, so it is looked up afresh each time
-        return getattr(self.module, f"{self.param}_mask").detach() != 0
+        return getattr(self.module, f"{self.param}_mask").detach().bool()
 
-    def stored_values(self) -> torch.Tensor:
+    def stored_values(self, workspace: Optional[Workspace] = None) -> torch.Tensor:
         # orig * mask: masked positions become zeros, which the histogram leaves out anyway
-        return self._orig.detach() * getattr(self.module, f"{self.param}_mask").detach()
+        return masked_values(self._orig, getattr(self.module, f"{self.param}_mask"), workspace)
 
     def nnz_tensor(self) -> torch.Tensor:
-        return self.mask().sum()
+        return count_set(self.mask())
 
     def nnz(self) -> int:
         return int(self.nnz_tensor())
