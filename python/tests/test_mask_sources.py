@@ -95,6 +95,24 @@ def test_native_sparse_tensors_count_stored_entries(tmp_path, layout):
     assert fc["bytes"] == index_bytes + 5 * 4 and fc["dense_bytes"] == 24 * 4
 
 
+@pytest.mark.skipif(not torch.cuda.is_available() or torch.cuda.get_device_capability() < (8, 0),
+                    reason="torch builds 2:4 semi-structured tensors on CUDA (compute capability 8.0+) only")
+def test_semi_structured_2_4_weights_keep_half_and_count_their_packed_storage(tmp_path):
+    from torch.sparse import to_sparse_semi_structured
+
+    dense = torch.randn(128, 64, dtype=torch.float16, device="cuda")
+    dense.view(-1, 4)[:, 1::2] = 0  # keep entries 0 and 2 of every group of four
+    dense[0, 0] = 0  # a kept entry that holds zero: stored, so counted, but not a non-zero value
+    weight = to_sparse_semi_structured(dense)
+    records = profile(nn.Sequential(SparseWeight(weight)), tmp_path)
+    assert (records[0]["layers"][0]["format"], records[0]["layers"][0]["mask_source"]) == ("semi_structured_2_4", "native_sparse")
+    fc = layer(records, "0")
+    assert fc["nnz"] == 128 * 64 // 2 and fc["sparsity"] == 0.5
+    assert sum(fc["hist"]["counts"]) == int(torch.count_nonzero(dense))
+    stored = [t for t in (weight.packed, weight.meta, weight.packed_t, weight.meta_t, weight.compressed_swizzled_bitmask) if t is not None]
+    assert fc["bytes"] == sum(t.numel() * t.element_size() for t in stored) and fc["dense_bytes"] == 128 * 64 * 2
+
+
 def test_dense_weights_that_leave_zero_are_inferred_grows(tmp_path):
     model = nn.Sequential(nn.Linear(8, 4))
     with torch.no_grad():

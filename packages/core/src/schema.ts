@@ -3,7 +3,7 @@
 export const SCHEMA_VERSION = 1
 
 /** How a layer's weights are stored, which decides the bytes it really uses. */
-export const STORAGE_FORMATS = ['padded_csr', 'dense', 'dense_masked', 'coo', 'csr'] as const
+export const STORAGE_FORMATS = ['padded_csr', 'dense', 'dense_masked', 'coo', 'csr', 'semi_structured_2_4'] as const
 export type StorageFormat = (typeof STORAGE_FORMATS)[number]
 
 /** Where the profiler learns which weights are structurally zero. */

@@ -14,10 +14,12 @@ from .sources import (
     NativeSparseSource,
     ParametrizedMaskSource,
     RigLTorchSource,
+    SemiStructuredSource,
     SparseLabLayerSource,
     TorchPruneSource,
     is_native_sparse,
     is_pruned,
+    is_semi_structured,
     is_sparselab_layer,
     mask_parametrization,
     rigl_torch_hook,
@@ -40,6 +42,8 @@ def source_for(name: str, module: nn.Module) -> Optional[LayerSource]:
         return RigLTorchSource(name, module, hook)
     if is_native_sparse(weight):
         return NativeSparseSource(name, module)
+    if is_semi_structured(weight):
+        return SemiStructuredSource(name, module)
     if isinstance(module, _DENSE_WEIGHTED) and isinstance(weight, torch.Tensor):
         return DenseWeightSource(name, module)
     return None

@@ -10,7 +10,7 @@ from typing import Any, Callable, Literal, Optional, Union
 
 SCHEMA_VERSION = 1
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-StorageFormat = Literal["padded_csr", "dense", "dense_masked", "coo", "csr"]
+StorageFormat = Literal["padded_csr", "dense", "dense_masked", "coo", "csr", "semi_structured_2_4"]
 MaskSource = Literal["sparselab", "torch_prune", "parametrization", "rigl_torch", "native_sparse", "inferred_zeros"]
 STORAGE_FORMATS: tuple[str, ...] = StorageFormat.__args__
 MASK_SOURCES: tuple[str, ...] = MaskSource.__args__

@@ -1,4 +1,4 @@
-"""Weights stored as torch's own sparse COO or CSR tensors."""
+"""Weights stored in torch's own sparse formats: COO, CSR and 2:4 semi-structured."""
 
 from __future__ import annotations
 
@@ -49,6 +49,51 @@ class NativeSparseSource:
         if w.layout == torch.sparse_coo:
             return _nbytes(w._indices()) + _nbytes(w._values())
         return _nbytes(w.crow_indices()) + _nbytes(w.col_indices()) + _nbytes(w.values())
+
+    def dense_bytes(self) -> int:
+        w = self._weight
+        return w.numel() * w.element_size()
+
+
+def is_semi_structured(tensor: object) -> bool:
+    """A 2:4 `SparseSemiStructuredTensor` (torch builds them on CUDA only)."""
+    try:
+        from torch.sparse import SparseSemiStructuredTensor
+    except ImportError:
+        return False
+    return isinstance(tensor, SparseSemiStructuredTensor)
+
+
+class SemiStructuredSource:
+    """2:4 semi-structured: every group of four keeps exactly two entries, so nnz is half of numel by
+    construction (a kept entry may hold a zero; it is stored all the same). Storage is the packed values
+    and the metadata that says which two of each four they are."""
+
+    _STORAGE = ("packed", "meta", "packed_t", "meta_t", "compressed_swizzled_bitmask")
+
+    def __init__(self, name: str, module: torch.nn.Module, param: str = "weight"):
+        self.module = module
+        self.param = param
+        w = self._weight
+        self.info = LayerInfo(name=name, shape=list(w.shape), numel=w.numel(), dtype=str(w.dtype).removeprefix("torch."),
+                              format="semi_structured_2_4", mask_source="native_sparse")
+
+    @property
+    def _weight(self) -> torch.Tensor:
+        return getattr(self.module, self.param).detach()
+
+    def stored_values(self, workspace: Optional[Workspace] = None) -> torch.Tensor:
+        return self._weight.to_dense()
+
+    def nnz_tensor(self) -> torch.Tensor:
+        return torch.tensor(self.nnz())
+
+    def nnz(self) -> int:
+        return self.info.numel // 2
+
+    def storage_bytes(self) -> int:
+        w = self._weight
+        return sum(_nbytes(t) for t in (getattr(w, slot, None) for slot in self._STORAGE) if t is not None)
 
     def dense_bytes(self) -> int:
         w = self._weight
