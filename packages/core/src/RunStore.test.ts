@@ -66,12 +66,23 @@ describe('RunStore.ingest', () => {
 })
 
 describe('bounded memory and replay', () => {
-  test('keeps the newest samples and reports that older replay is gone', () => {
-    const store = new RunStore({ maxSamplesPerRun: 3 })
-    store.ingest([runRecord, ...[1, 2, 3, 4, 5].map((s) => sample(s))])
-    expect(store.snapshot(RUN)!.samples.map((s) => s.seq)).toEqual([3, 4, 5])
-    expect(store.recordsAfter(RUN, 1)).toBeUndefined()
-    expect(store.recordsAfter(RUN, 2)!.map((r) => r.seq)).toEqual([3, 4, 5])
+  test('thins older samples to its byte budget and reports that replay from before the recent ones is gone', () => {
+    // a sample without layers is estimated at 160 bytes: 3 fit in each half of 960
+    const store = new RunStore({ maxSampleBytesPerRun: 960 })
+    store.ingest([runRecord, ...[1, 2, 3, 4, 5, 6, 7, 8, 9].map((s) => sample(s))])
+    const snapshot = store.snapshot(RUN)!
+    expect(snapshot.samples.map((s) => s.seq)).toEqual([1, 3, 5, 7, 8, 9])
+    expect(snapshot.thinning).toEqual({ keepsOneIn: 2, fullFrom: 70 })
+    expect(store.recordsAfter(RUN, 5)).toBeUndefined()
+    expect(store.recordsAfter(RUN, 6)!.map((r) => r.seq)).toEqual([7, 8, 9])
+  })
+
+  test('bounds events by count and by the bytes of their per-row counts', () => {
+    const store = new RunStore({ maxEventsPerRun: 100, maxEventBytesPerRun: 2000 })
+    const wide = (seq: number): EventRecord => ({ ...event(seq), rows: new Array(100).fill(1) }) // ~964 bytes each
+    store.ingest([runRecord, wide(1), wide(2), wide(3)])
+    expect(store.snapshot(RUN)!.events.map((e) => e.seq)).toEqual([2, 3])
+    expect(store.recordsAfter(RUN, 0)).toBeUndefined()
   })
 
   test('replays samples and events merged in seq order', () => {

@@ -1,11 +1,18 @@
-import { RingBuffer } from './RingBuffer.js'
+import { BoundedQueue } from './BoundedQueue.js'
+import { eventBytes } from './recordBytes.js'
+import { SampleHistory, type Thinning } from './SampleHistory.js'
 import type { EndRecord, EventRecord, RunRecord, SampleRecord, SamplerRecord, WireRecord } from './schema.js'
 
 export interface RunStoreOptions {
-  /** Samples kept per run; older ones are evicted. @default 5000 */
-  maxSamplesPerRun?: number
+  /**
+   * Estimated memory for one run's samples: half keeps the newest at full resolution, half a thinned
+   * history of the older ones (see SampleHistory). @default 64 MiB
+   */
+  maxSampleBytesPerRun?: number
   /** Topology events kept per run; older ones are evicted. @default 20000 */
   maxEventsPerRun?: number
+  /** Estimated memory for one run's events (their per-row counts can be large). @default 16 MiB */
+  maxEventBytesPerRun?: number
   /** A run without an end record that sent nothing (not even a heartbeat) for this long is shown as interrupted. @default 30000 */
   staleAfterMs?: number
   /** Clock in milliseconds, injectable for tests. @default Date.now */
@@ -21,7 +28,10 @@ export interface RunStoreOptions {
 /** Everything the store holds about one run, oldest first. */
 export interface RunSnapshot {
   run: RunRecord
+  /** Oldest first: a thinned history of the older samples, then every recent one (see `thinning`). */
   samples: SampleRecord[]
+  /** Set once older samples were thinned to fit the store's memory budget. */
+  thinning: Thinning | null
   events: EventRecord[]
   /** Every sampling-interval change, oldest first. */
   sampler: SamplerRecord[]
@@ -48,13 +58,13 @@ export type Acks = Record<string, number>
 
 interface RunState {
   run: RunRecord
-  samples: RingBuffer<SampleRecord>
-  events: RingBuffer<EventRecord>
+  samples: SampleHistory
+  events: BoundedQueue<EventRecord>
   sampler: SamplerRecord[]
   end: EndRecord | null
   lastSeq: number
-  /** Highest seq pushed out of a ring; replay from before it would have a gap. */
-  evictedSeq: number
+  /** Highest event seq evicted; replay from before it (or the samples' evictedSeq) would have a gap. */
+  evictedEventSeq: number
   /** When the run last sent anything, by the store's clock. */
   lastSeen: number
 }
@@ -71,15 +81,17 @@ type Listener = (record: WireRecord) => void
 export class RunStore {
   readonly #runs = new Map<string, RunState>()
   readonly #listeners = new Set<Listener>()
-  readonly #maxSamples: number
+  readonly #maxSampleBytes: number
   readonly #maxEvents: number
+  readonly #maxEventBytes: number
   readonly #staleAfterMs: number
   readonly #now: () => number
   readonly #persist: ((record: WireRecord) => void) | undefined
 
   constructor(options: RunStoreOptions = {}) {
-    this.#maxSamples = options.maxSamplesPerRun ?? 5000
+    this.#maxSampleBytes = options.maxSampleBytesPerRun ?? 64 * 2 ** 20
     this.#maxEvents = options.maxEventsPerRun ?? 20000
+    this.#maxEventBytes = options.maxEventBytesPerRun ?? 16 * 2 ** 20
     this.#staleAfterMs = options.staleAfterMs ?? 30_000
     this.#now = options.now ?? Date.now
     this.#persist = options.persist
@@ -121,26 +133,22 @@ export class RunStore {
     if (record.type === 'run') {
       this.#runs.set(record.run, {
         run: record,
-        samples: new RingBuffer(this.#maxSamples),
-        events: new RingBuffer(this.#maxEvents),
+        samples: new SampleHistory(this.#maxSampleBytes),
+        events: new BoundedQueue({ maxItems: this.#maxEvents, maxBytes: this.#maxEventBytes, sizeOf: eventBytes }),
         sampler: [],
         end: null,
         lastSeq: 0,
-        evictedSeq: -1,
+        evictedEventSeq: -1,
         lastSeen: this.#now(),
       })
       return
     }
     if (!state) return
     state.lastSeq = record.seq
-    if (record.type === 'sample') this.#noteEvicted(state, state.samples.push(record))
-    else if (record.type === 'event') this.#noteEvicted(state, state.events.push(record))
+    if (record.type === 'sample') state.samples.push(record)
+    else if (record.type === 'event') for (const old of state.events.push(record)) state.evictedEventSeq = Math.max(state.evictedEventSeq, old.seq)
     else if (record.type === 'sampler') state.sampler.push(record) // doublings only: at most ~17 per run
     else state.end = record
-  }
-
-  #noteEvicted(state: RunState, evicted: SampleRecord | EventRecord | undefined): void {
-    if (evicted) state.evictedSeq = Math.max(state.evictedSeq, evicted.seq)
   }
 
   /** Notes that `run` is alive (a heartbeat); returns its ack like `ingest`. */
@@ -183,6 +191,7 @@ export class RunStore {
     return {
       run: s.run,
       samples: s.samples.toArray(),
+      thinning: s.samples.thinning(),
       events: s.events.toArray(),
       sampler: [...s.sampler],
       end: s.end,
@@ -197,10 +206,10 @@ export class RunStore {
    */
   recordsAfter(run: string, afterSeq: number): WireRecord[] | undefined {
     const s = this.#runs.get(run)
-    if (!s || afterSeq < s.evictedSeq) return undefined
+    if (!s || afterSeq < Math.max(s.samples.evictedSeq, s.evictedEventSeq)) return undefined
     const out: WireRecord[] = []
     if (afterSeq < 0) out.push(s.run)
-    for (const r of s.samples.toArray()) if (r.seq > afterSeq) out.push(r)
+    for (const r of s.samples.recent()) if (r.seq > afterSeq) out.push(r)
     for (const r of s.events.toArray()) if (r.seq > afterSeq) out.push(r)
     for (const r of s.sampler) if (r.seq > afterSeq) out.push(r)
     if (s.end && s.end.seq > afterSeq) out.push(s.end)

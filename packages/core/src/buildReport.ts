@@ -4,10 +4,12 @@ import {
   histogramSpec,
   sparsityRows,
   sparsitySpec,
+  eventsPerStep,
   type EventRow,
   type VegaLiteSpec,
 } from './chartSpecs.js'
 import type { RunSnapshot } from './RunStore.js'
+import { decimateSamples } from './runViews.js'
 import { deriveTotals, type ModelTotals } from './totals.js'
 
 /** The parts of a report a user can choose, as in the export dialog. */
@@ -110,25 +112,6 @@ export function samplesCsv(snapshot: RunSnapshot): string {
   return `${lines.join('\n')}\n`
 }
 
-/** At most `max` samples: the first, the last and evenly spaced ones between. */
-export function decimateSamples<T>(samples: readonly T[], max: number): T[] {
-  if (samples.length <= max) return [...samples]
-  return Array.from({ length: max }, (_, i) => samples[Math.round((i * (samples.length - 1)) / (max - 1))]!)
-}
-
-/** All layers' events summed per step and operation: what the all-layers timeline draws. */
-function eventsPerStep(snapshot: RunSnapshot): EventRow[] {
-  const sums = new Map<string, EventRow>()
-  for (const e of snapshot.events) {
-    const key = `${e.step}:${e.op}`
-    const row = sums.get(key) ?? { step: e.step, layer: 'all layers', op: e.op, count: 0, signed: 0 }
-    row.count += e.count
-    row.signed += e.op === 'drop' ? -e.count : e.count
-    sums.set(key, row)
-  }
-  return [...sums.values()]
-}
-
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0
 }
@@ -162,7 +145,7 @@ export function buildReport(snapshot: RunSnapshot, options: BuildReportOptions =
   const sections = new Set(options.sections ?? DEFAULT_SECTIONS)
   const first = snapshot.samples[0]
   const last = snapshot.samples.at(-1)
-  const events = eventsPerStep(snapshot)
+  const events = eventsPerStep(snapshot.events)
   const charts: ReportChart[] = []
   const perLayer = Math.max(50, Math.min(500, Math.floor(20_000 / Math.max(1, snapshot.run.layers.length))))
   const drawn = decimateSamples(snapshot.samples, options.maxChartSamples ?? perLayer)

@@ -52,6 +52,19 @@ export function eventRows(events: readonly EventRecord[], layer?: string): Event
     .map((e) => ({ step: e.step, layer: e.layer, op: e.op, count: e.count, signed: e.op === 'drop' ? -e.count : e.count }))
 }
 
+/** All layers' events summed per step and operation: what the all-layers timeline and chart rules draw. */
+export function eventsPerStep(events: readonly EventRecord[]): EventRow[] {
+  const sums = new Map<string, EventRow>()
+  for (const e of events) {
+    const key = `${e.step}:${e.op}`
+    const row = sums.get(key) ?? { step: e.step, layer: 'all layers', op: e.op, count: 0, signed: 0 }
+    row.count += e.count
+    row.signed += e.op === 'drop' ? -e.count : e.count
+    sums.set(key, row)
+  }
+  return [...sums.values()]
+}
+
 const SPARSITY_TOOLTIP = [
   { field: 'layer', type: 'nominal', title: 'Layer' },
   { field: 'step', type: 'quantitative', title: 'Step' },

@@ -21,8 +21,11 @@ export { isValidRunId, validateRecord } from './validateRecord.js'
 export type { Validation } from './validateRecord.js'
 export { formatNdjsonError, parseNdjson } from './parseNdjson.js'
 export type { NdjsonError, NdjsonParse } from './parseNdjson.js'
-export { RingBuffer } from './RingBuffer.js'
 export { RunStore } from './RunStore.js'
+export { SampleHistory } from './SampleHistory.js'
+export type { Thinning } from './SampleHistory.js'
+export { decimateSamples, layerHistory, layerPoint, runOverview, sparsityColumn } from './runViews.js'
+export type { LayerHistory, LayerPoint, RunOverview } from './runViews.js'
 export type { Acks, RunSnapshot, RunStatus, RunStoreOptions, RunSummary } from './RunStore.js'
 export { deriveTotals, formatBytes, formatPercent, reportFileName } from './totals.js'
 export type { ModelTotals } from './totals.js'
@@ -30,6 +33,7 @@ export {
   DATASET,
   HEATMAP_LAYER_THRESHOLD,
   eventRows,
+  eventsPerStep,
   eventsSpec,
   histogramRows,
   histogramSpec,
@@ -37,5 +41,5 @@ export {
   sparsitySpec,
 } from './chartSpecs.js'
 export type { EventRow, HistogramRow, SparsityRow, VegaLiteSpec } from './chartSpecs.js'
-export { DEFAULT_SECTIONS, REPORT_SECTIONS, buildReport, decimateSamples, samplesCsv } from './buildReport.js'
+export { DEFAULT_SECTIONS, REPORT_SECTIONS, buildReport, samplesCsv } from './buildReport.js'
 export type { BuildReportOptions, LatencyStats, LayerSummary, ReportChart, ReportModel, ReportSection } from './buildReport.js'

@@ -1,10 +1,11 @@
 import { useEffect, useMemo, useState } from 'preact/hooks'
-import { DATASET, deriveTotals, formatBytes, formatPercent, sparsitySpec, type RunSummary } from '@sparselab-profiler/core'
+import { DATASET, HEATMAP_LAYER_THRESHOLD, deriveTotals, formatBytes, formatPercent, sparsitySpec, type RunSummary, type SampleRecord } from '@sparselab-profiler/core'
 import { authHeaders } from './api.js'
 import { DASHBOARD_CSS } from './dashboardCss.js'
 import { ExportDialog } from './ExportDialog.js'
 import { LayerInspector } from './LayerInspector.js'
 import { LayerTable } from './LayerTable.js'
+import { SparsityHeatmap } from './SparsityHeatmap.js'
 import { useLiveRun } from './useLiveRun.js'
 import { VegaChart } from './VegaChart.js'
 
@@ -40,11 +41,12 @@ function useRuns(url: string, token?: string): RunSummary[] {
   return runs
 }
 
-/** Counts of what was on show when updates were paused; records keep arriving underneath. */
+/** What was on show when updates were paused; records keep arriving underneath. */
 interface Frozen {
-  samples: number
+  steps: number
   sparsityRows: number
-  eventRows: number
+  events: number
+  latest: SampleRecord | null
 }
 
 /**
@@ -63,18 +65,18 @@ export function Dashboard({ url, run, token }: DashboardProps) {
 
   // While paused the charts get stable slices; on resume the live arrays, whose head they share, so the
   // charts insert only what arrived meanwhile.
-  const samples = useMemo(() => (data ? (frozen ? data.samples.slice(0, frozen.samples) : data.samples) : []), [data, frozen, version])
   const sparsityRows = useMemo(() => (data ? (frozen ? data.sparsityRows.slice(0, frozen.sparsityRows) : data.sparsityRows) : []), [data, frozen])
-  const eventRows = useMemo(() => (data ? (frozen ? data.eventRows.slice(0, frozen.eventRows) : data.eventRows) : []), [data, frozen])
+  const eventRows = useMemo(() => (data ? (frozen ? data.events.slice(0, frozen.events) : data.events) : []), [data, frozen, data?.events])
+  const shownSteps = data ? (frozen ? Math.min(frozen.steps, data.steps.length) : data.steps.length) : 0
   const layerCount = data?.run.layers.length ?? 0
-  const sparsity = useMemo(() => sparsitySpec([], [], layerCount), [layerCount])
+  const sparsity = useMemo(() => sparsitySpec([], [], Math.min(layerCount, HEATMAP_LAYER_THRESHOLD)), [layerCount])
 
   const silent = runs.find((r) => r.run === activeRun)?.status === 'interrupted'
-  const latest = samples.at(-1)
+  const latest = (frozen ? frozen.latest : data?.latest) ?? undefined
   const totals = latest ? deriveTotals(latest) : null
-  const layerNames = data?.run.layers.map((l) => l.name) ?? []
+  const layerNames = useMemo(() => data?.run.layers.map((l) => l.name) ?? [], [data])
   const layer = chosenLayer && layerNames.includes(chosenLayer) ? chosenLayer : layerNames[0]
-  const waiting = data ? data.samples.length - samples.length : 0
+  const waiting = data && frozen ? Math.max(0, data.steps.length - frozen.steps) : 0
   const every = data?.sampler.at(-1)?.every ?? data?.run.sampler.every ?? 1
   const overhead = latest?.step_ms ? latest.cost_ms / (every * latest.step_ms) : null
   const statusText = data?.end
@@ -109,7 +111,7 @@ export function Dashboard({ url, run, token }: DashboardProps) {
           aria-pressed={frozen !== null}
           onClick={() =>
             setFrozen(
-              frozen || !data ? null : { samples: data.samples.length, sparsityRows: data.sparsityRows.length, eventRows: data.eventRows.length },
+              frozen || !data ? null : { steps: data.steps.length, sparsityRows: data.sparsityRows.length, events: data.events.length, latest: data.latest },
             )
           }
         >
@@ -150,13 +152,27 @@ export function Dashboard({ url, run, token }: DashboardProps) {
           {!latest && <p class="slp-empty">Waiting for the first sample…</p>}
           <section>
             <h2>Per-layer sparsity evolution</h2>
-            <VegaChart name="sparsity" spec={sparsity} data={{ [DATASET.sparsity]: sparsityRows, [DATASET.eventMarks]: eventRows }} />
+            {layerCount > HEATMAP_LAYER_THRESHOLD ? (
+              <SparsityHeatmap layers={layerNames} steps={data.steps} sparsity={data.sparsity} count={shownSteps} events={eventRows} onLayer={setChosenLayer} />
+            ) : (
+              <VegaChart name="sparsity" spec={sparsity} data={{ [DATASET.sparsity]: sparsityRows, [DATASET.eventMarks]: eventRows }} />
+            )}
             <details>
               <summary>Every layer as text</summary>
               {layer && <LayerTable sample={latest} layer={layer} onLayer={setChosenLayer} />}
             </details>
           </section>
-          {layer && <LayerInspector layers={layerNames} layer={layer} onLayer={setChosenLayer} samples={samples} events={eventRows} />}
+          {layer && (
+            <LayerInspector
+              url={url}
+              token={token}
+              live={data}
+              layers={layerNames}
+              layer={layer}
+              onLayer={setChosenLayer}
+              untilStep={frozen ? (frozen.latest?.step ?? -1) : null}
+            />
+          )}
         </>
       )}
     </div>

@@ -6,35 +6,47 @@ import {
   formatPercent,
   histogramRows,
   histogramSpec,
-  type EventRow,
-  type SampleRecord,
 } from '@sparselab-profiler/core'
+import { useLayerHistory } from './useLayerHistory.js'
+import type { LiveRun } from './useLiveRun.js'
 import { VegaChart } from './VegaChart.js'
 
 export interface LayerInspectorProps {
+  url: string
+  token?: string
+  live: LiveRun
   layers: string[]
   layer: string
   onLayer: (layer: string) => void
-  /** The samples on show (all of them, or those up to the pause). */
-  samples: SampleRecord[]
-  events: EventRow[]
+  /** While updates are paused: the newest step on show; later points are held back. */
+  untilStep: number | null
 }
 
-/** One layer in depth: its numbers as text, its non-zero histogram at a chosen step, its drop/grow timeline. */
-export function LayerInspector({ layers, layer, onLayer, samples, events }: LayerInspectorProps) {
-  // null follows the newest sample; a number pins the slider to that sample
+/**
+ * One layer in depth: its numbers as text, its non-zero histogram at a chosen step, its drop/grow
+ * timeline. Its history is fetched for the chosen layer only and then follows the live run.
+ */
+export function LayerInspector({ url, token, live, layers, layer, onLayer, untilStep }: LayerInspectorProps) {
+  const { history, error, version } = useLayerHistory({ url, token, live, layer })
+  // null follows the newest point; a number pins the slider to that point
   const [pinned, setPinned] = useState<number | null>(null)
   const [compare, setCompare] = useState(false)
-  const index = pinned === null ? samples.length - 1 : Math.min(pinned, samples.length - 1)
-  const sample = samples[index]
-  const stats = sample?.layers.find((l) => l.name === layer)
-  const first = samples[0]?.layers.find((l) => l.name === layer)
+  const points = useMemo(
+    () => (history ? (untilStep === null ? history.points : history.points.filter((p) => p.step <= untilStep)) : []),
+    [history, version, untilStep],
+  )
+  const index = pinned === null ? points.length - 1 : Math.min(pinned, points.length - 1)
+  const stats = points[index]
+  const first = points[0]
   const histogram = useMemo(() => {
-    if (!stats || !sample) return []
-    const now = histogramRows(stats.hist, `step ${sample.step}`)
-    return compare && first && samples[0] !== sample ? [...histogramRows(first.hist, `step ${samples[0]!.step}`), ...now] : now
-  }, [stats, sample, compare, first])
-  const layerEvents = useMemo(() => events.filter((e) => e.layer === layer), [events, events.length, layer])
+    if (!stats) return []
+    const now = histogramRows(stats.hist, `step ${stats.step}`)
+    return compare && first && first !== stats ? [...histogramRows(first.hist, `step ${first.step}`), ...now] : now
+  }, [stats, compare, first])
+  const layerEvents = useMemo(
+    () => (history ? history.events.filter((e) => untilStep === null || e.step <= untilStep) : []),
+    [history, version, untilStep],
+  )
   const drops = layerEvents.filter((e) => e.op === 'drop').reduce((n, e) => n + e.count, 0)
   const grows = layerEvents.filter((e) => e.op === 'grow').reduce((n, e) => n + e.count, 0)
 
@@ -50,7 +62,8 @@ export function LayerInspector({ layers, layer, onLayer, samples, events }: Laye
           ))}
         </select>
       </h2>
-      {stats && sample && (
+      {error && <p class="slp-error">Cannot load layer {layer}: {error}</p>}
+      {stats && (
         <dl class="slp-stats" data-inspector-stats>
           <div>
             <dt>Sparsity</dt>
@@ -80,19 +93,19 @@ export function LayerInspector({ layers, layer, onLayer, samples, events }: Laye
           </div>
         </dl>
       )}
-      {samples.length > 0 && (
+      {points.length > 0 && (
         <div class="slp-controls">
           <label>
-            Step {sample?.step}{' '}
+            Step {stats?.step}{' '}
             <input
               type="range"
               aria-label="Histogram step"
               min={0}
-              max={samples.length - 1}
+              max={points.length - 1}
               value={index}
               onInput={(e) => {
                 const value = Number((e.target as HTMLInputElement).value)
-                setPinned(value === samples.length - 1 ? null : value)
+                setPinned(value === points.length - 1 ? null : value)
               }}
             />
           </label>

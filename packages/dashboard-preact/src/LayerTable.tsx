@@ -1,3 +1,4 @@
+import { useEffect, useRef, useState } from 'preact/hooks'
 import { formatBytes, formatPercent, type SampleRecord } from '@sparselab-profiler/core'
 
 export interface LayerTableProps {
@@ -6,49 +7,83 @@ export interface LayerTableProps {
   onLayer: (layer: string) => void
 }
 
+const ROW_HEIGHT = 24
+const VISIBLE_ROWS = 13
+const OVERSCAN = 6
+
 /**
  * Every layer's latest numbers as text (the chart's colours are not the only way to read them); the
- * arrow keys move the inspected layer up and down the list.
+ * arrow keys move the inspected layer up and down the list. Only the rows in view are rendered, so a
+ * 1000-layer model costs a screenful of rows per update.
  */
 export function LayerTable({ sample, layer, onLayer }: LayerTableProps) {
+  const scroller = useRef<HTMLDivElement>(null)
+  const [scrollTop, setScrollTop] = useState(0)
+  const focusNext = useRef(false)
+  const layers = sample?.layers ?? []
+  const selected = layers.findIndex((l) => l.name === layer)
+
+  useEffect(() => {
+    // keep the inspected layer in view, and focused after a keyboard move
+    const element = scroller.current
+    if (!element || selected < 0) return
+    const top = selected * ROW_HEIGHT
+    if (top < element.scrollTop) element.scrollTop = top
+    else if (top + ROW_HEIGHT > element.scrollTop + element.clientHeight - ROW_HEIGHT) element.scrollTop = top - element.clientHeight + 2 * ROW_HEIGHT
+    if (focusNext.current) {
+      focusNext.current = false
+      element.querySelector<HTMLElement>(`[data-layer-row="${CSS.escape(layer)}"]`)?.focus()
+    }
+  }, [layer, selected])
+
   if (!sample) return null
-  const names = sample.layers.map((l) => l.name)
+  const from = Math.max(0, Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN)
+  const to = Math.min(layers.length, from + VISIBLE_ROWS + 2 * OVERSCAN)
   const move = (event: KeyboardEvent) => {
     const step = event.key === 'ArrowDown' ? 1 : event.key === 'ArrowUp' ? -1 : 0
     if (!step) return
     event.preventDefault()
-    const next = names[Math.min(names.length - 1, Math.max(0, names.indexOf(layer) + step))]!
-    onLayer(next)
-    ;(event.currentTarget as HTMLElement).querySelector<HTMLElement>(`[data-layer-row="${CSS.escape(next)}"]`)?.focus()
+    focusNext.current = true
+    onLayer(layers[Math.min(layers.length - 1, Math.max(0, selected + step))]!.name)
   }
   return (
-    <table class="slp-table" onKeyDown={move} aria-label={`Layers at step ${sample.step}`}>
-      <thead>
-        <tr>
-          <th>Layer</th>
-          <th>Sparsity</th>
-          <th>NNZ</th>
-          <th>Memory vs dense</th>
-        </tr>
-      </thead>
-      <tbody>
-        {sample.layers.map((l) => (
-          <tr
-            key={l.name}
-            data-layer-row={l.name}
-            tabIndex={l.name === layer ? 0 : -1}
-            aria-selected={l.name === layer}
-            onClick={() => onLayer(l.name)}
-          >
-            <td>{l.name}</td>
-            <td>{formatPercent(l.sparsity)}</td>
-            <td>
-              {l.nnz.toLocaleString('en-US')} / {l.numel.toLocaleString('en-US')}
-            </td>
-            <td>{formatBytes(l.bytes - l.dense_bytes)}</td>
+    <div
+      ref={scroller}
+      class="slp-table-scroll"
+      style={{ maxHeight: `${ROW_HEIGHT * (VISIBLE_ROWS + 1)}px` }}
+      onScroll={(event) => setScrollTop((event.currentTarget as HTMLElement).scrollTop)}
+    >
+      <table class="slp-table" onKeyDown={move} aria-label={`Layers at step ${sample.step}`} aria-rowcount={layers.length + 1}>
+        <thead>
+          <tr>
+            <th>Layer</th>
+            <th>Sparsity</th>
+            <th>NNZ</th>
+            <th>Memory vs dense</th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {from > 0 && <tr aria-hidden="true" style={{ height: `${from * ROW_HEIGHT}px` }} />}
+          {layers.slice(from, to).map((l, offset) => (
+            <tr
+              key={l.name}
+              data-layer-row={l.name}
+              aria-rowindex={from + offset + 2}
+              tabIndex={l.name === layer ? 0 : -1}
+              aria-selected={l.name === layer}
+              onClick={() => onLayer(l.name)}
+            >
+              <td>{l.name}</td>
+              <td>{formatPercent(l.sparsity)}</td>
+              <td>
+                {l.nnz.toLocaleString('en-US')} / {l.numel.toLocaleString('en-US')}
+              </td>
+              <td>{formatBytes(l.bytes - l.dense_bytes)}</td>
+            </tr>
+          ))}
+          {to < layers.length && <tr aria-hidden="true" style={{ height: `${(layers.length - to) * ROW_HEIGHT}px` }} />}
+        </tbody>
+      </table>
+    </div>
   )
 }

@@ -24,4 +24,10 @@ export const DASHBOARD_CSS = `
 .slp-dashboard .slp-table th:first-child,.slp-dashboard .slp-table td:first-child{text-align:left}
 .slp-dashboard .slp-table tr[aria-selected="true"]{background:#8882}
 .slp-dashboard .slp-table tbody tr{cursor:pointer}
+.slp-dashboard .slp-table-scroll{max-height:320px;overflow-y:auto;display:inline-block}
+.slp-dashboard .slp-table tbody tr{height:24px}
+.slp-dashboard .slp-heatmap canvas{display:block;image-rendering:pixelated}
+.slp-dashboard .slp-heatmap-axis{display:flex;justify-content:space-between;align-items:center;gap:12px;font-size:.75rem;opacity:.8}
+.slp-dashboard .slp-heatmap-legend{flex:0 0 160px;height:8px;background:linear-gradient(90deg,#440154,#3b528b,#21918c,#5ec962,#fde725)}
+.slp-dashboard .slp-heatmap-hover{display:block;font-size:.8rem;min-height:1.2em}
 `

@@ -1,19 +1,29 @@
 import { useEffect, useState } from 'preact/hooks'
 import {
-  eventRows,
-  sparsityRows,
+  HEATMAP_LAYER_THRESHOLD,
+  decimateSamples,
+  eventsPerStep,
+  sparsityColumn,
   type EventRow,
-  type RunSnapshot,
+  type RunOverview,
   type SparsityRow,
   type WireRecord,
 } from '@sparselab-profiler/core'
 import { authHeaders } from './api.js'
 import { followRun, type StreamStatus } from './followRun.js'
 
-/** A run as the dashboard holds it; the arrays only grow, so charts can insert just the new rows. */
-export interface LiveRun extends RunSnapshot {
+/** Samples the overview asks for; the page thins its own copy back to this when it holds twice as many. */
+export const OVERVIEW_POINTS = 300
+
+/**
+ * A run as the dashboard holds it: the server's overview, grown in place by live records. Its arrays only
+ * grow between thinnings, so charts insert just the new rows.
+ */
+export interface LiveRun extends RunOverview {
+  /** One row per layer per step, for the line chart; empty past HEATMAP_LAYER_THRESHOLD layers. */
   sparsityRows: SparsityRow[]
-  eventRows: EventRow[]
+  /** Told every live record after the overview, in seq order (the inspector follows its layer this way). */
+  listeners: Set<(record: WireRecord) => void>
 }
 
 export interface LiveRunState {
@@ -24,27 +34,66 @@ export interface LiveRunState {
   version: number
 }
 
-function fromSnapshot(s: RunSnapshot): LiveRun {
-  return { ...s, sparsityRows: sparsityRows(s.samples), eventRows: eventRows(s.events) }
+function lineRows(overview: RunOverview, from = 0): SparsityRow[] {
+  if (overview.run.layers.length > HEATMAP_LAYER_THRESHOLD) return []
+  const rows: SparsityRow[] = []
+  for (let i = from; i < overview.steps.length; i++)
+    overview.run.layers.forEach((layer, j) => {
+      const sparsity = overview.sparsity[i]![j]
+      if (sparsity !== null && sparsity !== undefined) rows.push({ step: overview.steps[i]!, layer: layer.name, sparsity })
+    })
+  return rows
+}
+
+function fromOverview(overview: RunOverview): LiveRun {
+  return { ...overview, sparsityRows: lineRows(overview), listeners: new Set() }
+}
+
+/** Halves the older half of the matrix once it holds twice the points asked for, so memory stays bounded. */
+function thin(data: LiveRun): void {
+  if (data.steps.length <= 2 * OVERVIEW_POINTS) return
+  const kept = decimateSamples(
+    data.steps.map((_, i) => i),
+    OVERVIEW_POINTS,
+  )
+  data.steps = kept.map((i) => data.steps[i]!)
+  data.sparsity = kept.map((i) => data.sparsity[i]!)
+  data.sparsityRows = lineRows(data)
+}
+
+function addEvent(data: LiveRun, row: EventRow): void {
+  let index = data.events.length - 1 // events arrive in step order: their row, if any, is near the end
+  while (index >= 0 && !(data.events[index]!.step === row.step && data.events[index]!.op === row.op)) index--
+  if (index < 0) {
+    data.events.push(row)
+    return
+  }
+  // a new array: the chart sees a changed row, not an append, and redraws it
+  const merged = { ...data.events[index]!, count: data.events[index]!.count + row.count, signed: data.events[index]!.signed + row.signed }
+  data.events = data.events.map((e, i) => (i === index ? merged : e))
 }
 
 function apply(data: LiveRun, record: WireRecord): void {
   data.lastSeq = record.seq
   if (record.type === 'sample') {
-    data.samples.push(record)
-    data.sparsityRows.push(...sparsityRows([record]))
+    data.steps.push(record.step)
+    data.sparsity.push(sparsityColumn(record, data.run.layers))
+    data.sparsityRows.push(...lineRows(data, data.steps.length - 1))
+    data.first ??= record
+    data.latest = record
+    thin(data)
   } else if (record.type === 'event') {
-    data.events.push(record)
-    data.eventRows.push(...eventRows([record]))
+    for (const row of eventsPerStep([record])) addEvent(data, row)
   } else if (record.type === 'sampler') {
     data.sampler.push(record)
   } else if (record.type === 'end') {
     data.end = record
   }
+  for (const listener of data.listeners) listener(record)
 }
 
 /**
- * Loads a run's snapshot, then applies its live records, re-rendering at most once per frame.
+ * Loads a run's overview, then applies its live records, re-rendering at most once per frame.
  * @example const { data, status } = useLiveRun({ url: '', run })
  */
 export function useLiveRun({ url, run, token }: { url: string; run: string | undefined; token?: string }): LiveRunState {
@@ -62,12 +111,15 @@ export function useLiveRun({ url, run, token }: { url: string; run: string | und
       })
     }
     const load = async () => {
+      stop()
       setState({ data: null, status: 'loading', error: null, version: 0 })
       try {
-        const response = await fetch(`${url}/api/runs/${encodeURIComponent(run)}`, { headers: authHeaders(token), cache: 'no-store' })
+        const address = `${url}/api/runs/${encodeURIComponent(run)}/overview?points=${OVERVIEW_POINTS}`
+        const response = await fetch(address, { headers: authHeaders(token), cache: 'no-store' })
         if (!response.ok) throw new Error(`${response.status}: ${((await response.json()) as { error?: string }).error ?? ''}`)
+        const overview = (await response.json()) as RunOverview
         if (cancelled) return
-        const data = fromSnapshot((await response.json()) as RunSnapshot)
+        const data = fromOverview(overview)
         setState({ data, status: 'connecting', error: null, version: 0 })
         stop = followRun({
           url,

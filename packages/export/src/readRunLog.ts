@@ -15,7 +15,7 @@ export function runLogPath(path: string): string {
  * any other bad line is an error naming the file, line and field.
  * @example readRunLog('sparsity_runs/20261129-231835-digits-3fd3').samples.length
  */
-export function readRunLog(path: string, store = new RunStore({ maxSamplesPerRun: 1_000_000, maxEventsPerRun: 10_000_000 })): RunSnapshot {
+export function readRunLog(path: string, store = new RunStore({ maxSampleBytesPerRun: Infinity, maxEventsPerRun: Infinity, maxEventBytesPerRun: Infinity })): RunSnapshot {
   const file = runLogPath(path)
   let text = readFileSync(file, 'utf8')
   if (!text.endsWith('\n')) text = text.slice(0, text.lastIndexOf('\n') + 1)

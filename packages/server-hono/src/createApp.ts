@@ -10,7 +10,9 @@ import {
   buildReport,
   formatNdjsonError,
   isValidRunId,
+  layerHistory,
   parseNdjson,
+  runOverview,
   type ReportSection,
   type RunSnapshot,
   type RunStore,
@@ -38,6 +40,19 @@ export interface AppOptions {
   corsOrigins?: string[]
   /** A run's complete history for exports (the store keeps a bounded window). @default the store's snapshot */
   completeRun?: (run: string) => RunSnapshot | undefined
+}
+
+const DEFAULT_OVERVIEW_POINTS = 300
+const DEFAULT_LAYER_POINTS = 500
+const MAX_POINTS = 10_000
+
+/** `?points=` as an integer in [2, MAX_POINTS], or the error message. */
+function pointsParameter(value: string | undefined, fallback: number): number | string {
+  if (value === undefined) return fallback
+  const points = Number(value)
+  return Number.isInteger(points) && points >= 2 && points <= MAX_POINTS
+    ? points
+    : `query parameter "points" must be an integer from 2 to ${MAX_POINTS}, got ${JSON.stringify(value)}`
 }
 
 /**
@@ -83,6 +98,29 @@ export function createApp(options: AppOptions): Hono {
     if (!isValidRunId(run)) return c.json({ error: `invalid run id ${JSON.stringify(run)}` }, 400)
     const snapshot = store.snapshot(run)
     return snapshot ? c.json(snapshot) : c.json({ error: `no run ${run}` }, 404)
+  })
+
+  // What the dashboard loads: sizes bounded by `points`, whatever the run's length and layer count.
+  app.get('/api/runs/:run/overview', (c) => {
+    const run = c.req.param('run')
+    if (!isValidRunId(run)) return c.json({ error: `invalid run id ${JSON.stringify(run)}` }, 400)
+    const points = pointsParameter(c.req.query('points'), DEFAULT_OVERVIEW_POINTS)
+    if (typeof points === 'string') return c.json({ error: points }, 400)
+    const snapshot = store.snapshot(run)
+    return snapshot ? c.json(runOverview(snapshot, points)) : c.json({ error: `no run ${run}` }, 404)
+  })
+
+  app.get('/api/runs/:run/layer', (c) => {
+    const run = c.req.param('run')
+    if (!isValidRunId(run)) return c.json({ error: `invalid run id ${JSON.stringify(run)}` }, 400)
+    const points = pointsParameter(c.req.query('points'), DEFAULT_LAYER_POINTS)
+    if (typeof points === 'string') return c.json({ error: points }, 400)
+    const layer = c.req.query('name')
+    if (!layer) return c.json({ error: 'query parameter "name" must name a layer' }, 400)
+    const snapshot = store.snapshot(run)
+    if (!snapshot) return c.json({ error: `no run ${run}` }, 404)
+    const history = layerHistory(snapshot, layer, points)
+    return history ? c.json(history) : c.json({ error: `run ${run} has no layer ${JSON.stringify(layer)}` }, 404)
   })
 
   app.get('/stream', (c) => {

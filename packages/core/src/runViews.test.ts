@@ -1,0 +1,53 @@
+import { describe, expect, test } from 'vitest'
+import { RunStore } from './RunStore.js'
+import { layerHistory, runOverview } from './runViews.js'
+import type { EventRecord, RunRecord, SampleRecord } from './schema.js'
+
+const RUN = 'r1'
+const layerInfo = (name: string) => ({ name, shape: [4, 4], numel: 16, dtype: 'float32', format: 'dense_masked' as const, mask_source: 'torch_prune' as const })
+const runRecord: RunRecord = {
+  type: 'run', run: RUN, seq: 0, name: 'mlp', started: 1, schema: 1, host: 'h', profiler: 'p', algorithm: null,
+  layers: [layerInfo('fc1'), layerInfo('fc2')], sampler: { every: 10 },
+}
+const layer = (name: string, nnz: number) => ({
+  name, nnz, numel: 16, sparsity: 1 - nnz / 16, bytes: 128, dense_bytes: 64, nonfinite: 0, hist: { lo: -1, hi: 1, counts: [nnz, 0] },
+})
+const sample = (seq: number): SampleRecord => ({
+  type: 'sample', run: RUN, seq, step: seq * 10, time: seq, cost_ms: 1, step_ms: 5, layers: [layer('fc1', seq), layer('fc2', 3)],
+})
+const event = (seq: number, op: 'drop' | 'grow', layerName: string, count: number): EventRecord => ({
+  type: 'event', run: RUN, seq, step: 20, time: 1, layer: layerName, op, count, exact: true, algorithm: 'SET', requested: null, rows: null,
+})
+
+function snapshot() {
+  const store = new RunStore()
+  store.ingest([runRecord, sample(1), sample(2), event(3, 'drop', 'fc1', 2), event(4, 'drop', 'fc2', 1), event(5, 'grow', 'fc1', 3), sample(6), sample(7), sample(8)])
+  return store.snapshot(RUN)!
+}
+
+describe('runOverview', () => {
+  test('a sparsity matrix over evenly chosen samples, the first and latest in full, events summed per step', () => {
+    const overview = runOverview(snapshot(), 3)
+    expect(overview.steps).toEqual([10, 60, 80])
+    expect(overview.sparsity).toEqual([[0.9375, 0.8125], [0.625, 0.8125], [0.5, 0.8125]])
+    expect([overview.first!.seq, overview.latest!.seq]).toEqual([1, 8])
+    expect(overview.events).toEqual([
+      { step: 20, layer: 'all layers', op: 'drop', count: 3, signed: -3 },
+      { step: 20, layer: 'all layers', op: 'grow', count: 3, signed: 3 },
+    ])
+    expect(overview.lastSeq).toBe(8)
+  })
+})
+
+describe('layerHistory', () => {
+  test("one layer's numbers and histograms at each sample, and its own events", () => {
+    const history = layerHistory(snapshot(), 'fc1', 500)!
+    expect(history.points.map((p) => [p.step, p.nnz, p.hist.counts[0]])).toEqual([[10, 1, 1], [20, 2, 2], [60, 6, 6], [70, 7, 7], [80, 8, 8]])
+    expect(history.events.map((e) => `${e.op}${e.count}`)).toEqual(['drop2', 'grow3'])
+    expect(layerHistory(snapshot(), 'fc1', 2)!.points.map((p) => p.step)).toEqual([10, 80])
+  })
+
+  test('is undefined for a layer the run does not have', () => {
+    expect(layerHistory(snapshot(), 'fc9', 10)).toBeUndefined()
+  })
+})

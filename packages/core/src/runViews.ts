@@ -1,0 +1,89 @@
+import { eventRows, eventsPerStep, type EventRow } from './chartSpecs.js'
+import type { RunSnapshot, RunStatus } from './RunStore.js'
+import type { EndRecord, LayerSample, RunRecord, SampleRecord, SamplerRecord } from './schema.js'
+import type { Thinning } from './SampleHistory.js'
+
+/** At most `max` samples: the first, the last and evenly spaced ones between. */
+export function decimateSamples<T>(samples: readonly T[], max: number): T[] {
+  if (samples.length <= max) return [...samples]
+  return Array.from({ length: max }, (_, i) => samples[Math.round((i * (samples.length - 1)) / (max - 1))]!)
+}
+
+/** Sparsity to 6 decimals: finer than any chart shows, and a third of the JSON. */
+const roundSparsity = (value: number) => Math.round(value * 1e6) / 1e6
+
+/**
+ * A run as the dashboard's main view needs it, in a size that does not grow with steps or bins: the
+ * per-layer sparsity over at most `points` samples as a matrix, the first and the latest sample in full,
+ * and drop/grow totals per step.
+ */
+export interface RunOverview {
+  run: RunRecord
+  status: RunStatus
+  lastSeq: number
+  sampler: SamplerRecord[]
+  end: EndRecord | null
+  thinning: Thinning | null
+  /** Steps of the matrix rows, oldest first: evenly chosen, the first and the newest always included. */
+  steps: number[]
+  /** `sparsity[i][j]`: layer `run.layers[j]` at `steps[i]` (null if that sample lacks the layer). */
+  sparsity: (number | null)[][]
+  first: SampleRecord | null
+  latest: SampleRecord | null
+  /** Drops and grows summed per step over the events held. */
+  events: EventRow[]
+}
+
+/** One matrix row: each layer's sparsity in `layers` order. */
+export function sparsityColumn(sample: SampleRecord, layers: readonly { name: string }[]): (number | null)[] {
+  const byName = new Map(sample.layers.map((l) => [l.name, l.sparsity]))
+  return layers.map((l) => {
+    const value = byName.get(l.name)
+    return value === undefined ? null : roundSparsity(value)
+  })
+}
+
+/** @example runOverview(store.snapshot(run)!, 300).sparsity.length // ≤ 300 */
+export function runOverview(snapshot: RunSnapshot, points: number): RunOverview {
+  const shown = decimateSamples(snapshot.samples, points)
+  return {
+    run: snapshot.run,
+    status: snapshot.status,
+    lastSeq: snapshot.lastSeq,
+    sampler: snapshot.sampler,
+    end: snapshot.end,
+    thinning: snapshot.thinning,
+    steps: shown.map((s) => s.step),
+    sparsity: shown.map((s) => sparsityColumn(s, snapshot.run.layers)),
+    first: snapshot.samples[0] ?? null,
+    latest: snapshot.samples.at(-1) ?? null,
+    events: eventsPerStep(snapshot.events),
+  }
+}
+
+/** One layer at one sample. */
+export interface LayerPoint extends LayerSample {
+  step: number
+}
+
+/** One layer's history for the inspector: its numbers and histogram at up to `points` samples, its events. */
+export interface LayerHistory {
+  layer: string
+  points: LayerPoint[]
+  events: EventRow[]
+  /** The run's last seq this history includes: live records after it continue it. */
+  lastSeq: number
+}
+
+/** The layer's own entry in `sample`, with the sample's step. */
+export function layerPoint(sample: SampleRecord, layer: string): LayerPoint | undefined {
+  const found = sample.layers.find((l) => l.name === layer)
+  return found && { ...found, step: sample.step }
+}
+
+/** Undefined when the run has no such layer. @example layerHistory(snapshot, 'fc1', 500)?.points.at(-1)?.nnz */
+export function layerHistory(snapshot: RunSnapshot, layer: string, points: number): LayerHistory | undefined {
+  if (!snapshot.run.layers.some((l) => l.name === layer)) return undefined
+  const held = snapshot.samples.flatMap((s) => layerPoint(s, layer) ?? [])
+  return { layer, points: decimateSamples(held, points), events: eventRows(snapshot.events, layer), lastSeq: snapshot.lastSeq }
+}
