@@ -22,12 +22,14 @@ const STOPS = [
   [94, 201, 98],
   [253, 231, 37],
 ] as const
-const PALETTE = Array.from({ length: 256 }, (_, i) => {
+/** 256 opaque colours as RGBA pixels (little-endian words: alpha in the high byte). */
+const PALETTE = Uint32Array.from({ length: 256 }, (_, i) => {
   const at = (i / 255) * (STOPS.length - 1)
   const low = STOPS[Math.floor(at)]!
   const high = STOPS[Math.min(STOPS.length - 1, Math.floor(at) + 1)]!
   const t = at - Math.floor(at)
-  return low.map((c, k) => Math.round(c + (high[k]! - c) * t)) as [number, number, number]
+  const [r, g, b] = low.map((c, k) => Math.round(c + (high[k]! - c) * t)) as [number, number, number]
+  return ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0
 })
 
 /**
@@ -59,7 +61,7 @@ export function SparsityHeatmap({ layers, steps, sparsity, count, events, onLaye
     element.height = height
     const context = element.getContext('2d')!
     const image = context.createImageData(width, height)
-    const pixels = image.data
+    const pixels = new Uint32Array(image.data.buffer)
     // the sample each pixel column shows: the last one at or before that column's step
     const columnSample = new Int32Array(width).fill(-1)
     for (let x = 0, i = 0; x < width && count; x++) {
@@ -68,20 +70,13 @@ export function SparsityHeatmap({ layers, steps, sparsity, count, events, onLaye
       columnSample[x] = i
     }
     for (let j = 0; j < layers.length; j++) {
-      const top = EVENT_STRIP + j * rowHeight
+      const top = (EVENT_STRIP + j * rowHeight) * width
       for (let x = 0; x < width; x++) {
         const i = columnSample[x]!
         const value = i < 0 ? null : sparsity[i]![j]
-        if (value === null || value === undefined) continue
-        const [r, g, b] = PALETTE[Math.round(Math.min(1, Math.max(0, value)) * 255)]!
-        for (let y = top; y < top + rowHeight; y++) {
-          const o = (y * width + x) * 4
-          pixels[o] = r
-          pixels[o + 1] = g
-          pixels[o + 2] = b
-          pixels[o + 3] = 255
-        }
+        if (value !== null && value !== undefined) pixels[top + x] = PALETTE[Math.round(Math.min(1, Math.max(0, value)) * 255)]!
       }
+      for (let y = 1; y < rowHeight; y++) pixels.copyWithin(top + y * width, top, top + width)
     }
     context.putImageData(image, 0, 0)
     context.fillStyle = '#888'
