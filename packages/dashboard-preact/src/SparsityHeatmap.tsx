@@ -32,6 +32,13 @@ const PALETTE = Uint32Array.from({ length: 256 }, (_, i) => {
   return ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0
 })
 
+/** Index of the sample (among the first `count`) nearest to `step`, searching forward from `from`. */
+function nearestSample(steps: readonly number[], count: number, step: number, from = 0): number {
+  let i = from
+  while (i + 1 < count && Math.abs(steps[i + 1]! - step) <= Math.abs(steps[i]! - step)) i++
+  return i
+}
+
 /**
  * Layer × step sparsity on one canvas, for models with too many layers for lines: a live update repaints
  * pixels instead of re-rendering a scene of layers × steps marks, so it stays cheap at 1000 layers.
@@ -62,13 +69,9 @@ export function SparsityHeatmap({ layers, steps, sparsity, count, events, onLaye
     const context = element.getContext('2d')!
     const image = context.createImageData(width, height)
     const pixels = new Uint32Array(image.data.buffer)
-    // the sample each pixel column shows: the last one at or before that column's step
+    // the sample each pixel column shows: the one nearest to that column's step
     const columnSample = new Int32Array(width).fill(-1)
-    for (let x = 0, i = 0; x < width && count; x++) {
-      const step = first + (x / Math.max(1, width - 1)) * span
-      while (i + 1 < count && steps[i + 1]! <= step) i++
-      columnSample[x] = i
-    }
+    for (let x = 0, i = 0; x < width && count; x++) columnSample[x] = i = nearestSample(steps, count, first + (x / Math.max(1, width - 1)) * span, i)
     for (let j = 0; j < layers.length; j++) {
       const top = (EVENT_STRIP + j * rowHeight) * width
       for (let x = 0; x < width; x++) {
@@ -90,9 +93,7 @@ export function SparsityHeatmap({ layers, steps, sparsity, count, events, onLaye
   const at = (event: MouseEvent) => {
     const box = (event.currentTarget as HTMLCanvasElement).getBoundingClientRect()
     const j = Math.floor((event.clientY - box.top - EVENT_STRIP) / rowHeight)
-    const step = first + ((event.clientX - box.left) / Math.max(1, box.width - 1)) * span
-    let i = 0
-    while (i + 1 < count && steps[i + 1]! <= step) i++
+    const i = nearestSample(steps, count, first + ((event.clientX - box.left) / Math.max(1, box.width - 1)) * span)
     return j >= 0 && j < layers.length && count ? { layer: layers[j]!, step: steps[i]!, value: sparsity[i]![j] } : null
   }
 

@@ -1,0 +1,13 @@
+import type { WireRecord } from '@sparselab-profiler/core'
+
+export declare const MAX_BATCH_BYTES: number
+export declare function trainingRun(options: {
+  run: string
+  layerCount: number
+  steps: number
+  every: number
+  updateEvery: number
+  seed: number
+}): Generator<WireRecord, void, unknown>
+export declare function checkSchema(records: readonly WireRecord[]): void
+export declare function toBatches(lines: readonly string[], maxRecords: number): { body: string; records: number; bytes: number }[]
