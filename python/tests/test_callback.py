@@ -115,3 +115,9 @@ def test_exclude_regex_and_the_memory_budget(tmp_path):
     assert [l["name"] for l in read_log(profiler.log_path)[0]["layers"]] == ["0", "5"]
     messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
     assert len(messages) == 1 and "mask snapshots for inferred drop/grow events would take 0 MiB" in messages[0]
+
+
+def test_histogram_bins_beyond_the_schema_limit_are_refused_before_training(tmp_path):
+    with pytest.raises(ValueError) as error:
+        SparsityProfilerCallback(logdir=tmp_path, server=None, bins=1025)
+    assert str(error.value) == "bins must be an integer from 1 to 1024, got 1025"

@@ -1,5 +1,5 @@
 /** @sparselab-profiler/core — schema v1, validation, RunStore and the Vega-Lite report builder; no runtime dependencies. */
-export { MASK_SOURCES, SCHEMA_VERSION, STORAGE_FORMATS } from './schema.js'
+export { MASK_SOURCES, MAX_EVENT_ROWS, MAX_HISTOGRAM_BINS, MAX_LAYERS, MAX_SHAPE_DIMS, SCHEMA_VERSION, STORAGE_FORMATS } from './schema.js'
 export type {
   AlgorithmInfo,
   EndRecord,
@@ -21,6 +21,8 @@ export { isValidRunId, validateRecord } from './validateRecord.js'
 export type { Validation } from './validateRecord.js'
 export { formatNdjsonError, parseNdjson } from './parseNdjson.js'
 export type { NdjsonError, NdjsonParse } from './parseNdjson.js'
+export { checkBatch } from './checkBatch.js'
+export type { BatchProblem } from './checkBatch.js'
 export { RunStore } from './RunStore.js'
 export { SampleHistory } from './SampleHistory.js'
 export type { Thinning } from './SampleHistory.js'

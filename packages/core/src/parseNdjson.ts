@@ -1,4 +1,5 @@
 import type { WireRecord } from './schema.js'
+import { findNonFiniteLiteral } from './findNonFiniteLiteral.js'
 import { validateRecord } from './validateRecord.js'
 
 /** A rejected NDJSON body: `line` is 1-based, `path` the field inside that line ('' for the whole line). */
@@ -8,7 +9,8 @@ export interface NdjsonError {
   message: string
 }
 
-export type NdjsonParse = { ok: true; records: WireRecord[] } | { ok: false; error: NdjsonError }
+/** On success, `lines[i]` is the 1-based line that held `records[i]`. */
+export type NdjsonParse = { ok: true; records: WireRecord[]; lines: number[] } | { ok: false; error: NdjsonError }
 
 /** Renders an error as one sentence a user can act on. */
 export function formatNdjsonError(error: NdjsonError): string {
@@ -22,6 +24,7 @@ export function formatNdjsonError(error: NdjsonError): string {
  */
 export function parseNdjson(text: string): NdjsonParse {
   const records: WireRecord[] = []
+  const recordLines: number[] = []
   const lines = text.split('\n')
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i]!.trim()
@@ -30,11 +33,15 @@ export function parseNdjson(text: string): NdjsonParse {
     try {
       value = JSON.parse(raw)
     } catch (e) {
+      const literal = findNonFiniteLiteral(raw)
+      if (literal)
+        return { ok: false, error: { line: i + 1, path: literal.path, message: `${literal.literal} is not valid JSON (JSON numbers are finite)` } }
       return { ok: false, error: { line: i + 1, path: '', message: `not valid JSON (${(e as Error).message})` } }
     }
     const result = validateRecord(value)
     if (!result.ok) return { ok: false, error: { line: i + 1, path: result.path, message: result.message } }
     records.push(result.record)
+    recordLines.push(i + 1)
   }
-  return { ok: true, records }
+  return { ok: true, records, lines: recordLines }
 }

@@ -2,6 +2,20 @@
 
 export const SCHEMA_VERSION = 1
 
+/*
+ * Size limits of schema v1, so one hostile or broken record cannot make the server hold unbounded data
+ * (the ingest body limit, 16 MiB by default, bounds a whole batch on top of these).
+ * Mirrored by python/records.py.
+ */
+/** Most bins one layer's histogram may have; the callback samples 64 by default. */
+export const MAX_HISTOGRAM_BINS = 1024
+/** Most layers one run record or sample may list (a large mixture-of-experts model has tens of thousands). */
+export const MAX_LAYERS = 100_000
+/** Most dimensions of one layer's shape. */
+export const MAX_SHAPE_DIMS = 8
+/** Most output rows one topology event may break its count into. */
+export const MAX_EVENT_ROWS = 1_000_000
+
 /** How a layer's weights are stored, which decides the bytes it really uses. */
 export const STORAGE_FORMATS = ['padded_csr', 'dense', 'dense_masked', 'coo', 'csr', 'semi_structured_2_4'] as const
 export type StorageFormat = (typeof STORAGE_FORMATS)[number]

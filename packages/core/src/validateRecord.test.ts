@@ -37,10 +37,35 @@ describe('parseNdjson', () => {
       expect(formatNdjsonError(result.error)).toBe('line 3, field "layers[1].nnz": expected an integer ≥ 0, got "many"')
   })
 
+  test('says which line held each record', () => {
+    const result = parseNdjson(`\n${run}\n\n${sample}`)
+    expect(result.ok && result.lines).toEqual([2, 4])
+  })
+
+  test('names the field of a NaN or Infinity literal, which JSON cannot carry', () => {
+    const result = parseNdjson(`${run}\n${sample!.replace('"cost_ms":0.42', '"cost_ms":NaN')}`)
+    expect(!result.ok && formatNdjsonError(result.error)).toBe('line 2, field "cost_ms": NaN is not valid JSON (JSON numbers are finite)')
+    const hist = parseNdjson(sample!.replace('"lo":-1', '"lo":-Infinity'))
+    expect(!hist.ok && hist.error).toEqual({ line: 1, path: 'layers[0].hist.lo', message: '-Infinity is not valid JSON (JSON numbers are finite)' })
+  })
+
+  test('1e999 is JSON, reads as Infinity and is refused as not finite', () => {
+    const result = parseNdjson(sample!.replace('"cost_ms":0.42', '"cost_ms":1e999'))
+    expect(!result.ok && formatNdjsonError(result.error)).toBe('line 1, field "cost_ms": expected a finite number, got Infinity')
+  })
+
   test('reports malformed JSON with its line', () => {
     const result = parseNdjson(`${run}\n{"type":"sample",`)
     expect(!result.ok && result.error).toMatchObject({ line: 2, path: '' })
     if (!result.ok) expect(result.error.message).toMatch(/^not valid JSON/)
+  })
+})
+
+test('fields and types named like Object.prototype properties are not mistaken for the schema', () => {
+  const [, , event] = vectors('valid.ndjson')
+  expect(validateRecord({ ...JSON.parse(event!), toString: 'x' })).toEqual({ ok: false, path: 'toString', message: 'is not a field of this record' })
+  expect(validateRecord({ type: 'constructor' })).toEqual({
+    ok: false, path: 'type', message: 'expected one of "run", "sample", "event", "sampler", "end", got "constructor"',
   })
 })
 

@@ -1,4 +1,13 @@
-import { MASK_SOURCES, SCHEMA_VERSION, STORAGE_FORMATS, type WireRecord } from './schema.js'
+import {
+  MASK_SOURCES,
+  MAX_EVENT_ROWS,
+  MAX_HISTOGRAM_BINS,
+  MAX_LAYERS,
+  MAX_SHAPE_DIMS,
+  SCHEMA_VERSION,
+  STORAGE_FORMATS,
+  type WireRecord,
+} from './schema.js'
 
 /** Outcome of validating one decoded JSON value against schema v1. */
 export type Validation =
@@ -30,10 +39,13 @@ const fail = (path: string, expected: string, value: unknown): Failure => ({
   message: `expected ${expected}, got ${describe(value)}`,
 })
 
+// 1e999 parses to Infinity: say "finite" rather than "≥ 0", which Infinity would seem to satisfy.
 const num =
   (min = -Infinity): Check =>
-  (v, p) =>
-    typeof v === 'number' && Number.isFinite(v) && v >= min ? null : fail(p, min > -Infinity ? `a number ≥ ${min}` : 'a finite number', v)
+  (v, p) => {
+    if (typeof v === 'number' && !Number.isFinite(v)) return fail(p, 'a finite number', v)
+    return typeof v === 'number' && v >= min ? null : fail(p, min > -Infinity ? `a number ≥ ${min}` : 'a finite number', v)
+  }
 
 const int =
   (min = 0): Check =>
@@ -70,6 +82,7 @@ const arrayOf =
     return null
   }
 
+// Own keys only: a field named "constructor" or "toString" must not pass for a field of the shape.
 const object =
   (shape: Record<string, Check>, refine?: (v: Record<string, unknown>, p: string) => Failure | null): Check =>
   (v, p) => {
@@ -77,21 +90,17 @@ const object =
     const record = v as Record<string, unknown>
     for (const [key, check] of Object.entries(shape)) {
       const at = p ? `${p}.${key}` : key
-      if (!(key in record)) return { path: at, message: 'is missing' }
+      if (!Object.hasOwn(record, key)) return { path: at, message: 'is missing' }
       const f = check(record[key], at)
       if (f) return f
     }
     for (const key of Object.keys(record)) {
-      if (!(key in shape)) return { path: p ? `${p}.${key}` : key, message: 'is not a field of this record' }
+      if (!Object.hasOwn(shape, key)) return { path: p ? `${p}.${key}` : key, message: 'is not a field of this record' }
     }
     return refine ? refine(record, p) : null
   }
 
-const MAX_BINS = 1024
-const MAX_LAYERS = 100_000
-const MAX_ROWS = 1_000_000
-
-const histogram = object({ lo: num(), hi: num(), counts: arrayOf(int(0), { min: 1, max: MAX_BINS }) }, (h, p) =>
+const histogram = object({ lo: num(), hi: num(), counts: arrayOf(int(0), { min: 1, max: MAX_HISTOGRAM_BINS }) }, (h, p) =>
   (h.lo as number) < (h.hi as number) ? null : { path: `${p}.hi`, message: `must be greater than lo (${h.lo})` },
 )
 
@@ -147,7 +156,7 @@ const RECORD_CHECKS: Record<WireRecord['type'], Check> = {
     layers: arrayOf(
       object({
         name: str(),
-        shape: arrayOf(int(0), { max: 8 }),
+        shape: arrayOf(int(0), { max: MAX_SHAPE_DIMS }),
         numel: int(1),
         dtype: str(),
         format: oneOf(...STORAGE_FORMATS),
@@ -180,7 +189,7 @@ const RECORD_CHECKS: Record<WireRecord['type'], Check> = {
       exact: bool,
       algorithm: str(),
       requested: nullable(int(0)),
-      rows: nullable(arrayOf(int(0), { max: MAX_ROWS })),
+      rows: nullable(arrayOf(int(0), { max: MAX_EVENT_ROWS })),
     },
     (e, p) => {
       const rows = e.rows as number[] | null
@@ -216,7 +225,7 @@ export function validateRecord(value: unknown): Validation {
   const type = (value as { type?: unknown } | null)?.type
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     return { ok: false, path: '', message: `expected a JSON object, got ${describe(value)}` }
-  if (typeof type !== 'string' || !(type in RECORD_CHECKS))
+  if (typeof type !== 'string' || !Object.hasOwn(RECORD_CHECKS, type))
     return { ok: false, path: 'type', message: `expected one of "run", "sample", "event", "sampler", "end", got ${describe(type)}` }
   if ('schema' in value && (value as { schema: unknown }).schema !== SCHEMA_VERSION)
     return { ok: false, path: 'schema', message: `unsupported schema version ${describe((value as { schema: unknown }).schema)}; this server speaks ${SCHEMA_VERSION}` }

@@ -8,6 +8,7 @@ import {
   DEFAULT_SECTIONS,
   REPORT_SECTIONS,
   buildReport,
+  checkBatch,
   formatNdjsonError,
   isValidRunId,
   layerHistory,
@@ -18,6 +19,7 @@ import {
   type RunStore,
 } from '@sparselab-profiler/core'
 import { loadVegaLibraries, renderReportHtml, runReportFileName } from '@sparselab-profiler/export'
+import { decodeUtf8Body } from './decodeUtf8Body.js'
 import { streamRun } from './streamRun.js'
 
 /** The page and script that `GET /` serves; supplied by the bundle so the server does not depend on the UI. */
@@ -36,10 +38,12 @@ export interface AppOptions {
   maxIngestBytes?: number
   /** Seconds between SSE keep-alive comments. @default 15 */
   keepAliveSeconds?: number
+  /** Records buffered for one SSE client that reads too slowly; beyond it the client is dropped and resumes with Last-Event-ID. @default 10000 */
+  maxQueued?: number
   /** Origins of pages allowed to embed the dashboard (CORS); closed to every other origin. @default [] */
   corsOrigins?: string[]
   /** A run's complete history for exports (the store keeps a bounded window). @default the store's snapshot */
-  completeRun?: (run: string) => RunSnapshot | undefined
+  completeRun?: (run: string) => RunSnapshot | undefined | Promise<RunSnapshot | undefined>
 }
 
 const DEFAULT_OVERVIEW_POINTS = 300
@@ -78,7 +82,9 @@ export function createApp(options: AppOptions): Hono {
       onError: (c) => c.json({ error: `body larger than ${options.maxIngestBytes ?? 16 * 1024 * 1024} bytes; send smaller batches` }, 413),
     }),
     async (c) => {
-      const body = await c.req.text()
+      const decoded = decodeUtf8Body(new Uint8Array(await c.req.arrayBuffer()))
+      if (!decoded.ok) return c.json({ error: formatNdjsonError(decoded.error), ...decoded.error }, 400)
+      const body = decoded.text
       const heartbeat = c.req.query('run')
       if (body.trim() === '' && heartbeat !== undefined) {
         // An empty batch naming its run is a heartbeat: the run is alive, and the ack says where it stands.
@@ -87,6 +93,14 @@ export function createApp(options: AppOptions): Hono {
       }
       const parsed = parseNdjson(body)
       if (!parsed.ok) return c.json({ error: formatNdjsonError(parsed.error), ...parsed.error }, 400)
+      // All or nothing: a batch with a problem stores none of its records.
+      const problem = checkBatch(parsed.records, parsed.lines, (run) => store.has(run))
+      if (problem) {
+        const { line, path, message } = problem
+        const answer = { error: formatNdjsonError(problem), line, path, message }
+        // An unknown run answers like an ack of -1 too, so the sender resends from seq 0.
+        return problem.kind === 'unknown-run' ? c.json({ ...answer, acks: { [problem.run]: -1 } }, 409) : c.json(answer, 400)
+      }
       return c.json({ acks: store.ingest(parsed.records) })
     },
   )
@@ -129,7 +143,7 @@ export function createApp(options: AppOptions): Hono {
     if (!store.has(run)) return c.json({ error: `no run ${run}` }, 404)
     const lastEventId = Number(c.req.header('Last-Event-ID') ?? c.req.query('after') ?? -1)
     const after = Number.isInteger(lastEventId) ? lastEventId : -1
-    return streamSSE(c, (stream) => streamRun(stream, { store, run, after, keepAliveMs: (options.keepAliveSeconds ?? 15) * 1000 }))
+    return streamSSE(c, (stream) => streamRun(stream, { store, run, after, keepAliveMs: (options.keepAliveSeconds ?? 15) * 1000, maxQueued: options.maxQueued }))
   })
 
   app.post('/export', async (c) => {
@@ -146,7 +160,7 @@ export function createApp(options: AppOptions): Hono {
     if (!Array.isArray(sections) || sections.some((s) => !REPORT_SECTIONS.includes(s)))
       return c.json({ error: `field "sections" must be a list of ${REPORT_SECTIONS.map((s) => `"${s}"`).join(', ')}` }, 400)
     if (!store.has(run)) return c.json({ error: `no run ${run}` }, 404)
-    const snapshot = options.completeRun?.(run) ?? store.snapshot(run)!
+    const snapshot = (await options.completeRun?.(run)) ?? store.snapshot(run)!
     const report = buildReport(snapshot, { title: body.title || undefined, sections: sections as ReportSection[] })
     const html = renderReportHtml(report, { libraries: loadVegaLibraries() })
     c.header('Content-Disposition', `attachment; filename="${runReportFileName(snapshot)}"`)

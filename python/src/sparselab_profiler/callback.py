@@ -23,6 +23,7 @@ from .mask_snapshots import MaskSnapshots
 from .measure import measure_layers
 from .metrics import DEFAULT_BINS, Workspace
 from .records import (
+    MAX_HISTOGRAM_BINS,
     EndRecord,
     EventRecord,
     Record,
@@ -98,6 +99,8 @@ class SparsityProfilerCallback:
     ):
         if not isinstance(every, int) or every < 1:
             raise ValueError(f"every must be a positive integer, got {every!r}")
+        if not isinstance(bins, int) or not 1 <= bins <= MAX_HISTOGRAM_BINS:  # the server rejects larger histograms
+            raise ValueError(f"bins must be an integer from 1 to {MAX_HISTOGRAM_BINS}, got {bins!r}")
         for pattern in (layer_regex, exclude_regex):
             if pattern is not None:
                 re.compile(pattern)  # a bad pattern is the caller's error: say so now, not mid-training

@@ -15,6 +15,12 @@ MaskSource = Literal["sparselab", "torch_prune", "parametrization", "rigl_torch"
 STORAGE_FORMATS: tuple[str, ...] = StorageFormat.__args__
 MASK_SOURCES: tuple[str, ...] = MaskSource.__args__
 
+# Size limits of schema v1, mirrored from packages/core/src/schema.ts: the server rejects larger records.
+MAX_HISTOGRAM_BINS = 1024  # bins of one layer's histogram
+MAX_LAYERS = 100_000  # layers of one run record or sample
+MAX_SHAPE_DIMS = 8  # dimensions of one layer's shape
+MAX_EVENT_ROWS = 1_000_000  # output rows one topology event may break its count into
+
 
 @dataclass
 class LayerInfo:
@@ -161,13 +167,17 @@ def _describe(value: Any) -> str:
         return "an object"
     if isinstance(value, str):
         return json.dumps(value if len(value) <= 40 else value[:40] + "…", ensure_ascii=False)
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")  # as JavaScript writes them
     return repr(value)
 
 
 def _number(minimum: float = -math.inf) -> Check:
     def check(v: Any, p: str) -> None:
-        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= minimum
-        if not ok:
+        is_number = isinstance(v, (int, float)) and not isinstance(v, bool)
+        if is_number and not math.isfinite(v):  # 1e999 reads as inf: "≥ 0" would seem to allow it
+            raise RecordError(p, f"expected a finite number, got {_describe(v)}")
+        if not (is_number and v >= minimum):
             raise RecordError(p, f"expected {'a finite number' if minimum == -math.inf else f'a number ≥ {minimum:g}'}, got {_describe(v)}")
     return check
 
@@ -211,7 +221,8 @@ def _array(item: Check, minimum: int = 0, maximum: float = math.inf) -> Check:
         if not isinstance(v, list):
             raise RecordError(p, f"expected an array, got {_describe(v)}")
         if not minimum <= len(v) <= maximum:
-            raise RecordError(p, f"expected between {minimum} and {maximum:g} items, got {len(v)}")
+            most = "Infinity" if maximum == math.inf else int(maximum)
+            raise RecordError(p, f"expected between {minimum} and {most} items, got {len(v)}")
         for i, x in enumerate(v):
             item(x, f"{p}[{i}]")
     return check
@@ -266,7 +277,7 @@ def _event_refine(event: dict, p: str) -> None:
 
 _RUN_ID = _string(lambda s: bool(RUN_ID_PATTERN.match(s)) and ".." not in s,
                   'a run id (letters, digits, ".", "_", "-"; at most 128; no "..")')
-_HISTOGRAM = _object({"lo": _number(), "hi": _number(), "counts": _array(_integer(0), 1, 1024)}, _histogram_refine)
+_HISTOGRAM = _object({"lo": _number(), "hi": _number(), "counts": _array(_integer(0), 1, MAX_HISTOGRAM_BINS)}, _histogram_refine)
 _LAYER_SAMPLE = _object(
     {"name": _string(), "nnz": _integer(0), "numel": _integer(1), "sparsity": _number(0), "bytes": _integer(0),
      "dense_bytes": _integer(0), "hist": _HISTOGRAM, "nonfinite": _integer(0)},
@@ -278,19 +289,19 @@ _CHECKS: dict[str, Check] = {
         "schema": _one_of(SCHEMA_VERSION), "host": _string(), "profiler": _string(),
         "algorithm": _nullable(_object({"name": _string(), "params": _params})),
         "layers": _array(_object({
-            "name": _string(), "shape": _array(_integer(0), 0, 8), "numel": _integer(1), "dtype": _string(),
+            "name": _string(), "shape": _array(_integer(0), 0, MAX_SHAPE_DIMS), "numel": _integer(1), "dtype": _string(),
             "format": _one_of(*STORAGE_FORMATS), "mask_source": _one_of(*MASK_SOURCES),
-        }), 0, 100_000),
+        }), 0, MAX_LAYERS),
         "sampler": _object({"every": _integer(1)}),
     }),
     "sample": _object({
         "type": _one_of("sample"), "run": _RUN_ID, "seq": _integer(1), "step": _integer(0), "time": _number(0),
-        "layers": _array(_LAYER_SAMPLE, 0, 100_000), "cost_ms": _number(0), "step_ms": _nullable(_number(0)),
+        "layers": _array(_LAYER_SAMPLE, 0, MAX_LAYERS), "cost_ms": _number(0), "step_ms": _nullable(_number(0)),
     }),
     "event": _object({
         "type": _one_of("event"), "run": _RUN_ID, "seq": _integer(1), "step": _integer(0), "time": _number(0),
         "layer": _string(), "op": _one_of("drop", "grow"), "count": _integer(0), "exact": _boolean,
-        "algorithm": _string(), "requested": _nullable(_integer(0)), "rows": _nullable(_array(_integer(0), 0, 1_000_000)),
+        "algorithm": _string(), "requested": _nullable(_integer(0)), "rows": _nullable(_array(_integer(0), 0, MAX_EVENT_ROWS)),
     }, _event_refine),
     "sampler": _object({
         "type": _one_of("sampler"), "run": _RUN_ID, "seq": _integer(1), "step": _integer(0), "time": _number(0),

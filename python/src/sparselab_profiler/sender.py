@@ -138,13 +138,32 @@ class LogSender:
             with urllib.request.urlopen(request, timeout=self._timeout_s) as response:
                 answer = json.loads(response.read())
         except urllib.error.HTTPError as error:
+            body = error.read()
+            unknown_run_ack = _unknown_run_ack(error.code, body, self._run_id)
+            if unknown_run_ack is not None:
+                return unknown_run_ack
             if 400 <= error.code < 500 and error.code not in (408, 429):
-                raise _Rejected(f"HTTP {error.code}: {error.read()[:500].decode('utf-8', 'replace')}") from None
+                raise _Rejected(f"HTTP {error.code}: {body[:500].decode('utf-8', 'replace')}") from None
             raise
         ack = answer.get("acks", {}).get(self._run_id)
         if not isinstance(ack, int):
             raise ValueError(f"the server's answer has no ack for run {self._run_id}")
         return ack
+
+
+def _unknown_run_ack(status: int, body: bytes, run_id: str) -> Optional[int]:
+    """The ack in a 409 that says the server does not know the run (it restarted, or never got seq 0).
+
+    Such an answer stores nothing and carries ``acks: {run: -1}``; taken as an ack, it makes the sender
+    resend from seq 0, the run record first. Any other answer gives None.
+    """
+    if status != 409:
+        return None
+    try:
+        ack = json.loads(body).get("acks", {}).get(run_id)
+    except (ValueError, AttributeError):
+        return None
+    return ack if isinstance(ack, int) and not isinstance(ack, bool) else None
 
 
 class _Rejected(Exception):
