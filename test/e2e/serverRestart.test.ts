@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { join } from 'node:path'
 import { expect, test } from 'vitest'
 import { CLI, PYTHON, run, tempDir } from '../support/env.js'
 
@@ -45,7 +46,7 @@ test('a server killed and restarted mid-run ends with every seq of the run exact
     return runs.find((r) => r.lastSeq >= 10)?.run
   }, 'the run to stream')
 
-  server.child.kill('SIGKILL') // loses everything it held: it kept no copy of this run
+  server.child.kill('SIGKILL') // loses everything it held: serve() restarts it on a fresh logdir, so the sender alone makes the run whole
   await server.done
   await new Promise((r) => setTimeout(r, 1500))
   server = serve()
@@ -61,6 +62,60 @@ test('a server killed and restarted mid-run ends with every seq of the run exact
   }, 'the end record after the restart', 20_000)
   const seqs = [0, ...[...snapshot.samples, ...snapshot.events, ...snapshot.sampler].map((r) => r.seq), snapshot.end!.seq].sort((a, b) => a - b)
   expect(seqs).toEqual([...Array(logged.length).keys()])
+  expect(snapshot.end!.status).toBe('finished')
+  server.child.kill('SIGTERM')
+  await server.done
+})
+
+type RunRow = { run: string; lastSeq: number }
+const runsAt = async (url: string) => ((await (await fetch(`${url}/api/runs`)).json()) as { runs: RunRow[] }).runs
+const ndjsonRecords = (path: string) =>
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .slice(0, -1) // what follows the last newline is a torn line at most
+    .map((line) => JSON.parse(line) as { seq: number })
+
+test('a server SIGKILLed mid-run loses nothing it acked: its journal restores the run, which ends with every seq exactly once', async () => {
+  const port = await freePort()
+  const url = `http://127.0.0.1:${port}`
+  const logdir = tempDir('journal') // the server's own: the trainer logs elsewhere, so only the journal can restore the run
+  const serve = (atPort: number) => run(CLI, ['serve', '--port', String(atPort), '--logdir', logdir])
+  let server = serve(port)
+  await waitFor(async () => ((await fetch(`${url}/api/runs`)).ok ? true : undefined), 'the server')
+
+  const training = run(PYTHON, [
+    '-m', 'sparselab_profiler.demo', '--server', url, '--logdir', tempDir('journal-trainer'), '--steps', '1200', '--step-delay', '0.01',
+  ])
+  const runId = await waitFor(async () => (await runsAt(url)).find((r) => r.lastSeq >= 10)?.run, 'the run to stream')
+  const ackedBeforeKill = (await runsAt(url)).find((r) => r.run === runId)!.lastSeq
+  server.child.kill('SIGKILL')
+  await server.done
+
+  const journal = join(logdir, runId, 'received.ndjson')
+  const journaled = ndjsonRecords(journal).map((r) => r.seq)
+  expect(journaled).toEqual([...Array(journaled.length).keys()])
+  expect(journaled.length - 1).toBeGreaterThanOrEqual(ackedBeforeKill)
+
+  // A server on a port the trainer does not know: what it holds comes from the journal alone, not from a resend.
+  const probePort = await freePort()
+  const probe = serve(probePort)
+  const restored = await waitFor(async () => (await runsAt(`http://127.0.0.1:${probePort}`)).find((r) => r.run === runId), 'the restored run')
+  expect(restored.lastSeq).toBeGreaterThanOrEqual(ackedBeforeKill)
+  probe.child.kill('SIGTERM')
+  await probe.done
+
+  server = serve(port)
+  const finished = await training.done
+  expect(finished.code).toBe(0)
+  const trainerRecords = ndjsonRecords(JSON.parse(finished.stdout.trim().split('\n').at(-1)!).run_log)
+  const snapshot = await waitFor(async () => {
+    const s = (await (await fetch(`${url}/api/runs/${runId}`)).json()) as Snapshot
+    return s.end ? s : undefined
+  }, 'the end record after the restart', 20_000)
+  const seqs = [0, ...[...snapshot.samples, ...snapshot.events, ...snapshot.sampler].map((r) => r.seq), snapshot.end!.seq].sort((a, b) => a - b)
+  expect(seqs).toEqual([...Array(trainerRecords.length).keys()])
+  // Every record once, in seq order, as the trainer wrote it (compared as JSON text, where -0 is 0).
+  expect(ndjsonRecords(journal).map((r) => JSON.stringify(r))).toEqual(trainerRecords.map((r) => JSON.stringify(r)))
   expect(snapshot.end!.status).toBe('finished')
   server.child.kill('SIGTERM')
   await server.done

@@ -1,23 +1,58 @@
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { isValidRunId, type RunStore } from '@sparselab-profiler/core'
-import { RECORDS_FILE, readRunLog } from '@sparselab-profiler/export'
+import { isValidRunId, type RunStore, type WireRecord } from '@sparselab-profiler/core'
+import { JOURNAL_FILE, type RunJournal } from './runJournal.js'
+import { restoreRunLog, runLogsByLength, type RunLog } from './restoreRunLog.js'
+
+export interface LoadLogdirOptions {
+  /**
+   * The journal that new records of these runs will go to. A run whose training log holds more than
+   * the journal, and has not ended, gets the difference copied into the journal, so the journal can
+   * go on from where the restored run stands with no gap.
+   */
+  journal?: RunJournal
+}
 
 /**
- * Loads every run log under `logdir` into the store, so past runs can be reopened and exported.
- * Returns the run ids loaded and, per unreadable log, why it was skipped.
+ * Restores every run folder under `logdir` into the store from whichever of its logs holds more
+ * records (the training's `records.ndjson` or the server's `received.ndjson`); when that one has a bad
+ * line, the other fills in from where it stopped. Returns the runs loaded and why a log was skipped.
  */
-export function loadLogdir(store: RunStore, logdir: string): { loaded: string[]; skipped: string[] } {
+export async function loadLogdir(
+  store: RunStore,
+  logdir: string,
+  options: LoadLogdirOptions = {},
+): Promise<{ loaded: string[]; skipped: string[] }> {
   const loaded: string[] = []
   const skipped: string[] = []
   if (!existsSync(logdir)) return { loaded, skipped }
   for (const entry of readdirSync(logdir, { withFileTypes: true })) {
-    if (!entry.isDirectory() || !isValidRunId(entry.name) || !existsSync(join(logdir, entry.name, RECORDS_FILE))) continue
-    try {
-      loaded.push(readRunLog(join(logdir, entry.name), store).run.run)
-    } catch (error) {
-      skipped.push((error as Error).message)
+    if (!entry.isDirectory() || !isValidRunId(entry.name)) continue
+    const run = entry.name
+    const logs = runLogsByLength(join(logdir, run))
+    for (const log of logs) {
+      try {
+        await restoreRunLog(store, log.file, run, options.journal && journalCatchUp(store, options.journal, run, log, logs))
+        break
+      } catch (error) {
+        skipped.push((error as Error).message)
+      }
     }
+    if (store.has(run)) loaded.push(run)
   }
   return { loaded, skipped }
+}
+
+/** Appends to the journal each restored record past its end, or nothing when the journal is being read or the run is over. */
+function journalCatchUp(store: RunStore, journal: RunJournal, run: string, log: RunLog, logs: RunLog[]) {
+  if (log.name === JOURNAL_FILE || log.tail.last?.type === 'end') return undefined
+  let next = (logs.find((l) => l.name === JOURNAL_FILE)?.tail.last?.seq ?? -1) + 1
+  return (records: WireRecord[]) => {
+    const stored = store.ack(run)
+    for (const record of records) {
+      if (record.seq !== next || record.seq > stored) continue
+      journal.append(record)
+      next++
+    }
+  }
 }

@@ -1,4 +1,8 @@
-import { expect, test } from 'vitest'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, test } from 'vitest'
 import { startServer } from './startServer.js'
 
 test('refuses to listen beyond loopback without a token', async () => {
@@ -14,4 +18,42 @@ test('listens on loopback without one, and on any address with one', async () =>
     expect(response.status).toBe(200)
     await server.close()
   }
+})
+
+describe('runs survive a restart', () => {
+  const lines = readFileSync(fileURLToPath(new URL('../../../test/vectors/valid.ndjson', import.meta.url)), 'utf8').trim().split('\n')
+  const RUN = (JSON.parse(lines[0]!) as { run: string }).run
+  const ingest = (server: { url: string }, from: number, to: number) =>
+    fetch(`${server.url}/api/ingest`, { method: 'POST', body: lines.slice(from, to + 1).join('\n') })
+
+  test('every record acked is in <logdir>/<run>/received.ndjson, and a restarted server holds the run again', async () => {
+    const logdir = mkdtempSync(join(tmpdir(), 'slp-restart-'))
+    let server = await startServer({ port: 0, logdir })
+    expect(await (await ingest(server, 0, 3)).json()).toEqual({ acks: { [RUN]: 3 } })
+    expect(readFileSync(join(logdir, RUN, 'received.ndjson'), 'utf8')).toBe(`${lines.slice(0, 4).join('\n')}\n`)
+    await server.close()
+
+    server = await startServer({ port: 0, logdir })
+    expect(server.store.ack(RUN)).toBe(3)
+    expect(await (await ingest(server, 0, 6)).json()).toEqual({ acks: { [RUN]: 6 } }) // a resend overlapping what it has
+    expect(readFileSync(join(logdir, RUN, 'received.ndjson'), 'utf8')).toBe(`${lines.join('\n')}\n`)
+    expect(readdirSync(join(logdir, RUN))).toEqual(['received.ndjson'])
+    await server.close()
+  })
+
+  test('a journal that cannot be written answers 500 naming it, and nothing is stored or acked', async () => {
+    const logdir = mkdtempSync(join(tmpdir(), 'slp-unwritable-'))
+    const file = join(resolve(logdir), RUN, 'received.ndjson')
+    mkdirSync(file, { recursive: true }) // chmod cannot stop root; a directory in the file's place stops anyone
+    const server = await startServer({ port: 0, logdir })
+    const response = await ingest(server, 0, 3)
+    expect(response.status).toBe(500)
+    expect(await response.json()).toEqual({ error: `internal error: cannot open ${file}: EISDIR: illegal operation on a directory, open '${file}'` })
+    expect(await (await fetch(`${server.url}/api/runs`)).json()).toEqual({ runs: [] })
+
+    rmdirSync(file) // once the disk takes writes again, the sender's resend goes through
+    expect(await (await ingest(server, 0, 3)).json()).toEqual({ acks: { [RUN]: 3 } })
+    expect(readFileSync(file, 'utf8')).toBe(`${lines.slice(0, 4).join('\n')}\n`)
+    await server.close()
+  })
 })

@@ -1,17 +1,20 @@
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { serve, type ServerType } from '@hono/node-server'
-import { RECORDS_FILE, readRunLog } from '@sparselab-profiler/export'
 import { RunStore } from '@sparselab-profiler/core'
 import { createApp, type DashboardAssets } from './createApp.js'
 import { loadLogdir } from './loadLogdir.js'
+import { readCompleteRun } from './readCompleteRun.js'
+import { RunJournal } from './runJournal.js'
 
 export interface StartServerOptions {
   /** @default 8080; 0 picks a free port */
   port?: number
   /** @default '127.0.0.1' */
   host?: string
-  /** Past runs under this folder are loaded at start. @default './sparsity_runs' */
+  /**
+   * Every run received is journaled to `<logdir>/<run>/received.ndjson` before it is acknowledged, and
+   * every run folder here is restored at start. @default './sparsity_runs'
+   */
   logdir?: string
   /** Required for any non-loopback host. @default undefined */
   token?: string
@@ -20,6 +23,7 @@ export interface StartServerOptions {
   /** Seconds of silence after which a run without an end record shows as interrupted. @default 30 */
   staleAfterSeconds?: number
   dashboard?: DashboardAssets
+  /** Used as is: it persists only through its own `persist` option. @default a store that journals to `logdir` */
   store?: RunStore
 }
 
@@ -40,20 +44,17 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const host = options.host ?? '127.0.0.1'
   if (!LOOPBACK.has(host) && !options.token)
     throw new Error(`refusing to listen on ${host} without a token: pass --token so only people who have it can read or send runs`)
-  const store = options.store ?? new RunStore({ staleAfterMs: (options.staleAfterSeconds ?? 30) * 1000 })
-  const { skipped } = loadLogdir(store, options.logdir ?? './sparsity_runs')
-  for (const reason of skipped) console.warn(`sparselab-profiler: skipped a run log: ${reason}`)
   const logdir = options.logdir ?? './sparsity_runs'
-  // Exports read the whole run log when the training writes it here; the store only holds a window.
-  const completeRun = (run: string) => {
-    const log = join(logdir, run, RECORDS_FILE)
-    if (!existsSync(log)) return undefined
-    try {
-      const snapshot = readRunLog(log)
-      return snapshot.lastSeq >= store.ack(run) ? snapshot : undefined
-    } catch {
-      return undefined
-    }
+  const journal = options.store ? undefined : new RunJournal(logdir)
+  const store =
+    options.store ?? new RunStore({ staleAfterMs: (options.staleAfterSeconds ?? 30) * 1000, persist: (record) => journal!.append(record) })
+  // Restored before the server listens, so no new record can arrive ahead of a run's history.
+  const { skipped } = await loadLogdir(store, logdir, { journal })
+  for (const reason of skipped) console.warn(`sparselab-profiler: skipped a run log: ${reason}`)
+  // Exports read the run's whole history from its longest log; the store only holds a window.
+  const completeRun = async (run: string) => {
+    const snapshot = await readCompleteRun(join(logdir, run), run)
+    return snapshot && snapshot.lastSeq >= store.ack(run) ? snapshot : undefined
   }
   const app = createApp({ store, dashboard: options.dashboard, token: options.token, corsOrigins: options.corsOrigins, completeRun })
   return new Promise((resolve, reject) => {
@@ -66,11 +67,17 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         store,
         close: () =>
           new Promise<void>((done) => {
-            server!.close(() => done())
+            server!.close(() => {
+              journal?.close()
+              done()
+            })
             ;(server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.()
           }),
       })
     })
-    server.once('error', reject)
+    server.once('error', (error) => {
+      journal?.close()
+      reject(error)
+    })
   })
 }

@@ -7,7 +7,10 @@ export interface StreamRunOptions {
   /** Last seq the client has; replay starts after it. */
   after: number
   keepAliveMs: number
-  /** Records buffered for a slow client before it is dropped (it resumes with Last-Event-ID). @default 10000 */
+  /**
+   * Records queued for a client that reads too slowly (or not at all): one more ends its stream at
+   * once, so its memory stays bounded; it reconnects and resumes with Last-Event-ID. @default 10000
+   */
   maxQueued?: number
 }
 
@@ -17,12 +20,20 @@ export interface StreamRunOptions {
  */
 export async function streamRun(stream: SSEStreamingApi, options: StreamRunOptions): Promise<void> {
   const { store, run } = options
+  const maxQueued = options.maxQueued ?? 10_000
   const queue: WireRecord[] = []
   let wake: (() => void) | undefined
   // Subscribe before reading the replay so nothing stored in between is missed; seq filters the overlap.
   const unsubscribe = store.subscribe((record) => {
     if (record.run !== run) return
     queue.push(record)
+    if (queue.length > maxQueued) {
+      // Too slow, or not reading at all (its write may never return): end its stream now, freeing the
+      // queue; the client reconnects with the last id it got and resumes from there.
+      queue.length = 0
+      stream.abort()
+      return
+    }
     wake?.()
   })
   stream.onAbort(() => {
@@ -43,7 +54,6 @@ export async function streamRun(stream: SSEStreamingApi, options: StreamRunOptio
     }
     for (const record of replay) await send(record)
     while (!stream.aborted && !stream.closed) {
-      if (queue.length > (options.maxQueued ?? 10_000)) return
       const record = queue.shift()
       if (record) {
         await send(record)

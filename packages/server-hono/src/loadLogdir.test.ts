@@ -1,0 +1,125 @@
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, test } from 'vitest'
+import { RunStore, type RunSnapshot, type WireRecord } from '@sparselab-profiler/core'
+import { loadLogdir } from './loadLogdir.js'
+import { readCompleteRun } from './readCompleteRun.js'
+import { JOURNAL_FILE, RunJournal } from './runJournal.js'
+
+const lines = readFileSync(fileURLToPath(new URL('../../../test/vectors/valid.ndjson', import.meta.url)), 'utf8').trim().split('\n')
+const records = lines.map((line) => JSON.parse(line) as WireRecord)
+const RUN = records[0]!.run
+const TRAINER_LOG = 'records.ndjson'
+
+/** A logdir with `files` = { '<run>/<name>': text }. */
+function logdirWith(files: Record<string, string>): string {
+  const logdir = mkdtempSync(join(tmpdir(), 'slp-load-'))
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(logdir, path, '..'), { recursive: true })
+    writeFileSync(join(logdir, path), text)
+  }
+  return logdir
+}
+
+const ndjson = (from: number, to: number) => `${lines.slice(from, to + 1).join('\n')}\n`
+const seqsOf = (s: RunSnapshot) => [s.run.seq, ...[...s.samples, ...s.events, ...s.sampler].map((r) => r.seq), ...(s.end ? [s.end.seq] : [])].sort((a, b) => a - b)
+const range = (n: number) => [...Array(n).keys()]
+
+/** A store that journals to `logdir`, as startServer builds it. */
+function journaledStore(logdir: string) {
+  const journal = new RunJournal(logdir)
+  return { journal, store: new RunStore({ persist: (record) => journal.append(record) }) }
+}
+
+describe('loadLogdir', () => {
+  test('restores each run from whichever of its logs holds more records, ignoring a torn last line', async () => {
+    const logdir = logdirWith({
+      [`trainer-ahead/${TRAINER_LOG}`]: ndjson(0, 6).replaceAll(RUN, 'trainer-ahead'),
+      [`trainer-ahead/${JOURNAL_FILE}`]: ndjson(0, 3).replaceAll(RUN, 'trainer-ahead'),
+      [`journal-ahead/${TRAINER_LOG}`]: ndjson(0, 2).replaceAll(RUN, 'journal-ahead'),
+      [`journal-ahead/${JOURNAL_FILE}`]: `${ndjson(0, 4)}${lines[5]!.slice(0, 30)}`.replaceAll(RUN, 'journal-ahead'),
+      [`only-journal/${JOURNAL_FILE}`]: ndjson(0, 5).replaceAll(RUN, 'only-journal'),
+      'not-a-run/notes.txt': 'hello',
+    })
+    const store = new RunStore()
+    const { loaded, skipped } = await loadLogdir(store, logdir)
+    expect({ loaded: loaded.sort(), skipped }).toEqual({ loaded: ['journal-ahead', 'only-journal', 'trainer-ahead'], skipped: [] })
+    expect([store.ack('trainer-ahead'), store.ack('journal-ahead'), store.ack('only-journal')]).toEqual([6, 4, 5])
+    expect(seqsOf(store.snapshot('trainer-ahead')!)).toEqual(range(7))
+    expect(store.snapshot('trainer-ahead')!.status).toBe('finished')
+  })
+
+  test('restoring writes nothing; after a resend of overlapping seqs every seq is stored and journaled exactly once', async () => {
+    const logdir = logdirWith({ [`${RUN}/${JOURNAL_FILE}`]: ndjson(0, 3) })
+    const { journal, store } = journaledStore(logdir)
+    await loadLogdir(store, logdir, { journal })
+    expect(readFileSync(join(logdir, RUN, JOURNAL_FILE), 'utf8')).toBe(ndjson(0, 3))
+
+    expect(store.ingest(records.slice(1))).toEqual({ [RUN]: 6 }) // the sender resends from its own, older ack
+    expect(store.ingest(records)).toEqual({ [RUN]: 6 })
+    journal.close()
+    expect(readFileSync(join(logdir, RUN, JOURNAL_FILE), 'utf8')).toBe(ndjson(0, 6))
+    expect(seqsOf(store.snapshot(RUN)!)).toEqual(range(7))
+  })
+
+  test('a training log ahead of the journal is copied into it, so the journal goes on with no gap', async () => {
+    const logdir = logdirWith({ [`${RUN}/${TRAINER_LOG}`]: ndjson(0, 4), [`${RUN}/${JOURNAL_FILE}`]: ndjson(0, 1) })
+    const { journal, store } = journaledStore(logdir)
+    await loadLogdir(store, logdir, { journal })
+    expect(readFileSync(join(logdir, RUN, JOURNAL_FILE), 'utf8')).toBe(ndjson(0, 4))
+    expect(store.ingest(records.slice(3))).toEqual({ [RUN]: 6 })
+    journal.close()
+    expect(readFileSync(join(logdir, RUN, JOURNAL_FILE), 'utf8')).toBe(ndjson(0, 6))
+    expect(readFileSync(join(logdir, RUN, TRAINER_LOG), 'utf8')).toBe(ndjson(0, 4))
+  })
+
+  test('an ended run is not copied: nothing can follow its end record', async () => {
+    const logdir = logdirWith({ [`${RUN}/${TRAINER_LOG}`]: ndjson(0, 6), [`${RUN}/${JOURNAL_FILE}`]: ndjson(0, 2) })
+    const { journal, store } = journaledStore(logdir)
+    await loadLogdir(store, logdir, { journal })
+    expect(store.ack(RUN)).toBe(6)
+    expect(readFileSync(join(logdir, RUN, JOURNAL_FILE), 'utf8')).toBe(ndjson(0, 2))
+  })
+
+  test('streams a log of many batches and megabytes, lines split across read chunks', async () => {
+    const sample = records[1] as Extract<WireRecord, { type: 'sample' }>
+    const count = 6000
+    const samples = Array.from({ length: count }, (_, i) => JSON.stringify({ ...sample, seq: i + 1, step: i * 10 }))
+    const text = `${lines[0]}\n${samples.join('\n')}\n`
+    expect(text.length).toBeGreaterThan(2 * 2 ** 20)
+    const logdir = logdirWith({ [`${RUN}/${JOURNAL_FILE}`]: text })
+    const store = new RunStore()
+    await loadLogdir(store, logdir)
+    expect(store.ack(RUN)).toBe(count)
+    expect(store.snapshot(RUN)!.samples.at(-1)).toEqual({ ...sample, seq: count, step: (count - 1) * 10 })
+  })
+
+  test('a bad line skips that log with file, line and field; the other log fills in', async () => {
+    const bad = { ...JSON.parse(lines[2]!), count: -4 }
+    const logdir = logdirWith({
+      [`${RUN}/${JOURNAL_FILE}`]: `${lines.slice(0, 2).join('\n')}\n${JSON.stringify(bad)}\n${lines.slice(3, 6).join('\n')}\n`,
+      [`${RUN}/${TRAINER_LOG}`]: ndjson(0, 3),
+      [`other/${TRAINER_LOG}`]: ndjson(0, 2),
+    })
+    const store = new RunStore()
+    const { loaded, skipped } = await loadLogdir(store, logdir)
+    expect(loaded.sort()).toEqual(['20250415-101500-resnet-set-1a2b'])
+    expect(skipped.sort()).toEqual([
+      `${join(logdir, RUN, JOURNAL_FILE)}: line 3, field "count": expected an integer ≥ 0, got -4`,
+      `${join(logdir, 'other', TRAINER_LOG)}: seq 0 is a record of run "${RUN}", not of this folder's run "other"`,
+    ])
+    expect(store.ack(RUN)).toBe(3)
+    expect(store.has('other')).toBe(false)
+  })
+})
+
+describe('readCompleteRun', () => {
+  test("reads a run's whole history from its longest log", async () => {
+    const logdir = logdirWith({ [`${RUN}/${TRAINER_LOG}`]: ndjson(0, 3), [`${RUN}/${JOURNAL_FILE}`]: ndjson(0, 6) })
+    const snapshot = (await readCompleteRun(join(logdir, RUN), RUN))!
+    expect(seqsOf(snapshot)).toEqual(range(7))
+    expect(await readCompleteRun(join(logdir, 'missing'), 'missing')).toBeUndefined()
+  })
+})
