@@ -1,6 +1,7 @@
 import type { WireRecord } from '@sparselab-profiler/core'
 
 export declare const MAX_BATCH_BYTES: number
+export declare const BINS: number
 export declare function trainingRun(options: {
   run: string
   layerCount: number

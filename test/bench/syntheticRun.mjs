@@ -5,7 +5,7 @@
 import { SCHEMA_VERSION, formatNdjsonError, parseNdjson, validateRecord } from '@sparselab-profiler/core'
 
 export const MAX_BATCH_BYTES = 1 << 20 // python/src/sparselab_profiler/sender.py: batch_bytes
-const BINS = 64
+export const BINS = 64
 
 export function mulberry32(seed) {
   return () => {

@@ -40,6 +40,7 @@ export class BoundedQueue<T> {
     const evicted: T[] = []
     while (this.size > 1 && (this.size > this.#maxItems || this.#bytes > this.#maxBytes)) {
       evicted.push(this.#items[this.#head]!)
+      this.#items[this.#head] = undefined as T // the slot must not keep the item reachable until compaction
       this.#bytes -= this.#sizes[this.#head]!
       this.#head++
     }
