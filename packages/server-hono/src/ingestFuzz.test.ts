@@ -112,11 +112,13 @@ function mutate(record: Record<string, unknown>, m: { kind: 'set' | 'drop' | 'ad
   const path = paths[m.target % paths.length]!
   const parent = containerAt(record, path)
   const last = path.at(-1)!
-  if (m.kind === 'set') parent[last] = m.value
+  // a copy: fast-check hands out the same constant objects again, and a later mutation must not make them cyclic
+  const value = structuredClone(m.value)
+  if (m.kind === 'set') parent[last] = value
   else if (m.kind === 'drop') Array.isArray(parent) ? parent.splice(last as number, 1) : delete parent[last]
   else {
     const target = typeof parent[last] === 'object' && parent[last] !== null && !Array.isArray(parent[last]) ? (parent[last] as Record<string, unknown>) : record
-    Object.defineProperty(target, m.key!, { value: m.value, enumerable: true, writable: true, configurable: true })
+    Object.defineProperty(target, m.key!, { value, enumerable: true, writable: true, configurable: true })
   }
 }
 
