@@ -1,12 +1,14 @@
 """Training-step overhead of SparseLab Profiler next to TensorBoard and wandb.watch, in one run.
 
-    .venv/bin/python python/bench/overhead.py [--rounds 5] [--steps 40] [--device cpu|cuda] [--workloads ...]
+    .venv/bin/python python/bench/overhead.py [--rounds 8] [--steps 30] [--device cpu|cuda] [--workloads ...]
 
-Every configuration trains its own copy of the same seeded model; the configurations take turns in
-rounds of `--steps` steps (the first one rotating) so machine noise hits them alike. Per configuration
-it reports the sampling interval at the end (ours adapts to its 1% budget), the median round's
-ms/step, the overhead against no profiler (the median over rounds of its ms/step over the baseline's in
-the same round), and for ours the cost it measured itself.
+Each profiler is measured in its own phase: it trains a copy of the same seeded model beside a fresh
+baseline copy without any profiler, the two taking turns in rounds of `--steps` steps (who goes first
+alternates), so machine noise hits both alike; only that one profiler is alive (wandb's service process
+and TensorBoard's writer thread never run beside ours). Per profiler it reports the sampling interval
+at the end (ours adapts to its 1% budget), the median round's ms/step, the overhead against the
+baseline (the median over rounds of its ms/step over the baseline's in the same round), and for ours
+the cost it measured itself. "Nx ours" divides by the larger of our two figures.
 Profilers sample every 10 steps:
   sparselab-profiler   SparsityProfilerCallback(every=10, server=None) (run log written, no HTTP)
   tensorboard          SummaryWriter.add_histogram + add_scalar per layer every 10 steps
@@ -22,7 +24,7 @@ import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Optional
 
 import torch
 import torch.nn.functional as F
@@ -92,32 +94,31 @@ class Config:
     round_ms: list[float] = field(default_factory=list)
 
 
-def make_configs(workload: Workload, tmp: str) -> list[Config]:
-    configs = []
+def fresh(workload: Workload, name: str) -> Config:
+    model, algorithm = workload.build()
+    return Config(name, model, algorithm, torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9))
 
-    def fresh(name: str) -> Config:
-        model, algorithm = workload.build()
-        return Config(name, model, algorithm, torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9))
 
-    configs.append(fresh("no profiler"))
-
-    ours = fresh("sparselab-profiler")
+def ours(workload: Workload, tmp: str) -> Config:
     from sparselab_profiler import SparsityProfilerCallback
 
+    config = fresh(workload, "sparselab-profiler")
     profiler = SparsityProfilerCallback(every=EVERY, logdir=os.path.join(tmp, "runs"), server=None, report=False)
-    profiler.attach(ours.model, algorithm=ours.algorithm)
-    ours.after_step = lambda step, loss: profiler.step()
-    ours.profiler_cost_ms = lambda: profiler.total_cost_ms
-    ours.close = profiler.close
-    ours.interval = lambda: profiler.every
-    configs.append(ours)
+    profiler.attach(config.model, algorithm=config.algorithm)
+    config.after_step = lambda step, loss: profiler.step()
+    config.profiler_cost_ms = lambda: profiler.total_cost_ms
+    config.close = profiler.close
+    config.interval = lambda: profiler.every
+    return config
 
-    tb = fresh("tensorboard")
+
+def tensorboard(workload: Workload, tmp: str) -> Config:
     from torch.utils.tensorboard import SummaryWriter
 
+    config = fresh(workload, "tensorboard")
     writer = SummaryWriter(os.path.join(tmp, "tb"))
     # every weight, SparseLab's 1-D `_values` included (biases left out), as a user would log them
-    layers = [(n, p) for n, p in tb.model.named_parameters() if not n.endswith("bias")]
+    layers = [(n, p) for n, p in config.model.named_parameters() if not n.endswith("bias")]
 
     def tensorboard_step(step: int, loss: torch.Tensor) -> None:
         if step % EVERY == 0:
@@ -125,19 +126,20 @@ def make_configs(workload: Workload, tmp: str) -> list[Config]:
                 writer.add_histogram(name, param, step)
                 writer.add_scalar(f"sparsity/{name}", float((param == 0).float().mean()), step)
 
-    tb.after_step = tensorboard_step
-    tb.close = writer.close
-    configs.append(tb)
+    config.after_step = tensorboard_step
+    config.close = writer.close
+    return config
 
-    wb = fresh("wandb.watch")
+
+def wandb_watch(workload: Workload, tmp: str) -> Config:
     import wandb
 
+    config = fresh(workload, "wandb.watch")
     run = wandb.init(mode="offline", dir=tmp, project="sparselab-profiler-bench")
-    run.watch(wb.model, log="parameters", log_freq=EVERY)
-    wb.after_step = lambda step, loss: run.log({"loss": loss.item()}, step=step) if step % EVERY == 0 else None
-    wb.close = run.finish
-    configs.append(wb)
-    return configs
+    run.watch(config.model, log="parameters", log_freq=EVERY)
+    config.after_step = lambda step, loss: run.log({"loss": loss.item()}, step=step) if step % EVERY == 0 else None
+    config.close = run.finish
+    return config
 
 
 def train(config: Config, workload: Workload, steps: int) -> float:
@@ -157,6 +159,36 @@ def train(config: Config, workload: Workload, steps: int) -> float:
     return (time.perf_counter() - started) * 1000 / steps
 
 
+@dataclass
+class Result:
+    name: str
+    interval: int
+    ms: float
+    #: median over rounds of (ms/step / the baseline's ms/step in the same round) - 1
+    overhead: float
+    #: the profiler's own measured cost over training time (ours only)
+    own: Optional[float] = None
+
+
+def measure(workload: Workload, competitor: Config, rounds: int, steps: int) -> Result:
+    """The competitor against a fresh baseline, in alternating rounds; only this one profiler is alive."""
+    baseline = fresh(workload, "no profiler")
+    pair = [baseline, competitor]
+    for config in pair:
+        train(config, workload, EVERY)  # warm-up, and the profiler's first sample
+    cost_before, steps_before = competitor.profiler_cost_ms(), competitor.step
+    for round_index in range(rounds):
+        # alternate who goes first, so a slow start or a noisy neighbour does not always hit the same one
+        for config in pair if round_index % 2 == 0 else pair[::-1]:
+            config.round_ms.append(train(config, workload, steps))
+    competitor.close()
+    base = statistics.median(baseline.round_ms)
+    overhead = statistics.median(c / b for c, b in zip(competitor.round_ms, baseline.round_ms)) - 1
+    own = (competitor.profiler_cost_ms() - cost_before) / (competitor.step - steps_before) / base
+    return Result(competitor.name, competitor.interval(), statistics.median(competitor.round_ms), overhead,
+                  own if competitor.name == "sparselab-profiler" else None)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=8)
@@ -169,41 +201,22 @@ def main() -> None:
 
     workloads = {"mlp": sparselab_mlp, "resnet18": lambda: pruned_resnet18(args.device)}
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}; "
-          f"{args.rounds} rounds x {args.steps} steps per configuration, sampling every {EVERY} steps\n")
+          f"{args.rounds} rounds x {args.steps} steps per configuration, sampling every {EVERY} steps")
+    print("each profiler runs against its own baseline in alternating rounds, alone (wandb's service and "
+          "TensorBoard's writer never run beside ours)\n")
     for key in args.workloads:
         workload = workloads[key]()
         with tempfile.TemporaryDirectory() as tmp:
-            configs = make_configs(workload, tmp)
-            for config in configs:
-                train(config, workload, EVERY)  # warm-up, and the profilers' first samples
-            costs_before = {c.name: c.profiler_cost_ms() for c in configs}
-            steps_before = {c.name: c.step for c in configs}
-            for round_index in range(args.rounds):
-                # rotate who goes first, so a slow start or a noisy neighbour does not always hit the same one
-                for config in configs[round_index % len(configs):] + configs[:round_index % len(configs)]:
-                    config.round_ms.append(train(config, workload, args.steps))
-            base = statistics.median(configs[0].round_ms)
-            baseline_rounds = configs[0].round_ms
-            ours_overhead = 0.0
-            print(workload.name)
-            print(f"  {'profiler':<20} {'interval':>8} {'ms/step':>9} {'overhead':>9} {'self-measured':>14}")
-            rows = []
-            for config in configs:
-                ms = statistics.median(config.round_ms)
-                # paired: each round against the baseline's same round, so slow drifts of the machine cancel
-                overhead = statistics.median(c / b for c, b in zip(config.round_ms, baseline_rounds)) - 1
-                steps = config.step - steps_before[config.name]
-                own = (config.profiler_cost_ms() - costs_before[config.name]) / steps
-                rows.append((config.name, config.interval(), ms, overhead, own))
-                if config.name == "sparselab-profiler":
-                    ours_overhead = max(overhead, own / base)
-            for name, interval, ms, overhead, own in rows:
-                own_text = f"{own / base:>14.2%}" if name == "sparselab-profiler" else f"{'':>14}"
-                ratio = f"  ({overhead / ours_overhead:,.0f}x ours)" if name in ("tensorboard", "wandb.watch") and ours_overhead > 0 else ""
-                print(f"  {name:<20} {interval:>8} {ms:>9.1f} {overhead:>+9.2%} {own_text}{ratio}")
-            print()
-            for config in configs:
-                config.close()
+            results = [measure(workload, make(workload, tmp), args.rounds, args.steps) for make in (ours, tensorboard, wandb_watch)]
+        print(workload.name)
+        print(f"  {'profiler':<20} {'interval':>8} {'ms/step':>9} {'overhead':>9} {'self-measured':>14}")
+        mine = results[0]
+        reference = max(mine.overhead, mine.own or 0.0)
+        for result in results:
+            own_text = f"{result.own:>14.2%}" if result.own is not None else f"{'':>14}"
+            ratio = f"  ({result.overhead / reference:,.0f}x ours)" if result is not mine and reference > 0 else ""
+            print(f"  {result.name:<20} {result.interval:>8} {result.ms:>9.1f} {result.overhead:>+9.2%} {own_text}{ratio}")
+        print()
 
 
 if __name__ == "__main__":

@@ -4,8 +4,8 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 export interface LogTail {
   /** Byte offset just after the last newline: bytes beyond it are a torn line (its writer died mid-write). */
   end: number
-  /** seq and type of the last complete line; undefined when there is none or it is not a record. */
-  last: { seq: number; type: string } | undefined
+  /** seq, type and run of the last complete line; undefined when there is none or it is not a record. */
+  last: { seq: number; type: string; run: string } | undefined
 }
 
 const CHUNK = 64 * 1024
@@ -13,7 +13,7 @@ const NEWLINE = 0x0a
 
 /**
  * Reads only the end of an open NDJSON file, however large, to find its last complete record.
- * @example readLogTail(fd) // { end: 1234, last: { seq: 41, type: 'sample' } }
+ * @example readLogTail(fd) // { end: 1234, last: { seq: 41, type: 'sample', run: 'run-1' } }
  */
 export function readLogTail(fd: number): LogTail {
   const end = lastNewlineBefore(fd, fstatSync(fd).size) + 1
@@ -53,8 +53,10 @@ function lastNewlineBefore(fd: number, limit: number): number {
 
 function recordHead(line: string): LogTail['last'] {
   try {
-    const value = JSON.parse(line) as { seq?: unknown; type?: unknown }
-    return Number.isInteger(value.seq) && typeof value.type === 'string' ? { seq: value.seq as number, type: value.type } : undefined
+    const value = JSON.parse(line) as { seq?: unknown; type?: unknown; run?: unknown }
+    return Number.isInteger(value.seq) && typeof value.type === 'string' && typeof value.run === 'string'
+      ? { seq: value.seq as number, type: value.type, run: value.run }
+      : undefined
   } catch {
     return undefined
   }

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process'
 import { statSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { exportRunLog, readRunLog, runLogPath } from '@sparselab-profiler/export'
+import { RECORDS_FILE, exportRunLog, readRunLog, runLogPath } from '@sparselab-profiler/export'
+import { JOURNAL_FILE, readCompleteRun } from '@sparselab-profiler/server-hono'
 import { startServer } from './index.js'
 
 const USAGE = `Usage: sparselab-profiler <command> [options]
@@ -13,7 +14,8 @@ Commands:
                                 (a run silent that many seconds without an end shows as interrupted)
       --cors-origin https://tool.example  (repeatable: pages allowed to embed the dashboard)
   export <run dir | records.ndjson> -o report.html [--title "..."]
-                                write one self-contained HTML report
+                                write one self-contained HTML report (from a run dir: the longer of
+                                the trainer's records.ndjson and the server's received.ndjson)
   demo                          train a SparseLab MLP with RigL on the digits data, streamed live,
                                 then export its report beside the run log
       --port 8080  --logdir ./sparsity_runs  --python python3  --steps 3000  --step-delay 0
@@ -53,11 +55,14 @@ const exportCommand: Command = async (args) => {
   })
   const [source] = positionals
   if (!source || positionals.length > 1) throw new Error(`export takes one run directory or records.ndjson\n\n${USAGE}`)
-  const log = runLogPath(source)
-  const output = values.output ?? join(dirname(log), 'report.html')
-  const large = statSync(log).size > 5 * 2 ** 20
-  if (large) console.error(`Reading ${log} (${Math.round(statSync(log).size / 2 ** 20)} MiB)…`)
-  const snapshot = readRunLog(log)
+  const folder = statSync(source).isDirectory()
+  const output = values.output ?? join(folder ? source : dirname(source), 'report.html')
+  const log = folder ? source : runLogPath(source)
+  const large = folder || statSync(log).size > 5 * 2 ** 20
+  if (large) console.error(`Reading ${log}…`)
+  // A run folder is streamed from the longer of the trainer's log and the server's journal.
+  const snapshot = folder ? await readCompleteRun(source) : readRunLog(log)
+  if (!snapshot) throw new Error(`${source}: no readable ${RECORDS_FILE} or ${JOURNAL_FILE}`)
   if (large) console.error(`Rendering ${snapshot.samples.length} samples of ${snapshot.run.layers.length} layers…`)
   writeFileSync(output, exportRunLog(snapshot, { title: values.title }))
   console.log(`Report written: ${resolve(output)} (${Math.round(statSync(output).size / 1024)} KiB)`)
