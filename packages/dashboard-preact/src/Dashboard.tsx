@@ -1,12 +1,23 @@
 import { useEffect, useMemo, useState } from 'preact/hooks'
-import { DATASET, HEATMAP_LAYER_THRESHOLD, deriveTotals, formatBytes, formatPercent, sparsitySpec, type RunSummary, type SampleRecord } from '@sparselab-profiler/core'
+import {
+  DATASET,
+  HEATMAP_LAYER_THRESHOLD,
+  deriveTotals,
+  formatBytes,
+  formatPercent,
+  sparsitySpec,
+  type EventRow,
+  type RunSummary,
+  type SampleRecord,
+  type SparsityRow,
+} from '@sparselab-profiler/core'
 import { authHeaders } from './api.js'
 import { DASHBOARD_CSS } from './dashboardCss.js'
 import { ExportDialog } from './ExportDialog.js'
 import { LayerInspector } from './LayerInspector.js'
 import { LayerTable } from './LayerTable.js'
 import { SparsityHeatmap } from './SparsityHeatmap.js'
-import { useLiveRun } from './useLiveRun.js'
+import { useLiveRun, type LiveRun } from './useLiveRun.js'
 import { VegaChart } from './VegaChart.js'
 
 export interface DashboardProps {
@@ -41,12 +52,25 @@ function useRuns(url: string, token?: string): RunSummary[] {
   return runs
 }
 
-/** What was on show when updates were paused; records keep arriving underneath. */
+/** What was on show when updates were paused: copies, so data arriving (and thinning) underneath leaves it be. */
 interface Frozen {
-  steps: number
-  sparsityRows: number
-  events: number
+  steps: number[]
+  sparsity: (number | null)[][]
+  sparsityRows: SparsityRow[]
+  events: EventRow[]
   latest: SampleRecord | null
+  liveSamples: number
+}
+
+function freeze(data: LiveRun): Frozen {
+  return {
+    steps: data.steps.slice(),
+    sparsity: data.sparsity.slice(),
+    sparsityRows: data.sparsityRows.slice(),
+    events: data.events.slice(),
+    latest: data.latest,
+    liveSamples: data.liveSamples,
+  }
 }
 
 /**
@@ -65,9 +89,9 @@ export function Dashboard({ url, run, token }: DashboardProps) {
 
   // While paused the charts get stable slices; on resume the live arrays, whose head they share, so the
   // charts insert only what arrived meanwhile.
-  const sparsityRows = useMemo(() => (data ? (frozen ? data.sparsityRows.slice(0, frozen.sparsityRows) : data.sparsityRows) : []), [data, frozen])
-  const eventRows = useMemo(() => (data ? (frozen ? data.events.slice(0, frozen.events) : data.events) : []), [data, frozen, data?.events])
-  const shownSteps = data ? (frozen ? Math.min(frozen.steps, data.steps.length) : data.steps.length) : 0
+  const shown = frozen ?? data
+  const sparsityRows = shown?.sparsityRows ?? []
+  const eventRows = shown?.events ?? []
   const layerCount = data?.run.layers.length ?? 0
   const sparsity = useMemo(() => sparsitySpec([], [], Math.min(layerCount, HEATMAP_LAYER_THRESHOLD)), [layerCount])
 
@@ -76,7 +100,7 @@ export function Dashboard({ url, run, token }: DashboardProps) {
   const totals = latest ? deriveTotals(latest) : null
   const layerNames = useMemo(() => data?.run.layers.map((l) => l.name) ?? [], [data])
   const layer = chosenLayer && layerNames.includes(chosenLayer) ? chosenLayer : layerNames[0]
-  const waiting = data && frozen ? Math.max(0, data.steps.length - frozen.steps) : 0
+  const waiting = data && frozen ? data.liveSamples - frozen.liveSamples : 0
   const every = data?.sampler.at(-1)?.every ?? data?.run.sampler.every ?? 1
   const overhead = latest?.step_ms ? latest.cost_ms / (every * latest.step_ms) : null
   const statusText = data?.end
@@ -111,7 +135,7 @@ export function Dashboard({ url, run, token }: DashboardProps) {
           aria-pressed={frozen !== null}
           onClick={() =>
             setFrozen(
-              frozen || !data ? null : { steps: data.steps.length, sparsityRows: data.sparsityRows.length, events: data.events.length, latest: data.latest },
+              frozen || !data ? null : freeze(data),
             )
           }
         >
@@ -153,7 +177,13 @@ export function Dashboard({ url, run, token }: DashboardProps) {
           <section>
             <h2>Per-layer sparsity evolution</h2>
             {layerCount > HEATMAP_LAYER_THRESHOLD ? (
-              <SparsityHeatmap layers={layerNames} steps={data.steps} sparsity={data.sparsity} count={shownSteps} events={eventRows} onLayer={setChosenLayer} />
+              <SparsityHeatmap
+                layers={layerNames}
+                steps={shown!.steps}
+                sparsity={shown!.sparsity}
+                events={eventRows}
+                onLayer={setChosenLayer}
+              />
             ) : (
               <VegaChart name="sparsity" spec={sparsity} data={{ [DATASET.sparsity]: sparsityRows, [DATASET.eventMarks]: eventRows }} />
             )}

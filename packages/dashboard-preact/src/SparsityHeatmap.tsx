@@ -3,10 +3,9 @@ import { formatPercent, type EventRow } from '@sparselab-profiler/core'
 
 export interface SparsityHeatmapProps {
   layers: readonly string[]
-  /** Sample steps, oldest first; `sparsity[i][j]` is layer j at `steps[i]`. Only the first `count` are drawn. */
+  /** Sample steps, oldest first; `sparsity[i][j]` is layer j at `steps[i]`. The arrays may grow in place. */
   steps: readonly number[]
   sparsity: readonly (readonly (number | null)[])[]
-  count: number
   /** Steps where the topology changed, ticked above the map. */
   events: readonly EventRow[]
   onLayer?: (layer: string) => void
@@ -32,10 +31,10 @@ const PALETTE = Uint32Array.from({ length: 256 }, (_, i) => {
   return ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0
 })
 
-/** Index of the sample (among the first `count`) nearest to `step`, searching forward from `from`. */
-function nearestSample(steps: readonly number[], count: number, step: number, from = 0): number {
+/** Index of the sample nearest to `step`, searching forward from `from`. */
+function nearestSample(steps: readonly number[], step: number, from = 0): number {
   let i = from
-  while (i + 1 < count && Math.abs(steps[i + 1]! - step) <= Math.abs(steps[i]! - step)) i++
+  while (i + 1 < steps.length && Math.abs(steps[i + 1]! - step) <= Math.abs(steps[i]! - step)) i++
   return i
 }
 
@@ -44,7 +43,8 @@ function nearestSample(steps: readonly number[], count: number, step: number, fr
  * pixels instead of re-rendering a scene of layers × steps marks, so it stays cheap at 1000 layers.
  * Hover names the layer, step and value; a click inspects the layer. `data-rows` counts the cells drawn.
  */
-export function SparsityHeatmap({ layers, steps, sparsity, count, events, onLayer }: SparsityHeatmapProps) {
+export function SparsityHeatmap({ layers, steps, sparsity, events, onLayer }: SparsityHeatmapProps) {
+  const count = steps.length
   const canvas = useRef<HTMLCanvasElement>(null)
   const [width, setWidth] = useState(0)
   const [hover, setHover] = useState<string | null>(null)
@@ -71,7 +71,7 @@ export function SparsityHeatmap({ layers, steps, sparsity, count, events, onLaye
     const pixels = new Uint32Array(image.data.buffer)
     // the sample each pixel column shows: the one nearest to that column's step
     const columnSample = new Int32Array(width).fill(-1)
-    for (let x = 0, i = 0; x < width && count; x++) columnSample[x] = i = nearestSample(steps, count, first + (x / Math.max(1, width - 1)) * span, i)
+    for (let x = 0, i = 0; x < width && count; x++) columnSample[x] = i = nearestSample(steps, first + (x / Math.max(1, width - 1)) * span, i)
     for (let j = 0; j < layers.length; j++) {
       const top = (EVENT_STRIP + j * rowHeight) * width
       for (let x = 0; x < width; x++) {
@@ -93,7 +93,7 @@ export function SparsityHeatmap({ layers, steps, sparsity, count, events, onLaye
   const at = (event: MouseEvent) => {
     const box = (event.currentTarget as HTMLCanvasElement).getBoundingClientRect()
     const j = Math.floor((event.clientY - box.top - EVENT_STRIP) / rowHeight)
-    const i = nearestSample(steps, count, first + ((event.clientX - box.left) / Math.max(1, box.width - 1)) * span)
+    const i = nearestSample(steps, first + ((event.clientX - box.left) / Math.max(1, box.width - 1)) * span)
     return j >= 0 && j < layers.length && count ? { layer: layers[j]!, step: steps[i]!, value: sparsity[i]![j] } : null
   }
 

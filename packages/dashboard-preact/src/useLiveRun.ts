@@ -24,6 +24,8 @@ export interface LiveRun extends RunOverview {
   sparsityRows: SparsityRow[]
   /** Told every live record after the overview, in seq order (the inspector follows its layer this way). */
   listeners: Set<(record: WireRecord) => void>
+  /** Samples received live since the overview (thinning does not change it). */
+  liveSamples: number
 }
 
 export interface LiveRunState {
@@ -46,7 +48,7 @@ function lineRows(overview: RunOverview, from = 0): SparsityRow[] {
 }
 
 function fromOverview(overview: RunOverview): LiveRun {
-  return { ...overview, sparsityRows: lineRows(overview), listeners: new Set() }
+  return { ...overview, sparsityRows: lineRows(overview), listeners: new Set(), liveSamples: 0 }
 }
 
 /** Halves the older half of the matrix once it holds twice the points asked for, so memory stays bounded. */
@@ -81,6 +83,7 @@ function apply(data: LiveRun, record: WireRecord): void {
     data.sparsityRows.push(...lineRows(data, data.steps.length - 1))
     data.first ??= record
     data.latest = record
+    data.liveSamples++
     thin(data)
   } else if (record.type === 'event') {
     for (const row of eventsPerStep([record])) addEvent(data, row)
