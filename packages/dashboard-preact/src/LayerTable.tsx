@@ -19,32 +19,45 @@ const OVERSCAN = 6
 export function LayerTable({ sample, layer, onLayer }: LayerTableProps) {
   const scroller = useRef<HTMLDivElement>(null)
   const [scrollTop, setScrollTop] = useState(0)
-  const focusNext = useRef(false)
+  /** The row a keyboard move should focus once rendered (the newest move wins over older renders). */
+  const focusTarget = useRef<string | null>(null)
   const layers = sample?.layers ?? []
   const selected = layers.findIndex((l) => l.name === layer)
+  // Where the keyboard has moved to, ahead of the render that shows it: keys pressed faster than the
+  // page renders (a held arrow key) each count.
+  const cursor = useRef(selected)
+  cursor.current = selected
 
   useEffect(() => {
-    // keep the inspected layer in view, and focused after a keyboard move
+    // keep the inspected layer in view
     const element = scroller.current
     if (!element || selected < 0) return
     const top = selected * ROW_HEIGHT
     if (top < element.scrollTop) element.scrollTop = top
     else if (top + ROW_HEIGHT > element.scrollTop + element.clientHeight - ROW_HEIGHT) element.scrollTop = top - element.clientHeight + 2 * ROW_HEIGHT
-    if (focusNext.current) {
-      focusNext.current = false
-      element.querySelector<HTMLElement>(`[data-layer-row="${CSS.escape(layer)}"]`)?.focus()
-    }
+    setScrollTop(element.scrollTop) // render that window now, not when the scroll event comes
   }, [layer, selected])
 
+  useEffect(() => {
+    // after a keyboard move, focus the row as soon as a render has it
+    if (focusTarget.current === null) return
+    const row = scroller.current?.querySelector<HTMLElement>(`[data-layer-row="${CSS.escape(focusTarget.current)}"]`)
+    if (!row) return
+    focusTarget.current = null
+    row.focus()
+  })
+
   if (!sample) return null
-  const from = Math.max(0, Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN)
-  const to = Math.min(layers.length, from + VISIBLE_ROWS + 2 * OVERSCAN)
+  // the rows in view, and always the inspected one: it can be focused in the render that selects it
+  const from = Math.max(0, Math.min(selected, Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN))
+  const to = Math.min(layers.length, Math.max(selected + 1, Math.floor(scrollTop / ROW_HEIGHT) + VISIBLE_ROWS + OVERSCAN))
   const move = (event: KeyboardEvent) => {
     const step = event.key === 'ArrowDown' ? 1 : event.key === 'ArrowUp' ? -1 : 0
     if (!step) return
     event.preventDefault()
-    focusNext.current = true
-    onLayer(layers[Math.min(layers.length - 1, Math.max(0, selected + step))]!.name)
+    cursor.current = Math.min(layers.length - 1, Math.max(0, cursor.current + step))
+    focusTarget.current = layers[cursor.current]!.name
+    onLayer(focusTarget.current)
   }
   return (
     <div
