@@ -81,18 +81,19 @@ export function Dashboard({ url, run, token }: DashboardProps) {
   const runs = useRuns(url, token)
   const [chosenRun, setChosenRun] = useState(run)
   const activeRun = chosenRun ?? runs[0]?.run
-  const { data, status, error, version } = useLiveRun({ url, run: activeRun, token })
+  const { data, status, error } = useLiveRun({ url, run: activeRun, token })
   const [chosenLayer, setChosenLayer] = useState<string | undefined>(undefined)
   const [frozen, setFrozen] = useState<Frozen | null>(null)
   const [exporting, setExporting] = useState(false)
   useEffect(() => setFrozen(null), [activeRun])
 
-  // While paused the charts get stable slices; on resume the live arrays, whose head they share, so the
-  // charts insert only what arrived meanwhile.
+  // While paused the charts get the copies taken at pause; on resume the live arrays, whose head those
+  // shallow copies share, so the charts insert only what arrived meanwhile.
   const shown = frozen ?? data
   const sparsityRows = shown?.sparsityRows ?? []
   const eventRows = shown?.events ?? []
   const layerCount = data?.run.layers.length ?? 0
+  // the line chart's spec; past the threshold the canvas heatmap draws instead
   const sparsity = useMemo(() => sparsitySpec([], [], Math.min(layerCount, HEATMAP_LAYER_THRESHOLD)), [layerCount])
 
   const silent = runs.find((r) => r.run === activeRun)?.status === 'interrupted'
