@@ -51,13 +51,10 @@ function fromOverview(overview: RunOverview): LiveRun {
   return { ...overview, sparsityRows: lineRows(overview), listeners: new Set(), liveSamples: 0 }
 }
 
-/** Halves the older half of the matrix once it holds twice the points asked for, so memory stays bounded. */
+/** Thins the matrix evenly back to OVERVIEW_POINTS samples (the first and newest kept) once it holds twice as many. */
 function thin(data: LiveRun): void {
   if (data.steps.length <= 2 * OVERVIEW_POINTS) return
-  const kept = decimateSamples(
-    data.steps.map((_, i) => i),
-    OVERVIEW_POINTS,
-  )
+  const kept = decimateSamples(data.steps.map((_, i) => i), OVERVIEW_POINTS)
   data.steps = kept.map((i) => data.steps[i]!)
   data.sparsity = kept.map((i) => data.sparsity[i]!)
   data.sparsityRows = lineRows(data)
