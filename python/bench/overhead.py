@@ -18,6 +18,7 @@ Profilers sample every 10 steps:
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import statistics
 import tempfile
@@ -33,11 +34,18 @@ from torch import nn
 EVERY = 10
 
 
+def cross_entropy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(model(x), y)
+
+
 @dataclass
 class Workload:
     name: str
     build: Callable[[], tuple[nn.Module, object]]  # model, SparseLab algorithm or None
     batch: Callable[[], tuple[torch.Tensor, torch.Tensor]]
+    loss: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor] = cross_entropy
+    #: forward and loss under torch.autocast to this dtype (None: full precision)
+    autocast: Optional[torch.dtype] = None
 
 
 def sparselab_mlp() -> Workload:
@@ -78,6 +86,53 @@ def pruned_resnet18(device: str) -> Workload:
     return Workload(f"ResNet-18, conv weights pruned 80% (torch prune), {size}x{size} bs{batch}", build,
                     lambda: (torch.randn(batch, 3, size, size, generator=generator).to(device),
                              torch.randint(0, 10, (batch,), generator=generator).to(device)))
+
+
+def prune_globally(modules: list[nn.Module], amount: float = 0.8) -> None:
+    from torch.nn.utils import prune
+
+    prune.global_unstructured([(m, "weight") for m in modules], pruning_method=prune.L1Unstructured, amount=amount)
+
+
+def pruned_resnet50(device: str, batch: int, size: int) -> Workload:
+    """The GPU table's image model: ResNet-50 in bf16 autocast, its convolutions pruned 80%."""
+    import torchvision
+
+    def build():
+        torch.manual_seed(0)
+        model = torchvision.models.resnet50(num_classes=1000).to(device)
+        prune_globally([m for m in model.modules() if isinstance(m, nn.Conv2d)])
+        return model, None
+
+    generator = torch.Generator(device=device).manual_seed(0)
+    return Workload(f"ResNet-50, conv weights pruned 80% (torch prune), bf16, {size}x{size} bs{batch}", build,
+                    lambda: (torch.randn(batch, 3, size, size, generator=generator, device=device),
+                             torch.randint(0, 1000, (batch,), generator=generator, device=device)),
+                    autocast=torch.bfloat16)
+
+
+def pruned_gpt2(device: str, batch: int, context: int) -> Workload:
+    """The GPU table's language model: GPT-2 124M (its own config, random init) in bf16 autocast, the
+    attention and MLP projections pruned 80%."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+    from transformers.pytorch_utils import Conv1D
+
+    config = GPT2Config(n_positions=max(1024, context))
+
+    def build():
+        torch.manual_seed(0)
+        model = GPT2LMHeadModel(config).to(device)
+        prune_globally([m for m in model.modules() if isinstance(m, Conv1D)])
+        return model, None
+
+    generator = torch.Generator(device=device).manual_seed(0)
+
+    def tokens():
+        ids = torch.randint(0, config.vocab_size, (batch, context), generator=generator, device=device)
+        return ids, ids
+
+    return Workload(f"GPT-2 124M, projections pruned 80% (torch prune), bf16, {batch}x{context} tokens", build, tokens,
+                    loss=lambda model, ids, labels: model(input_ids=ids, labels=labels).loss, autocast=torch.bfloat16)
 
 
 @dataclass
@@ -146,7 +201,8 @@ def train(config: Config, workload: Workload, steps: int) -> float:
     started = time.perf_counter()
     for _ in range(steps):
         x, y = workload.batch()
-        loss = F.cross_entropy(config.model(x), y)
+        with torch.autocast(x.device.type, dtype=workload.autocast or torch.float32, enabled=workload.autocast is not None):
+            loss = workload.loss(config.model, x, y)
         config.optimizer.zero_grad()
         loss.backward()
         config.optimizer.step()
@@ -194,12 +250,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--steps", type=int, default=30, help="steps per configuration per round (a multiple of 10)")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--workloads", nargs="*", default=["mlp", "resnet18"])
+    parser.add_argument("--workloads", nargs="*", default=["mlp", "resnet18"],
+                        help="mlp, resnet18 (CPU table); resnet50, gpt2 (GPU table)")
+    parser.add_argument("--batch", type=int, help="override the GPU workloads' batch (resnet50: 256, gpt2: 8)")
+    parser.add_argument("--size", type=int, help="override their input size (resnet50: 224 pixels, gpt2: 1024 tokens)")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     os.environ.setdefault("WANDB_SILENT", "true")
 
-    workloads = {"mlp": sparselab_mlp, "resnet18": lambda: pruned_resnet18(args.device)}
+    workloads = {
+        "mlp": sparselab_mlp,
+        "resnet18": lambda: pruned_resnet18(args.device),
+        "resnet50": lambda: pruned_resnet50(args.device, args.batch or 256, args.size or 224),
+        "gpt2": lambda: pruned_gpt2(args.device, args.batch or 8, args.size or 1024),
+    }
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}; "
           f"{args.rounds} rounds x {args.steps} steps per configuration, sampling every {EVERY} steps")
     print("each profiler runs against its own baseline in alternating rounds, alone (wandb's service and "
@@ -207,7 +271,9 @@ def main() -> None:
     for key in args.workloads:
         workload = workloads[key]()
         with tempfile.TemporaryDirectory() as tmp:
-            results = [measure(workload, make(workload, tmp), args.rounds, args.steps) for make in (ours, tensorboard, wandb_watch)]
+            # wandb is not installed everywhere (the GPU machine has no network to fetch it): then its row is left out
+            competitors = [ours, tensorboard] + ([wandb_watch] if importlib.util.find_spec("wandb") else [])
+            results = [measure(workload, make(workload, tmp), args.rounds, args.steps) for make in competitors]
         print(workload.name)
         print(f"  {'profiler':<20} {'interval':>8} {'ms/step':>9} {'overhead':>9} {'self-measured':>14}")
         mine = results[0]

@@ -2,6 +2,7 @@
 very records of the host path. Run here on CPU tensors with measure_on_device=True; on a CUDA machine
 the same code runs on the GPU."""
 
+import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -21,11 +22,11 @@ def model_with_every_mask_source() -> nn.Module:
     return model
 
 
-def profile(tmp_path, on_device: bool) -> list[dict]:
-    model = model_with_every_mask_source()
+def profile(tmp_path, on_device: bool | None, device: str = "cpu") -> list[dict]:
+    model = model_with_every_mask_source().to(device)
     optimizer = torch.optim.SGD([p for n, p in model.named_parameters() if not n.startswith("4.")], lr=0.2)
     torch.manual_seed(1)
-    x, y = torch.randn(16, 32), torch.randint(0, 4, (16,))
+    x, y = torch.randn(16, 32).to(device), torch.randint(0, 4, (16,)).to(device)
     with SparsityProfilerCallback(every=2, logdir=tmp_path, server=None, overhead_budget=None,
                                   measure_on_device=on_device) as profiler:
         profiler.attach(model)
@@ -57,3 +58,15 @@ def test_device_path_writes_the_records_of_the_host_path(tmp_path):
     drops = [(r["step"], r["layer"], r["count"]) for r in host if r["type"] == "event" and r["op"] == "drop"]
     assert (4, "2", round(0.3 * 64 * 48 * 0.5)) in drops
 
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_on_a_gpu_the_device_path_writes_the_records_of_the_host_path(tmp_path):
+    torch.use_deterministic_algorithms(True, warn_only=True)  # both runs train the very same weights
+    try:
+        host = profile(tmp_path / "host", on_device=False, device="cuda")
+        device = profile(tmp_path / "device", on_device=None, device="cuda")  # None: CUDA weights go the device way
+    finally:
+        torch.use_deterministic_algorithms(False)
+    assert comparable(device) == comparable(host)
+    assert [r["step"] for r in device if r["type"] == "sample"] == [0, 2, 4, 6]
