@@ -59,6 +59,8 @@ export interface ReportModel {
   algorithm: string
   lastStep: number
   status: string
+  /** How many samples the report draws from, and how the older ones were thinned if they were. */
+  samples: string
   totals: ModelTotals | null
   charts: ReportChart[]
   /** Per-layer summary (memory section); null when the section is off. */
@@ -110,6 +112,12 @@ export function samplesCsv(snapshot: RunSnapshot): string {
     for (const l of s.layers)
       lines.push([s.step, csvField(l.name), l.nnz, l.numel, l.sparsity, l.bytes, l.dense_bytes, l.nonfinite].join(','))
   return `${lines.join('\n')}\n`
+}
+
+function describeSamples(snapshot: RunSnapshot): string {
+  const held = `${snapshot.samples.length.toLocaleString('en-US')} samples`
+  const { thinning } = snapshot
+  return thinning ? `${held}; before step ${thinning.fullFrom}, one in ${thinning.keepsOneIn} (thinned to fit memory)` : `${held}, every one taken`
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -178,6 +186,7 @@ export function buildReport(snapshot: RunSnapshot, options: BuildReportOptions =
     algorithm: describeAlgorithm(snapshot),
     lastStep: snapshot.end?.step ?? last?.step ?? 0,
     status: snapshot.status,
+    samples: describeSamples(snapshot),
     totals: last ? deriveTotals(last) : null,
     charts,
     layers: sections.has('memory') ? layerSummaries(snapshot) : null,

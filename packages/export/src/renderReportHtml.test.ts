@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { expect, test } from 'vitest'
-import { buildReport, parseNdjson, RunStore, type RunRecord, type WireRecord } from '@sparselab-profiler/core'
+import { buildReport, parseNdjson, RunStore, type RunRecord, type SampleRecord, type WireRecord } from '@sparselab-profiler/core'
 import { renderReportHtml } from './renderReportHtml.js'
 import { loadVegaLibraries } from './vegaLibraries.js'
 
@@ -25,6 +25,21 @@ test('inlines the three Vega builds and every chart spec', () => {
   expect(page).toContain('<dd>SET (sparsity=0.9, drop_fraction=0.3, update_freq=100)</dd>')
   expect(page).toContain('<dt>Model sparsity</dt><dd>75.00%</dd>') // 1 - (4 + 6) / (32 + 8) at the last sample
   expect(page).toContain('<dt>Memory saved</dt><dd>16 B</dd>') // (128 + 32) - (112 + 32)
+  expect(page).toContain('<dt>Samples</dt><dd>2 samples, every one taken</dd>')
+})
+
+test('a run thinned to fit memory says so, and from which step on every sample is there', () => {
+  const parsed = parseNdjson(text)
+  if (!parsed.ok) throw new Error('vectors must parse')
+  const [run, sample] = parsed.records as [RunRecord, SampleRecord]
+  // a budget of one byte: the newest sample stays whole, the older ones thin out to the first
+  const store = new RunStore({ maxSampleBytesPerRun: 1 })
+  store.ingest([run, ...Array.from({ length: 12 }, (_, i) => ({ ...sample, seq: i + 1, step: i * 10 }))])
+  const snapshot = store.snapshot(run.run)!
+  expect(snapshot.samples.map((s) => s.step)).toEqual([0, 110])
+  expect(snapshot.thinning).toEqual({ keepsOneIn: 16, fullFrom: 110 })
+  const page = renderReportHtml(buildReport(snapshot), { libraries: { vega: '', vegaLite: '', vegaEmbed: '' } })
+  expect(page).toContain('<dt>Samples</dt><dd>2 samples; before step 110, one in 16 (thinned to fit memory)</dd>')
 })
 
 test('a hostile layer name stays data: no element can be closed or opened by it', () => {

@@ -74,6 +74,7 @@ export function renderReportHtml(report: ReportModel, { libraries }: RenderRepor
     ['Last record', report.lastRecord],
     ['Last step', String(report.lastStep)],
     ['Status', report.status],
+    ['Samples', report.samples],
     ['Recorded by', report.profiler],
   ]
   if (report.totals) {
