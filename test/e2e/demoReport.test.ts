@@ -46,7 +46,9 @@ test('the demo trains SparseLab with RigL, prints the dashboard URL and leaves a
   expect(await charts.count()).toBe(5) // sparsity, events, histograms of fc1, fc2, head
   await page.waitForFunction(() => [...document.querySelectorAll('.chart')].every((c) => c.getAttribute('data-rendered') === 'true'))
   expect(await page.locator('#chart-sparsity .mark-line path').count()).toBe(3)
-  expect(samples).toBeGreaterThanOrEqual(6) // the adaptive sampler may widen the interval on a fast machine
+  // steps 0, 10 and 20 (the sampler keeps its interval for three samples) and the last one at close; how far
+  // the 1% budget widens the interval after that depends on the machine's load (x8 on a quiet one here)
+  expect(samples).toBeGreaterThanOrEqual(4)
   expect(await page.locator('#chart-sparsity .mark-symbol.role-mark path').count()).toBe(3 * samples)
   expect(await page.locator('#chart-events .mark-rect path').count()).toBeGreaterThan(0)
   // first and last step side by side, 64 bins each
