@@ -14,6 +14,8 @@ DEFAULT_BINS = 64
 RANGE_HEADROOM = 1.25
 # histc counts in float32, which is exact only below 2**24 per bin, so it is fed smaller chunks.
 FLOAT_COUNT_LIMIT = 2**24
+# Interleaved counters for bincount (see count_positions).
+BINCOUNT_LANES = 8
 
 
 def widened_range(current: tuple[float, float] | None, absmax: float) -> tuple[float, float]:
@@ -62,7 +64,6 @@ def count_set(mask: torch.Tensor) -> torch.Tensor:
     return torch.count_nonzero(mask if mask.dtype == torch.bool else mask.bool())
 
 
-BINCOUNT_LANES = 8
 def working_dtype(dtype: torch.dtype) -> torch.dtype:
     """Binning runs in float64 for float64 weights and in float32 otherwise (fp16/bf16 are upcast)."""
     return torch.float64 if dtype == torch.float64 else torch.float32
