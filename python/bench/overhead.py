@@ -1,6 +1,6 @@
 """Training-step overhead of SparseLab Profiler next to TensorBoard and wandb.watch, in one run.
 
-    .venv/bin/python python/bench/overhead.py [--rounds 8] [--steps 30] [--device cpu|cuda] [--workloads ...]
+    .venv/bin/python python/bench/overhead.py [--rounds 8] [--steps N] [--device cpu|cuda] [--workloads ...]
 
 Each profiler is measured in its own phase: it trains a copy of the same seeded model beside a fresh
 baseline copy without any profiler, the two taking turns in rounds of `--steps` steps (who goes first
@@ -46,6 +46,8 @@ class Workload:
     loss: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor] = cross_entropy
     #: forward and loss under torch.autocast to this dtype (None: full precision)
     autocast: Optional[torch.dtype] = None
+    #: steps per round: a round should last seconds, or the machine's noise outweighs what is measured
+    steps: int = 30
 
 
 def sparselab_mlp() -> Workload:
@@ -67,7 +69,8 @@ def sparselab_mlp() -> Workload:
 
     generator = torch.Generator().manual_seed(0)
     return Workload("SparseLab MLP 64-1024-1024-10, RigL 90%, digits bs256", build,
-                    lambda: (lambda i: (x[i], y[i]))(torch.randint(0, len(x), (256,), generator=generator)))
+                    lambda: (lambda i: (x[i], y[i]))(torch.randint(0, len(x), (256,), generator=generator)),
+                    steps=300)  # ~9 ms a step
 
 
 def pruned_resnet18(device: str) -> Workload:
@@ -248,7 +251,8 @@ def measure(workload: Workload, competitor: Config, rounds: int, steps: int) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=8)
-    parser.add_argument("--steps", type=int, default=30, help="steps per configuration per round (a multiple of 10)")
+    parser.add_argument("--steps", type=int, help="steps per configuration per round, a multiple of 10 (default: the "
+                        "workload's own: 300 for the MLP, 30 for the others)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--workloads", nargs="*", default=["mlp", "resnet18"],
                         help="mlp, resnet18 (CPU table); resnet50, gpt2 (GPU table)")
@@ -265,7 +269,7 @@ def main() -> None:
         "gpt2": lambda: pruned_gpt2(args.device, args.batch or 8, args.size or 1024),
     }
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}; "
-          f"{args.rounds} rounds x {args.steps} steps per configuration, sampling every {EVERY} steps")
+          f"{args.rounds} rounds per configuration, sampling every {EVERY} steps")
     print("each profiler runs against its own baseline in alternating rounds, alone (wandb's service and "
           "TensorBoard's writer never run beside ours)\n")
     for key in args.workloads:
@@ -273,8 +277,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             # wandb is not installed everywhere (the GPU machine has no network to fetch it): then its row is left out
             competitors = [ours, tensorboard] + ([wandb_watch] if importlib.util.find_spec("wandb") else [])
-            results = [measure(workload, make(workload, tmp), args.rounds, args.steps) for make in competitors]
-        print(workload.name)
+            results = [measure(workload, make(workload, tmp), args.rounds, args.steps or workload.steps) for make in competitors]
+        print(f"{workload.name} ({args.steps or workload.steps} steps a round)")
         print(f"  {'profiler':<20} {'interval':>8} {'ms/step':>9} {'overhead':>9} {'self-measured':>14}")
         mine = results[0]
         reference = max(mine.overhead, mine.own or 0.0)
