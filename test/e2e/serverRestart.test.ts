@@ -31,6 +31,16 @@ type Snapshot = {
   end: { seq: number; status: string } | null
 }
 
+/** The run as the server holds it once its end record arrived, and every seq it holds, sorted. */
+async function endedRun(url: string, runId: string): Promise<{ snapshot: Snapshot; seqs: number[] }> {
+  const snapshot = await waitFor(async () => {
+    const s = (await (await fetch(`${url}/api/runs/${runId}`)).json()) as Snapshot
+    return s.end ? s : undefined
+  }, 'the end record after the restart', 20_000)
+  const seqs = [0, ...[...snapshot.samples, ...snapshot.events, ...snapshot.sampler].map((r) => r.seq), snapshot.end!.seq]
+  return { snapshot, seqs: seqs.sort((a, b) => a - b) }
+}
+
 test('a server killed and restarted mid-run ends with every seq of the run exactly once', async () => {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
@@ -56,11 +66,7 @@ test('a server killed and restarted mid-run ends with every seq of the run exact
   expect(finished.stdout).toContain('cannot reach')
   const logged = readFileSync(JSON.parse(finished.stdout.trim().split('\n').at(-1)!).run_log, 'utf8').trim().split('\n')
 
-  const snapshot = await waitFor(async () => {
-    const s = (await (await fetch(`${url}/api/runs/${runId}`)).json()) as Snapshot
-    return s.end ? s : undefined
-  }, 'the end record after the restart', 20_000)
-  const seqs = [0, ...[...snapshot.samples, ...snapshot.events, ...snapshot.sampler].map((r) => r.seq), snapshot.end!.seq].sort((a, b) => a - b)
+  const { snapshot, seqs } = await endedRun(url, runId)
   expect(seqs).toEqual([...Array(logged.length).keys()])
   expect(snapshot.end!.status).toBe('finished')
   server.child.kill('SIGTERM')
@@ -108,11 +114,7 @@ test('a server SIGKILLed mid-run loses nothing it acked: its journal restores th
   const finished = await training.done
   expect(finished.code).toBe(0)
   const trainerRecords = ndjsonRecords(JSON.parse(finished.stdout.trim().split('\n').at(-1)!).run_log)
-  const snapshot = await waitFor(async () => {
-    const s = (await (await fetch(`${url}/api/runs/${runId}`)).json()) as Snapshot
-    return s.end ? s : undefined
-  }, 'the end record after the restart', 20_000)
-  const seqs = [0, ...[...snapshot.samples, ...snapshot.events, ...snapshot.sampler].map((r) => r.seq), snapshot.end!.seq].sort((a, b) => a - b)
+  const { snapshot, seqs } = await endedRun(url, runId)
   expect(seqs).toEqual([...Array(trainerRecords.length).keys()])
   // Every record once, in seq order, as the trainer wrote it (compared as JSON text, where -0 is 0).
   expect(ndjsonRecords(journal).map((r) => JSON.stringify(r))).toEqual(trainerRecords.map((r) => JSON.stringify(r)))
