@@ -1,4 +1,4 @@
-import { Hono } from 'hono'
+import { Hono, type MiddlewareHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { bearerAuth } from 'hono/bearer-auth'
 import { bodyLimit } from 'hono/body-limit'
@@ -107,9 +107,17 @@ export function createApp(options: AppOptions): Hono {
 
   app.get('/api/runs', (c) => c.json({ runs: store.listRuns() }))
 
+  // Every /api/runs/:run route: the id must be a run id (nothing that reads as a path) before any lookup.
+  const runIdParameter: MiddlewareHandler = async (c, next) => {
+    const run = c.req.param('run')
+    if (run !== undefined && !isValidRunId(run)) return c.json({ error: `invalid run id ${JSON.stringify(run)}` }, 400)
+    await next()
+  }
+  app.use('/api/runs/:run', runIdParameter)
+  app.use('/api/runs/:run/*', runIdParameter)
+
   app.get('/api/runs/:run', (c) => {
     const run = c.req.param('run')
-    if (!isValidRunId(run)) return c.json({ error: `invalid run id ${JSON.stringify(run)}` }, 400)
     const snapshot = store.snapshot(run)
     return snapshot ? c.json(snapshot) : c.json({ error: `no run ${run}` }, 404)
   })
@@ -117,7 +125,6 @@ export function createApp(options: AppOptions): Hono {
   // What the dashboard loads: sizes bounded by `points`, whatever the run's length and layer count.
   app.get('/api/runs/:run/overview', (c) => {
     const run = c.req.param('run')
-    if (!isValidRunId(run)) return c.json({ error: `invalid run id ${JSON.stringify(run)}` }, 400)
     const points = pointsParameter(c.req.query('points'), DEFAULT_OVERVIEW_POINTS)
     if (typeof points === 'string') return c.json({ error: points }, 400)
     const snapshot = store.snapshot(run)
@@ -126,7 +133,6 @@ export function createApp(options: AppOptions): Hono {
 
   app.get('/api/runs/:run/layer', (c) => {
     const run = c.req.param('run')
-    if (!isValidRunId(run)) return c.json({ error: `invalid run id ${JSON.stringify(run)}` }, 400)
     const points = pointsParameter(c.req.query('points'), DEFAULT_LAYER_POINTS)
     if (typeof points === 'string') return c.json({ error: points }, 400)
     const layer = c.req.query('name')

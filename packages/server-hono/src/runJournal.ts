@@ -2,6 +2,7 @@ import { closeSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:f
 import { dirname, resolve, sep } from 'node:path'
 import { isValidRunId, type WireRecord } from '@sparselab-profiler/core'
 import { readLogTail } from './logTail.js'
+import { recordJson } from './recordJson.js'
 
 /**
  * The server's own copy of each run, `<logdir>/<run>/received.ndjson`: the training process may write
@@ -54,7 +55,7 @@ export class RunJournal {
     const journal = this.#journalOf(record.run, file)
     if (record.seq !== journal.nextSeq)
       throw new Error(`${file} holds seq 0 to ${journal.nextSeq - 1}; it cannot take seq ${record.seq} next`)
-    const line = Buffer.from(`${JSON.stringify(record)}\n`)
+    const line = Buffer.from(`${recordJson(record)}\n`)
     try {
       for (let written = 0; written < line.length; ) written += writeSync(journal.fd, line, written)
     } catch (error) {

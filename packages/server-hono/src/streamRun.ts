@@ -1,5 +1,6 @@
 import type { SSEStreamingApi } from 'hono/streaming'
 import type { RunStore, WireRecord } from '@sparselab-profiler/core'
+import { recordJson } from './recordJson.js'
 
 export interface StreamRunOptions {
   store: RunStore
@@ -23,7 +24,7 @@ const encoder = new TextEncoder()
 function sseFrame(record: WireRecord): Uint8Array {
   let frame = frames.get(record)
   if (!frame) {
-    frame = encoder.encode(`event: ${record.type}\ndata: ${JSON.stringify(record)}\nid: ${record.seq}\n\n`)
+    frame = encoder.encode(`event: ${record.type}\ndata: ${recordJson(record)}\nid: ${record.seq}\n\n`)
     frames.set(record, frame)
   }
   return frame
