@@ -121,3 +121,58 @@ def test_histogram_bins_beyond_the_schema_limit_are_refused_before_training(tmp_
     with pytest.raises(ValueError) as error:
         SparsityProfilerCallback(logdir=tmp_path, server=None, bins=1025)
     assert str(error.value) == "bins must be an integer from 1 to 1024, got 1025"
+
+
+def test_a_second_attach_is_refused_and_the_first_run_goes_on_untouched(tmp_path):
+    model = dense_model_with_zeros()
+    profiler = SparsityProfilerCallback(every=2, logdir=tmp_path, server=None, overhead_budget=None).attach(model)
+    train(model, 4, profiler)
+    with pytest.raises(RuntimeError, match=f"already records run {profiler.run_id}; one profiler records one run"):
+        profiler.attach(dense_model_with_zeros())
+    train(model, 4, profiler)
+    profiler.close()
+    records = read_log(profiler.log_path)
+    assert [r["step"] for r in records if r["type"] == "sample"] == [0, 2, 4, 6, 8]
+    assert records[-1]["type"] == "end" and records[-1]["status"] == "finished"
+    assert len(list(tmp_path.iterdir())) == 1  # no second run folder
+
+
+def test_step_after_close_is_a_silent_no_op(tmp_path):
+    model = dense_model_with_zeros()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with SparsityProfilerCallback(every=1, logdir=tmp_path, server=None) as profiler:
+            profiler.attach(model)
+        lines = profiler.log_path.read_text()
+        profiler.step()
+        profiler.step(5)
+        profiler.close()
+    assert profiler.log_path.read_text() == lines
+
+
+def test_a_layer_regex_that_matches_nothing_warns_once_with_the_pattern_and_some_names(tmp_path):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with SparsityProfilerCallback(every=1, logdir=tmp_path, server=None, layer_regex=r"^encoder\.") as profiler:
+            profiler.attach(dense_model_with_zeros())
+            profiler.step()
+    messages = [str(w.message) for w in caught if "SparseLab Profiler" in str(w.message)]
+    assert messages == ["SparseLab Profiler: layer_regex='^encoder\\\\.' left none of the model's 3 weighted layers "
+                        "(for example '0', '3', '5'); samples will be empty. Names are matched with re.search."]
+
+
+@pytest.mark.parametrize("option", ["layer_regex", "exclude_regex"])
+def test_a_bad_regular_expression_is_refused_naming_its_option(tmp_path, option):
+    with pytest.raises(ValueError) as error:
+        SparsityProfilerCallback(logdir=tmp_path, server=None, **{option: "fc[0"})
+    assert str(error.value).startswith(f"{option}='fc[0' is not a valid regular expression: unterminated character set")
+
+
+def test_whole_numbers_of_any_integer_type_are_accepted_and_bools_are_not(tmp_path):
+    import numpy as np
+
+    profiler = SparsityProfilerCallback(every=np.int64(5), bins=np.int32(32), logdir=tmp_path, server=None)
+    assert profiler.every == 5 and type(profiler.every) is int and profiler.bins == 32
+    for bad in (True, 0, 2.5, "10"):
+        with pytest.raises(ValueError, match=f"every must be an integer of at least 1, got {bad!r}"):
+            SparsityProfilerCallback(every=bad, logdir=tmp_path, server=None)

@@ -130,3 +130,36 @@ def test_hugging_face_trainer_steps_the_algorithm_and_samples_every_n_steps(tmp_
     assert samples == [0, 2, 4, 6]
     assert events == expected_events and [e[0] for e in events[::4]] == [3, 6]
     assert records[-1]["status"] == "finished"
+
+
+def test_one_lightning_callback_reused_for_a_second_fit_records_two_complete_runs(tmp_path):
+    import lightning.pytorch as pl
+    from sparselab_profiler.integrations.lightning import SparsityProfilerCallback
+
+    class Module(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.net = sparse_net()
+
+        def training_step(self, batch, batch_idx):
+            return F.cross_entropy(self.net(batch[0]), batch[1])
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.5)
+
+    module = Module()
+    callback = SparsityProfilerCallback(every=2, logdir=tmp_path, server=None, overhead_budget=None)
+    data = DataLoader(TensorDataset(torch.randn(64, 16), torch.randint(0, 4, (64,))), batch_size=8)
+    logs = []
+    for max_steps in (4, 6):  # fit, then fine-tune with the same callback (a re-run notebook cell does the same)
+        trainer = pl.Trainer(max_steps=max_steps, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
+                             enable_progress_bar=False, enable_model_summary=False, callbacks=[callback])
+        trainer.fit(module, data)
+        logs.append(callback.profiler.log_path)
+    assert logs[0] != logs[1]
+    first, second = read_log(logs[0]), read_log(logs[1])
+    assert [r["step"] for r in first if r["type"] == "sample"] == [0, 2, 4]
+    assert [r["step"] for r in second if r["type"] == "sample"] == [0, 2, 4, 6]
+    for records in (first, second):
+        assert records[-1]["type"] == "end" and records[-1]["status"] == "finished"
+        assert [r["seq"] for r in records] == list(range(len(records)))

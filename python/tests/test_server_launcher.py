@@ -1,3 +1,4 @@
+import gc
 import json
 import os
 import shutil
@@ -5,6 +6,7 @@ import signal
 import socket
 import time
 import urllib.request
+import warnings
 
 import pytest
 import sparselab
@@ -15,7 +17,7 @@ from conftest import read_log
 from sparselab_profiler import SparsityProfilerCallback
 from sparselab_profiler.server_launcher import find_cli
 
-pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js for the dashboard server")
+needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js for the dashboard server")
 
 
 def free_port() -> int:
@@ -24,6 +26,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop(pid: int) -> None:
+    """Stops a server a test started and waits until it is gone, so none outlives the suite."""
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+
+
+@needs_node
 def test_one_line_starts_the_server_and_the_whole_run_reaches_it(tmp_path, capsys):
     assert find_cli(), "build the TypeScript packages first (scripts/setup.sh)"
     url = f"http://127.0.0.1:{free_port()}"
@@ -31,7 +47,11 @@ def test_one_line_starts_the_server_and_the_whole_run_reaches_it(tmp_path, capsy
     model = nn.Sequential(sparselab.SparseLinear(16, 12, sparsity=0.75))
     profiler = SparsityProfilerCallback(every=2, logdir=tmp_path, server=url, overhead_budget=None)
     try:
-        profiler.attach(model)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            profiler.attach(model)
+            gc.collect()  # a Popen of a still running server would warn as it is collected
+        assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
         for _ in range(6):
             profiler.step()
         profiler.close()
@@ -46,10 +66,29 @@ def test_one_line_starts_the_server_and_the_whole_run_reaches_it(tmp_path, capsy
         assert "cannot reach" not in out
     finally:
         if profiler.server_pid:
-            os.kill(profiler.server_pid, signal.SIGTERM)
-            time.sleep(0.2)
+            stop(profiler.server_pid)
 
 
+def test_without_a_server_no_url_is_printed_and_close_does_not_wait(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no Node.js, so no server can start
+    monkeypatch.delenv("SPARSELAB_PROFILER_CLI", raising=False)
+    url = f"http://127.0.0.1:{free_port()}"
+    model = nn.Sequential(sparselab.SparseLinear(16, 12, sparsity=0.75))
+    profiler = SparsityProfilerCallback(every=2, logdir=tmp_path, server=url, overhead_budget=None).attach(model)
+    for _ in range(4):
+        profiler.step()
+    started = time.monotonic()
+    profiler.close()
+    waited = time.monotonic() - started
+    written = len(profiler.log_path.read_text().splitlines())
+    out = capsys.readouterr().out
+    assert profiler.server_pid is None and "dashboard http" not in out
+    assert f"no server at {url} and no Node.js/sparselab-profiler CLI here" in out
+    assert f"the server at {url} never answered; none of the {written} records reached it" in out
+    assert written == 5 and waited < 3.0  # at most the 1 s bound for a server that never answered, plus slack
+
+
+@needs_node
 def test_close_writes_the_html_report_beside_the_run_log(tmp_path, capsys):
     assert find_cli(), "build the TypeScript packages first (scripts/setup.sh)"
     model = nn.Sequential(sparselab.SparseLinear(16, 12, sparsity=0.75))

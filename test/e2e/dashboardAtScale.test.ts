@@ -22,7 +22,7 @@ test('a 400-layer run: heatmap cells drawn and named on hover, a click inspects 
   const samples = records.filter((r) => r.type === 'sample') as SampleRecord[]
   const cut = records.indexOf(samples.at(-1)!)
   const server = await startServer({ port: 0, logdir: tempDir('wide') })
-  const ingest = (batch: WireRecord[]) => fetch(`${server.url}/api/ingest`, { method: 'POST', body: toNdjson(batch) })
+  const ingest = (batch: WireRecord[]) => fetch(`${server.url}/api/ingest`, { method: 'POST', headers: { 'Content-Type': 'application/x-ndjson' }, body: toNdjson(batch) })
   expect((await ingest(records.slice(0, cut))).status).toBe(200)
   const page = await browser.newPage({ viewport: { width: 1200, height: 900 } })
   await page.goto(`${server.url}/`)

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { createRequire } from 'node:module'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
-import type { RunRecord, SampleRecord, WireRecord } from '@sparselab-profiler/core'
+import type { LayerRecord, RunRecord, SampleRecord, WireRecord } from '@sparselab-profiler/core'
 import { startServer, type RunningServer } from 'sparselab-profiler'
 import { REPO, launchChromium, tempDir } from '../support/env.js'
 import { recordRealRun, toNdjson } from '../support/recordedRun.js'
@@ -26,7 +26,7 @@ const waitForSparsityRows = (page: Page, rows: number) =>
 const samplesIn = (records: WireRecord[]) => records.filter((r) => r.type === 'sample') as SampleRecord[]
 
 async function ingest(server: RunningServer, records: WireRecord[]) {
-  const response = await fetch(`${server.url}/api/ingest`, { method: 'POST', body: toNdjson(records) })
+  const response = await fetch(`${server.url}/api/ingest`, { method: 'POST', headers: { 'Content-Type': 'application/x-ndjson' }, body: toNdjson(records) })
   expect(response.status).toBe(200)
 }
 
@@ -61,6 +61,28 @@ test('pause keeps the charts still while data arrives; resume catches up', async
   await page.getByRole('button', { name: /Resume updates/ }).click()
   await waitForSparsityRows(page, samplesIn(recorded).length * layers)
   expect(await page.locator('[data-stat="step"]').textContent()).toBe(String(samplesIn(recorded).at(-1)!.step))
+  await page.close()
+  await server.close()
+})
+
+test('a layer record arriving live changes the layer table and is listed as a storage change', async () => {
+  const [before] = firstHalf(recorded)
+  const { server, page } = await dashboardWith(before, 'storage-change')
+  const run = recorded[0] as RunRecord
+  await waitForSparsityRows(page, samplesIn(before).length * run.layers.length)
+  const head = run.layers.find((l) => l.name === 'head')!
+  const step = samplesIn(before).at(-1)!.step
+  const change: LayerRecord = {
+    type: 'layer', run: run.run, seq: before.length, step, time: run.started + 1, layer: 'head',
+    info: { ...head, dtype: 'bfloat16' }, reason: 'dtype changed (float32 → bfloat16)',
+  }
+  await ingest(server, [change])
+  await page.getByText('Storage changes (1)').click()
+  expect(await page.locator('.slp-changes tbody td').allTextContents()).toEqual([
+    step.toLocaleString('en-US'), 'head', 'dtype changed (float32 → bfloat16)', 'dense', 'inferred_zeros', 'bfloat16',
+  ])
+  await page.getByText('Every layer as text').click()
+  expect((await page.locator('tr[data-layer-row="head"] td').allTextContents()).slice(-3)).toEqual(['dense', 'inferred_zeros', 'bfloat16'])
   await page.close()
   await server.close()
 })
@@ -107,7 +129,7 @@ test('layer inspector: text values, step slider, comparison with the first step'
   // Every layer as text; the arrow keys walk the inspected layer through them.
   await page.getByText('Every layer as text').click()
   const headRow = page.locator('tr[data-layer-row="head"]')
-  expect(await headRow.locator('td').allTextContents()).toEqual(['head', '0.00%', '2,560 / 2,560', '0 B'])
+  expect(await headRow.locator('td').allTextContents()).toEqual(['head', '0.00%', '2,560 / 2,560', '0 B', 'dense', 'inferred_zeros', 'float32'])
   await page.locator('tr[data-layer-row="fc2"]').focus()
   await page.keyboard.press('ArrowDown')
   expect(await page.locator('select[aria-label="Layer"]').inputValue()).toBe('head')

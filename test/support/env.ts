@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser } from 'playwright-core'
+import { afterAll } from 'vitest'
 
 export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 export const PYTHON = join(REPO, '.venv', 'bin', 'python')
@@ -28,9 +29,18 @@ export interface Finished {
   stderr: string
 }
 
+// Every process a test file started is killed when the file is done, even when a test failed half-way:
+// no server or training may outlive the suite.
+const running = new Set<ChildProcess>()
+afterAll(() => {
+  for (const child of running) child.kill('SIGKILL')
+})
+
 /** Spawns a process and collects its output; `done` resolves when it exits. */
 export function run(command: string, args: string[], options: { cwd?: string } = {}): { child: ChildProcess; done: Promise<Finished> } {
   const child = spawn(command, args, { cwd: options.cwd ?? REPO, env: { ...process.env, PYTHONUNBUFFERED: '1' } })
+  running.add(child)
+  child.on('exit', () => running.delete(child))
   let stdout = ''
   let stderr = ''
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { RunStore } from './RunStore.js'
-import type { EventRecord, RunRecord, SampleRecord, WireRecord } from './schema.js'
+import type { EventRecord, LayerInfo, LayerRecord, RunRecord, SampleRecord, WireRecord } from './schema.js'
 
 const RUN = 'r1'
 const runRecord: RunRecord = {
@@ -91,6 +91,104 @@ describe('bounded memory and replay', () => {
     store.ingest(records)
     expect(store.recordsAfter(RUN, -1)!.map((r) => r.seq)).toEqual([0, 1, 2, 3, 4])
     expect(store.recordsAfter(RUN, 2)!.map((r) => `${r.type}${r.seq}`)).toEqual(['event3', 'sample4'])
+  })
+})
+
+describe('layer records', () => {
+  const info = (name: string, patch: Partial<LayerInfo> = {}): LayerInfo => ({
+    name, shape: [4, 8], numel: 32, dtype: 'float32', format: 'dense_masked', mask_source: 'torch_prune', ...patch,
+  })
+  const withLayers: RunRecord = { ...runRecord, layers: [info('fc1'), info('fc2')] }
+  const change = (seq: number, layer: string, next: LayerInfo | null, reason = 'changed'): LayerRecord => ({
+    type: 'layer', run: RUN, seq, step: seq * 10, time: 1, layer, info: next, reason,
+  })
+  const dense = info('fc1', { format: 'dense', mask_source: 'inferred_zeros', device: 'cpu', aliases: [] })
+
+  test('replace the layer in place, append a layer the run did not list, and keep one that left listed as untracked', () => {
+    const store = new RunStore()
+    store.ingest([
+      withLayers, sample(1),
+      change(2, 'fc1', dense, 'mask removed (torch_prune → inferred_zeros)'),
+      change(3, 'fc3', info('fc3', { device: 'cuda:0' }), 'module added'),
+      change(4, 'fc2', null, 'module removed'),
+    ])
+    const snapshot = store.snapshot(RUN)!
+    expect(snapshot.run.layers).toEqual([dense, info('fc2'), info('fc3', { device: 'cuda:0' })])
+    expect(snapshot.untracked).toEqual(['fc2'])
+    expect(snapshot.layerChanges.map((c) => `${c.seq} ${c.layer}: ${c.reason}`)).toEqual([
+      '2 fc1: mask removed (torch_prune → inferred_zeros)', '3 fc3: module added', '4 fc2: module removed',
+    ])
+    expect(withLayers.layers).toEqual([info('fc1'), info('fc2')]) // the run record itself is left as received
+    expect(store.recordsAfter(RUN, -1)!.map((r) => `${r.type}${r.seq}`)).toEqual(['run0', 'sample1', 'layer2', 'layer3', 'layer4'])
+  })
+
+  test('a layer that left and came back is tracked again, with its new description', () => {
+    const store = new RunStore()
+    store.ingest([withLayers, change(1, 'fc2', null), change(2, 'fc2', info('fc2', { dtype: 'bfloat16' }))])
+    const snapshot = store.snapshot(RUN)!
+    expect(snapshot.untracked).toEqual([])
+    expect(snapshot.run.layers.map((l) => `${l.name} ${l.dtype}`)).toEqual(['fc1 float32', 'fc2 bfloat16'])
+  })
+
+  test('a run without layer records snapshots its run record as received', () => {
+    const store = new RunStore()
+    store.ingest([withLayers, sample(1)])
+    expect(store.snapshot(RUN)!.run).toBe(withLayers)
+    expect(store.snapshot(RUN)!).toMatchObject({ layerChanges: [], untracked: [] })
+  })
+
+  test('are bounded like events, yet every one is applied; replay from before an evicted one asks for a reload', () => {
+    const store = new RunStore({ maxLayerChangesPerRun: 2 })
+    store.ingest([withLayers, change(1, 'fc1', info('fc1', { device: 'cuda:0' })), change(2, 'fc2', info('fc2', { device: 'cuda:0' })), change(3, 'fc2', null)])
+    const snapshot = store.snapshot(RUN)!
+    expect(snapshot.layerChanges.map((c) => c.seq)).toEqual([2, 3])
+    expect(snapshot.run.layers.map((l) => `${l.name} ${l.device}`)).toEqual(['fc1 cuda:0', 'fc2 cuda:0'])
+    expect(snapshot.untracked).toEqual(['fc2'])
+    expect(store.recordsAfter(RUN, 0)).toBeUndefined()
+    expect(store.recordsAfter(RUN, 1)!.map((r) => r.seq)).toEqual([2, 3])
+  })
+
+  test('by the bytes of their aliases too', () => {
+    // each record with 1000 aliases of 12 characters is estimated at 64,396 bytes: 160 + 2 · (3 + 7) + 200 + 2 · 8 + 1000 · (40 + 2 · 12)
+    const store = new RunStore({ maxLayerChangeBytesPerRun: 100_000 })
+    const tied = (seq: number) => change(seq, 'fc1', info('fc1', { aliases: Array.from({ length: 1000 }, (_, i) => `decoder.${String(i).padStart(4, '0')}`) }))
+    store.ingest([withLayers, tied(1), tied(2)])
+    expect(store.snapshot(RUN)!.layerChanges.map((c) => c.seq)).toEqual([2])
+  })
+
+  test('any sequence of layer records, under any bound, leaves the layers a plain replay computes', () => {
+    let seed = 42 // a fixed-seed LCG: 300 random runs, the same ones every time
+    const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n)
+    for (let run = 0; run < 300; run++) {
+      const kept = 1 + random(4)
+      const store = new RunStore({ maxLayerChangesPerRun: kept })
+      const changes = Array.from({ length: random(12) }, (_, i) => {
+        const name = `fc${random(4)}`
+        return change(i + 1, name, random(3) === 0 ? null : info(name, { dtype: ['float32', 'bfloat16', 'float16'][random(3)]! }))
+      })
+      store.ingest([withLayers, ...changes])
+      const expected = new Map(withLayers.layers.map((l) => [l.name, l]))
+      const untracked = new Set<string>()
+      for (const c of changes) {
+        if (c.info) {
+          expected.set(c.layer, c.info)
+          untracked.delete(c.layer)
+        } else if (expected.has(c.layer)) untracked.add(c.layer)
+      }
+      const snapshot = store.snapshot(RUN)!
+      expect(snapshot.run.layers).toEqual([...expected.values()])
+      expect(snapshot.untracked).toEqual([...untracked])
+      expect(snapshot.layerChanges).toEqual(changes.slice(Math.max(0, changes.length - kept)))
+    }
+  })
+
+  test('restored from disk, a run ends up exactly as ingested', () => {
+    const records: WireRecord[] = [withLayers, sample(1), change(2, 'fc1', dense), change(3, 'fc2', null), sample(4)]
+    const live = new RunStore({ now: () => 0 })
+    live.ingest(records)
+    const restored = new RunStore({ now: () => 0 })
+    restored.restore(records)
+    expect(restored.snapshot(RUN)).toEqual(live.snapshot(RUN))
   })
 })
 

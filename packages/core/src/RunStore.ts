@@ -1,7 +1,7 @@
 import { BoundedQueue } from './BoundedQueue.js'
-import { eventBytes } from './recordBytes.js'
+import { eventBytes, layerChangeBytes } from './recordBytes.js'
 import { SampleHistory, type Thinning } from './SampleHistory.js'
-import type { EndRecord, EventRecord, RunRecord, SampleRecord, SamplerRecord, WireRecord } from './schema.js'
+import type { EndRecord, EventRecord, LayerInfo, LayerRecord, RunRecord, SampleRecord, SamplerRecord, WireRecord } from './schema.js'
 
 export interface RunStoreOptions {
   /**
@@ -13,6 +13,13 @@ export interface RunStoreOptions {
   maxEventsPerRun?: number
   /** Estimated memory for one run's events (their per-row counts can be large). @default 16 MiB */
   maxEventBytesPerRun?: number
+  /**
+   * Layer records (storage changes) kept per run; older ones are evicted, though every one is applied to
+   * the run's layers. They are rare, but moving a large model to another device changes every layer. @default 10000
+   */
+  maxLayerChangesPerRun?: number
+  /** Estimated memory for one run's layer records (their aliases can be many). @default 16 MiB */
+  maxLayerChangeBytesPerRun?: number
   /** A run without an end record that sent nothing (not even a heartbeat) for this long is shown as interrupted. @default 30000 */
   staleAfterMs?: number
   /** Clock in milliseconds, injectable for tests. @default Date.now */
@@ -27,6 +34,7 @@ export interface RunStoreOptions {
 
 /** Everything the store holds about one run, oldest first. */
 export interface RunSnapshot {
+  /** The run record with `layers` as they are now: every layer record applied (see `untracked`). */
   run: RunRecord
   /** Oldest first: a thinned history of the older samples, then every recent one (see `thinning`). */
   samples: SampleRecord[]
@@ -35,6 +43,13 @@ export interface RunSnapshot {
   events: EventRecord[]
   /** Every sampling-interval change, oldest first. */
   sampler: SamplerRecord[]
+  /** Layer records (a layer's storage changed, or it left or joined the model), oldest first; the oldest may be evicted. */
+  layerChanges: LayerRecord[]
+  /**
+   * Layers no longer profiled (their latest layer record had `info: null`), in the order they stopped. They
+   * stay in `run.layers` with their last description so their history stays viewable.
+   */
+  untracked: string[]
   end: EndRecord | null
   /** Highest seq stored; every seq up to it was received exactly once. */
   lastSeq: number
@@ -58,13 +73,17 @@ export type Acks = Record<string, number>
 
 interface RunState {
   run: RunRecord
+  /** The run's layers with every layer record applied, and each one's index; null until the first record (`run.layers` is current). */
+  layers: { list: LayerInfo[]; index: Map<string, number> } | null
+  untracked: Set<string>
   samples: SampleHistory
   events: BoundedQueue<EventRecord>
+  layerChanges: BoundedQueue<LayerRecord>
   sampler: SamplerRecord[]
   end: EndRecord | null
   lastSeq: number
-  /** Highest event seq evicted; replay from before it (or the samples' evictedSeq) would have a gap. */
-  evictedEventSeq: number
+  /** Highest event or layer-record seq evicted; replay from before it (or the samples' evictedSeq) would have a gap. */
+  evictedSeq: number
   /** When the run last sent anything, by the store's clock. */
   lastSeen: number
 }
@@ -84,6 +103,8 @@ export class RunStore {
   readonly #maxSampleBytes: number
   readonly #maxEvents: number
   readonly #maxEventBytes: number
+  readonly #maxLayerChanges: number
+  readonly #maxLayerChangeBytes: number
   readonly #staleAfterMs: number
   readonly #now: () => number
   readonly #persist: ((record: WireRecord) => void) | undefined
@@ -92,6 +113,8 @@ export class RunStore {
     this.#maxSampleBytes = options.maxSampleBytesPerRun ?? 64 * 2 ** 20
     this.#maxEvents = options.maxEventsPerRun ?? 20000
     this.#maxEventBytes = options.maxEventBytesPerRun ?? 16 * 2 ** 20
+    this.#maxLayerChanges = options.maxLayerChangesPerRun ?? 10_000
+    this.#maxLayerChangeBytes = options.maxLayerChangeBytesPerRun ?? 16 * 2 ** 20
     this.#staleAfterMs = options.staleAfterMs ?? 30_000
     this.#now = options.now ?? Date.now
     this.#persist = options.persist
@@ -133,12 +156,15 @@ export class RunStore {
     if (record.type === 'run') {
       this.#runs.set(record.run, {
         run: record,
+        layers: null,
+        untracked: new Set(),
         samples: new SampleHistory(this.#maxSampleBytes),
         events: new BoundedQueue({ maxItems: this.#maxEvents, maxBytes: this.#maxEventBytes, sizeOf: eventBytes }),
+        layerChanges: new BoundedQueue({ maxItems: this.#maxLayerChanges, maxBytes: this.#maxLayerChangeBytes, sizeOf: layerChangeBytes }),
         sampler: [],
         end: null,
         lastSeq: 0,
-        evictedEventSeq: -1,
+        evictedSeq: -1,
         lastSeen: this.#now(),
       })
       return
@@ -146,9 +172,12 @@ export class RunStore {
     if (!state) return
     state.lastSeq = record.seq
     if (record.type === 'sample') state.samples.push(record)
-    else if (record.type === 'event') for (const old of state.events.push(record)) state.evictedEventSeq = Math.max(state.evictedEventSeq, old.seq)
+    else if (record.type === 'event') for (const old of state.events.push(record)) state.evictedSeq = Math.max(state.evictedSeq, old.seq)
     else if (record.type === 'sampler') state.sampler.push(record) // doublings only: at most ~17 per run
-    else state.end = record
+    else if (record.type === 'layer') {
+      applyLayerChange(state, record)
+      for (const old of state.layerChanges.push(record)) state.evictedSeq = Math.max(state.evictedSeq, old.seq)
+    } else state.end = record
   }
 
   /** Notes that `run` is alive (a heartbeat); returns its ack like `ingest`. */
@@ -189,11 +218,13 @@ export class RunStore {
     const s = this.#runs.get(run)
     if (!s) return undefined
     return {
-      run: s.run,
+      run: s.layers ? { ...s.run, layers: [...s.layers.list] } : s.run,
       samples: s.samples.toArray(),
       thinning: s.samples.thinning(),
       events: s.events.toArray(),
       sampler: [...s.sampler],
+      layerChanges: s.layerChanges.toArray(),
+      untracked: [...s.untracked],
       end: s.end,
       lastSeq: s.lastSeq,
       status: this.#status(s),
@@ -206,12 +237,13 @@ export class RunStore {
    */
   recordsAfter(run: string, afterSeq: number): WireRecord[] | undefined {
     const s = this.#runs.get(run)
-    if (!s || afterSeq < Math.max(s.samples.evictedSeq, s.evictedEventSeq)) return undefined
+    if (!s || afterSeq < Math.max(s.samples.evictedSeq, s.evictedSeq)) return undefined
     const out: WireRecord[] = []
     if (afterSeq < 0) out.push(s.run)
     for (const r of s.samples.recent()) if (r.seq > afterSeq) out.push(r)
     for (const r of s.events.toArray()) if (r.seq > afterSeq) out.push(r)
     for (const r of s.sampler) if (r.seq > afterSeq) out.push(r)
+    for (const r of s.layerChanges.toArray()) if (r.seq > afterSeq) out.push(r)
     if (s.end && s.end.seq > afterSeq) out.push(s.end)
     return out.sort((a, b) => a.seq - b.seq)
   }
@@ -221,4 +253,23 @@ export class RunStore {
     this.#listeners.add(listener)
     return () => this.#listeners.delete(listener)
   }
+}
+
+/**
+ * Applies a layer record to the run's current layers: its new description replaces the old one in place,
+ * a layer the run did not list is appended, and `info: null` keeps the layer listed but untracked.
+ */
+function applyLayerChange(state: RunState, change: LayerRecord): void {
+  // copied on the first change, so the run record stays as received (and costs no index until then)
+  const { list, index } = (state.layers ??= { list: [...state.run.layers], index: new Map(state.run.layers.map((l, i) => [l.name, i])) })
+  const at = index.get(change.layer)
+  if (change.info === null) {
+    if (at !== undefined) state.untracked.add(change.layer)
+    return
+  }
+  state.untracked.delete(change.layer)
+  if (at === undefined) {
+    index.set(change.layer, list.length)
+    list.push(change.info)
+  } else list[at] = change.info
 }

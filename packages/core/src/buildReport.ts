@@ -9,6 +9,7 @@ import {
   type VegaLiteSpec,
 } from './chartSpecs.js'
 import type { RunSnapshot } from './RunStore.js'
+import type { LayerRecord, MaskSource, StorageFormat } from './schema.js'
 import { decimateSamples } from './runViews.js'
 import { deriveTotals, type ModelTotals } from './totals.js'
 
@@ -28,6 +29,8 @@ export interface ReportChart {
 /** One row of the per-layer summary table, at the last sample. */
 export interface LayerSummary {
   layer: string
+  /** Other module paths sharing this layer's weight storage (tied weights), as the latest description lists them. */
+  aliases: string[]
   sparsity: number
   nnz: number
   numel: number
@@ -35,6 +38,19 @@ export interface LayerSummary {
   denseBytes: number
   drops: number
   grows: number
+}
+
+/** One storage change of a layer (a layer record), as the report and the dashboard list it. */
+export interface StorageChange {
+  step: number
+  layer: string
+  reason: string
+  /** The layer's new description; all null when it is no longer profiled (it left the model). */
+  format: StorageFormat | null
+  maskSource: MaskSource | null
+  dtype: string | null
+  /** null also when the profiler that recorded it did not say. */
+  device: string | null
 }
 
 export interface LatencyStats {
@@ -63,6 +79,8 @@ export interface ReportModel {
   samples: string
   totals: ModelTotals | null
   charts: ReportChart[]
+  /** Every storage change the snapshot holds, oldest first; empty when the layers never changed. */
+  storageChanges: StorageChange[]
   /** Per-layer summary (memory section); null when the section is off. */
   layers: LayerSummary[] | null
   /** Every sample of every layer as CSV; null when the section is off. */
@@ -91,12 +109,30 @@ function describeAlgorithm(snapshot: RunSnapshot): string {
 }
 
 function describeModel(snapshot: RunSnapshot): string {
-  const layers = snapshot.run.layers
+  const untracked = new Set(snapshot.untracked)
+  const layers = snapshot.run.layers.filter((l) => !untracked.has(l.name))
   const weights = layers.reduce((n, l) => n + l.numel, 0)
   const formats = new Map<string, number>()
   for (const l of layers) formats.set(l.format, (formats.get(l.format) ?? 0) + 1)
   const byFormat = [...formats].map(([format, n]) => `${format} ${n}`).join(', ')
-  return `${layers.length} profiled layers, ${weights.toLocaleString('en-US')} weights (${byFormat})`
+  const gone = untracked.size ? `; ${untracked.size} no longer profiled` : ''
+  return `${layers.length} profiled layers, ${weights.toLocaleString('en-US')} weights (${byFormat})${gone}`
+}
+
+/**
+ * Layer records as rows of a list.
+ * @example storageChanges(snapshot.layerChanges)[0] // { step: 300, layer: 'fc1', reason: 'mask removed (…)', format: 'dense', … }
+ */
+export function storageChanges(changes: readonly LayerRecord[]): StorageChange[] {
+  return changes.map(({ step, layer, reason, info }) => ({
+    step,
+    layer,
+    reason,
+    format: info?.format ?? null,
+    maskSource: info?.mask_source ?? null,
+    dtype: info?.dtype ?? null,
+    device: info?.device ?? null,
+  }))
 }
 
 const CSV_HEADER = 'step,layer,nnz,numel,sparsity,bytes,dense_bytes,nonfinite'
@@ -133,8 +169,10 @@ function layerSummaries(snapshot: RunSnapshot): LayerSummary[] {
     else c.grows += e.count
     counts.set(e.layer, c)
   }
+  const aliases = new Map(snapshot.run.layers.map((l) => [l.name, l.aliases ?? []]))
   return (last?.layers ?? []).map((l) => ({
     layer: l.name,
+    aliases: aliases.get(l.name) ?? [],
     sparsity: l.sparsity,
     nnz: l.nnz,
     numel: l.numel,
@@ -189,6 +227,7 @@ export function buildReport(snapshot: RunSnapshot, options: BuildReportOptions =
     samples: describeSamples(snapshot),
     totals: last ? deriveTotals(last) : null,
     charts,
+    storageChanges: storageChanges(snapshot.layerChanges),
     layers: sections.has('memory') ? layerSummaries(snapshot) : null,
     csv: sections.has('csv') ? samplesCsv(snapshot) : null,
     latency: sections.has('latency') ? { samples: costs.length, p50: percentile(costs, 50), p95: percentile(costs, 95), max: costs.at(-1) ?? 0 } : null,

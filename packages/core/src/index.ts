@@ -1,5 +1,15 @@
 /** @sparselab-profiler/core — schema v1, validation, RunStore and the Vega-Lite report builder; no runtime dependencies. */
-export { MASK_SOURCES, MAX_EVENT_ROWS, MAX_HISTOGRAM_BINS, MAX_LAYERS, MAX_SHAPE_DIMS, SCHEMA_VERSION, STORAGE_FORMATS } from './schema.js'
+export {
+  MASK_SOURCES,
+  MAX_DEVICE_CHARS,
+  MAX_EVENT_ROWS,
+  MAX_HISTOGRAM_BINS,
+  MAX_LAYERS,
+  MAX_REASON_CHARS,
+  MAX_SHAPE_DIMS,
+  SCHEMA_VERSION,
+  STORAGE_FORMATS,
+} from './schema.js'
 export type {
   AlgorithmInfo,
   EndRecord,
@@ -7,6 +17,7 @@ export type {
   EventRecord,
   Histogram,
   LayerInfo,
+  LayerRecord,
   LayerSample,
   MaskSource,
   RunRecord,
@@ -43,5 +54,5 @@ export {
   sparsitySpec,
 } from './chartSpecs.js'
 export type { EventRow, HistogramRow, SparsityRow, VegaLiteSpec } from './chartSpecs.js'
-export { DEFAULT_SECTIONS, REPORT_SECTIONS, buildReport, samplesCsv } from './buildReport.js'
-export type { BuildReportOptions, LatencyStats, LayerSummary, ReportChart, ReportModel, ReportSection } from './buildReport.js'
+export { DEFAULT_SECTIONS, REPORT_SECTIONS, buildReport, samplesCsv, storageChanges } from './buildReport.js'
+export type { BuildReportOptions, LatencyStats, LayerSummary, ReportChart, ReportModel, ReportSection, StorageChange } from './buildReport.js'

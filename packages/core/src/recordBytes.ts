@@ -1,10 +1,11 @@
-import type { EventRecord, SampleRecord } from './schema.js'
+import type { EventRecord, LayerRecord, SampleRecord } from './schema.js'
 
 // Rough sizes of parsed records in a JS heap (objects, boxed numbers, strings); they only need to be
 // proportional to the truth for byte budgets to bound memory.
 const RECORD_BYTES = 160
 const LAYER_BYTES = 200
 const NUMBER_BYTES = 8
+const STRING_BYTES = 40
 
 /** Estimated heap bytes of a sample: grows with its layers and their histogram bins. */
 export function sampleBytes(sample: SampleRecord): number {
@@ -16,4 +17,14 @@ export function sampleBytes(sample: SampleRecord): number {
 /** Estimated heap bytes of an event: its per-row counts can outweigh the rest. */
 export function eventBytes(event: EventRecord): number {
   return RECORD_BYTES + 2 * event.layer.length + NUMBER_BYTES * (event.rows?.length ?? 0)
+}
+
+/** Estimated heap bytes of a layer record: its aliases can outweigh the rest. */
+export function layerChangeBytes(change: LayerRecord): number {
+  let bytes = RECORD_BYTES + 2 * (change.layer.length + change.reason.length)
+  if (change.info) {
+    bytes += LAYER_BYTES + NUMBER_BYTES * change.info.shape.length
+    for (const alias of change.info.aliases ?? []) bytes += STRING_BYTES + 2 * alias.length
+  }
+  return bytes
 }

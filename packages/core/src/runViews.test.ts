@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import { RunStore } from './RunStore.js'
 import { layerHistory, runOverview } from './runViews.js'
-import type { EventRecord, RunRecord, SampleRecord } from './schema.js'
+import type { EventRecord, LayerRecord, RunRecord, SampleRecord } from './schema.js'
 
 const RUN = 'r1'
 const layerInfo = (name: string) => ({ name, shape: [4, 4], numel: 16, dtype: 'float32', format: 'dense_masked' as const, mask_source: 'torch_prune' as const })
@@ -49,5 +49,35 @@ describe('layerHistory', () => {
 
   test('is undefined for a layer the run does not have', () => {
     expect(layerHistory(snapshot(), 'fc9', 10)).toBeUndefined()
+  })
+})
+
+describe('after layer records', () => {
+  const change = (seq: number, name: string, info: LayerRecord['info']): LayerRecord => ({
+    type: 'layer', run: RUN, seq, step: seq * 10, time: seq, layer: name, info, reason: 'changed',
+  })
+  const moved = { ...layerInfo('fc1'), format: 'dense' as const, mask_source: 'inferred_zeros' as const, dtype: 'bfloat16' }
+
+  function changedRun() {
+    const store = new RunStore()
+    store.ingest([
+      runRecord, sample(1),
+      change(2, 'fc1', moved), change(3, 'fc3', layerInfo('fc3')), change(4, 'fc2', null),
+      { ...sample(5), layers: [layer('fc1', 5), layer('fc3', 4)] },
+    ])
+    return store.snapshot(RUN)!
+  }
+
+  test('the overview has the latest layers (one added as a new matrix column) and the changes', () => {
+    const overview = runOverview(changedRun(), 10)
+    expect(overview.run.layers).toEqual([moved, layerInfo('fc2'), layerInfo('fc3')])
+    expect(overview.sparsity).toEqual([[0.9375, 0.8125, null], [0.6875, null, 0.75]])
+    expect(overview.layerChanges.map((c) => c.seq)).toEqual([2, 3, 4])
+    expect(overview.untracked).toEqual(['fc2'])
+  })
+
+  test("a layer that left keeps its history; one that joined has its own", () => {
+    expect(layerHistory(changedRun(), 'fc2', 10)!.points.map((p) => [p.step, p.nnz])).toEqual([[10, 3]])
+    expect(layerHistory(changedRun(), 'fc3', 10)!.points.map((p) => [p.step, p.nnz])).toEqual([[50, 4]])
   })
 })

@@ -1,6 +1,6 @@
 import { eventRows, eventsPerStep, type EventRow } from './chartSpecs.js'
 import type { RunSnapshot, RunStatus } from './RunStore.js'
-import type { EndRecord, LayerSample, RunRecord, SampleRecord, SamplerRecord } from './schema.js'
+import type { EndRecord, LayerRecord, LayerSample, RunRecord, SampleRecord, SamplerRecord } from './schema.js'
 import type { Thinning } from './SampleHistory.js'
 
 /** At most `max` samples: the first, the last and evenly spaced ones between. */
@@ -18,10 +18,15 @@ const roundSparsity = (value: number) => Math.round(value * 1e6) / 1e6
  * and drop/grow totals per step.
  */
 export interface RunOverview {
+  /** With `layers` as they are now (see RunSnapshot.run). */
   run: RunRecord
   status: RunStatus
   lastSeq: number
   sampler: SamplerRecord[]
+  /** Storage changes held, oldest first (see RunSnapshot.layerChanges). */
+  layerChanges: LayerRecord[]
+  /** Layers no longer profiled, still listed in `run.layers`. */
+  untracked: string[]
   end: EndRecord | null
   thinning: Thinning | null
   /** Steps of the matrix rows, oldest first: evenly chosen, the first and the newest always included. */
@@ -51,6 +56,8 @@ export function runOverview(snapshot: RunSnapshot, points: number): RunOverview 
     status: snapshot.status,
     lastSeq: snapshot.lastSeq,
     sampler: snapshot.sampler,
+    layerChanges: snapshot.layerChanges,
+    untracked: snapshot.untracked,
     end: snapshot.end,
     thinning: snapshot.thinning,
     steps: shown.map((s) => s.step),

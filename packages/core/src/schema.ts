@@ -15,6 +15,10 @@ export const MAX_LAYERS = 100_000
 export const MAX_SHAPE_DIMS = 8
 /** Most output rows one topology event may break its count into. */
 export const MAX_EVENT_ROWS = 1_000_000
+/** Most characters (code points) of a layer record's `reason`. */
+export const MAX_REASON_CHARS = 500
+/** Most characters (code points) of a layer's `device`. */
+export const MAX_DEVICE_CHARS = 64
 
 /** How a layer's weights are stored, which decides the bytes it really uses. */
 export const STORAGE_FORMATS = ['padded_csr', 'dense', 'dense_masked', 'coo', 'csr', 'semi_structured_2_4'] as const
@@ -24,6 +28,7 @@ export type StorageFormat = (typeof STORAGE_FORMATS)[number]
 export const MASK_SOURCES = ['sparselab', 'torch_prune', 'parametrization', 'rigl_torch', 'native_sparse', 'inferred_zeros'] as const
 export type MaskSource = (typeof MASK_SOURCES)[number]
 
+/** A profiled layer as the run record lists it, or as a layer record redescribes it. */
 export interface LayerInfo {
   name: string
   shape: number[]
@@ -31,6 +36,13 @@ export interface LayerInfo {
   dtype: string
   format: StorageFormat
   mask_source: MaskSource
+  /**
+   * Other module paths that share this exact weight storage: tied weights are profiled once, under `name`.
+   * At most MAX_LAYERS entries. Absent in logs of older profilers, which means none are known.
+   */
+  aliases?: string[]
+  /** Where the weight lives, e.g. "cpu" or "cuda:0"; at most MAX_DEVICE_CHARS. Absent in logs of older profilers: unknown. */
+  device?: string
 }
 
 export interface AlgorithmInfo {
@@ -128,6 +140,27 @@ export interface SamplerRecord {
   overhead: number
 }
 
+/**
+ * A profiled layer's storage changed under the profiler (a mask removed or applied, its dtype or device
+ * changed, the module left or joined the model): from `step` on, `info` describes it.
+ */
+export interface LayerRecord {
+  type: 'layer'
+  run: string
+  seq: number
+  step: number
+  time: number
+  /** The layer's name, as in samples. */
+  layer: string
+  /**
+   * The layer's full new description (`info.name` is `layer`), or null when it is no longer profiled (it
+   * left the model). A layer the run record did not list is added to the run's layers.
+   */
+  info: LayerInfo | null
+  /** Why, for people: e.g. "mask removed (torch_prune → inferred_zeros)"; at most MAX_REASON_CHARS. */
+  reason: string
+}
+
 export type EndStatus = 'finished' | 'crashed' | 'interrupted'
 
 export interface EndRecord {
@@ -139,4 +172,4 @@ export interface EndRecord {
   status: EndStatus
 }
 
-export type WireRecord = RunRecord | SampleRecord | EventRecord | SamplerRecord | EndRecord
+export type WireRecord = RunRecord | SampleRecord | EventRecord | SamplerRecord | LayerRecord | EndRecord

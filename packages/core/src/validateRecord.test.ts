@@ -65,7 +65,40 @@ test('fields and types named like Object.prototype properties are not mistaken f
   const [, , event] = vectors('valid.ndjson')
   expect(validateRecord({ ...JSON.parse(event!), toString: 'x' })).toEqual({ ok: false, path: 'toString', message: 'is not a field of this record' })
   expect(validateRecord({ type: 'constructor' })).toEqual({
-    ok: false, path: 'type', message: 'expected one of "run", "sample", "event", "sampler", "end", got "constructor"',
+    ok: false, path: 'type', message: 'expected one of "run", "sample", "event", "sampler", "layer", "end", got "constructor"',
+  })
+})
+
+describe('layer records', () => {
+  const lines = vectors('valid.ndjson').map((line) => JSON.parse(line) as Record<string, unknown>)
+  const change = lines.find((r) => r.type === 'layer')!
+  const edit = (patch: Record<string, unknown>) => ({ ...change, ...patch })
+
+  test('info names the layer the record is about', () => {
+    expect(validateRecord(edit({ info: { ...(change.info as object), name: 'fc1' } }))).toEqual({
+      ok: false, path: 'info.name', message: 'must equal layer ("head"), got "fc1"',
+    })
+  })
+
+  test('info null says the layer is no longer profiled', () => {
+    expect(validateRecord(edit({ info: null, reason: 'module removed from the model' }))).toMatchObject({ ok: true })
+  })
+
+  test('reason and device count characters as Python does: code points, not UTF-16 units', () => {
+    expect(validateRecord(edit({ reason: '🧪'.repeat(500) }))).toMatchObject({ ok: true }) // 1000 UTF-16 units
+    expect(validateRecord(edit({ reason: '🧪'.repeat(501) }))).toEqual({
+      ok: false, path: 'reason', message: `expected a non-empty string of at most 500 characters, got "${'🧪'.repeat(20)}…"`,
+    })
+    expect(validateRecord(edit({ info: { ...(change.info as object), device: 'é'.repeat(64) } }))).toMatchObject({ ok: true })
+  })
+
+  test('aliases and device are optional, as in logs of older profilers, and checked when present', () => {
+    const [run] = lines
+    const layers = (run!.layers as Record<string, unknown>[]).map(({ aliases: _a, device: _d, ...rest }) => rest)
+    expect(validateRecord({ ...run, layers })).toMatchObject({ ok: true })
+    expect(validateRecord({ ...run, layers: [{ ...layers[0], aliases: ['a', 'b', 'c', null] }] })).toEqual({
+      ok: false, path: 'layers[0].aliases[3]', message: 'expected a non-empty string, got null',
+    })
   })
 })
 

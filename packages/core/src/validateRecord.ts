@@ -1,8 +1,10 @@
 import {
   MASK_SOURCES,
+  MAX_DEVICE_CHARS,
   MAX_EVENT_ROWS,
   MAX_HISTOGRAM_BINS,
   MAX_LAYERS,
+  MAX_REASON_CHARS,
   MAX_SHAPE_DIMS,
   SCHEMA_VERSION,
   STORAGE_FORMATS,
@@ -57,6 +59,10 @@ const str =
   (v, p) =>
     typeof v === 'string' && test(v) ? null : fail(p, what, v)
 
+// Code points, as Python's len() counts them: an emoji is one character, not two UTF-16 units.
+const codePoints = (s: string, max: number): number => (s.length <= max ? s.length : s.length > 2 * max ? s.length : [...s].length)
+const text = (max: number): Check => str((s) => s.length > 0 && codePoints(s, max) <= max, `a non-empty string of at most ${max} characters`)
+
 const bool: Check = (v, p) => (typeof v === 'boolean' ? null : fail(p, 'true or false', v))
 
 const oneOf =
@@ -82,6 +88,14 @@ const arrayOf =
     return null
   }
 
+// A field that logs of older profilers lack: absent passes, present must fit.
+const OPTIONAL = new WeakSet<Check>()
+const optional = (check: Check): Check => {
+  const marked: Check = (v, p) => check(v, p)
+  OPTIONAL.add(marked)
+  return marked
+}
+
 // Own keys only: a field named "constructor" or "toString" must not pass for a field of the shape.
 const object =
   (shape: Record<string, Check>, refine?: (v: Record<string, unknown>, p: string) => Failure | null): Check =>
@@ -90,7 +104,10 @@ const object =
     const record = v as Record<string, unknown>
     for (const [key, check] of Object.entries(shape)) {
       const at = p ? `${p}.${key}` : key
-      if (!Object.hasOwn(record, key)) return { path: at, message: 'is missing' }
+      if (!Object.hasOwn(record, key)) {
+        if (OPTIONAL.has(check)) continue
+        return { path: at, message: 'is missing' }
+      }
       const f = check(record[key], at)
       if (f) return f
     }
@@ -142,6 +159,17 @@ const params: Check = (v, p) => {
   return null
 }
 
+const layerInfo = object({
+  name: str(),
+  shape: arrayOf(int(0), { max: MAX_SHAPE_DIMS }),
+  numel: int(1),
+  dtype: str(),
+  format: oneOf(...STORAGE_FORMATS),
+  mask_source: oneOf(...MASK_SOURCES),
+  aliases: optional(arrayOf(str(), { max: MAX_LAYERS })),
+  device: optional(text(MAX_DEVICE_CHARS)),
+})
+
 const RECORD_CHECKS: Record<WireRecord['type'], Check> = {
   run: object({
     type: oneOf('run'),
@@ -153,17 +181,7 @@ const RECORD_CHECKS: Record<WireRecord['type'], Check> = {
     host: str(),
     profiler: str(),
     algorithm: nullable(object({ name: str(), params })),
-    layers: arrayOf(
-      object({
-        name: str(),
-        shape: arrayOf(int(0), { max: MAX_SHAPE_DIMS }),
-        numel: int(1),
-        dtype: str(),
-        format: oneOf(...STORAGE_FORMATS),
-        mask_source: oneOf(...MASK_SOURCES),
-      }),
-      { max: MAX_LAYERS },
-    ),
+    layers: arrayOf(layerInfo, { max: MAX_LAYERS }),
     sampler: object({ every: int(1) }),
   }),
   sample: object({
@@ -207,6 +225,24 @@ const RECORD_CHECKS: Record<WireRecord['type'], Check> = {
     every: int(1),
     overhead: num(0),
   }),
+  layer: object(
+    {
+      type: oneOf('layer'),
+      run: runId,
+      seq: int(1),
+      step: int(0),
+      time: num(0),
+      layer: str(),
+      info: nullable(layerInfo),
+      reason: text(MAX_REASON_CHARS),
+    },
+    (l, p) => {
+      const info = l.info as { name: string } | null
+      return info === null || info.name === l.layer
+        ? null
+        : { path: p ? `${p}.info.name` : 'info.name', message: `must equal layer (${describe(l.layer)}), got ${describe(info.name)}` }
+    },
+  ),
   end: object({
     type: oneOf('end'),
     run: runId,
@@ -217,6 +253,8 @@ const RECORD_CHECKS: Record<WireRecord['type'], Check> = {
   }),
 }
 
+const RECORD_TYPES = Object.keys(RECORD_CHECKS).map((t) => JSON.stringify(t)).join(', ')
+
 /**
  * Checks a decoded JSON value against schema v1; the failure names the first bad field.
  * @example validateRecord(JSON.parse(line)) // { ok: false, path: 'layers[0].nnz', message: 'expected an integer ≥ 0, got -1' }
@@ -226,7 +264,7 @@ export function validateRecord(value: unknown): Validation {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     return { ok: false, path: '', message: `expected a JSON object, got ${describe(value)}` }
   if (typeof type !== 'string' || !Object.hasOwn(RECORD_CHECKS, type))
-    return { ok: false, path: 'type', message: `expected one of "run", "sample", "event", "sampler", "end", got ${describe(type)}` }
+    return { ok: false, path: 'type', message: `expected one of ${RECORD_TYPES}, got ${describe(type)}` }
   if ('schema' in value && (value as { schema: unknown }).schema !== SCHEMA_VERSION)
     return { ok: false, path: 'schema', message: `unsupported schema version ${describe((value as { schema: unknown }).schema)}; this server speaks ${SCHEMA_VERSION}` }
   const failure = RECORD_CHECKS[type as WireRecord['type']](value, '')

@@ -17,7 +17,8 @@ import { ExportDialog } from './ExportDialog.js'
 import { LayerInspector } from './LayerInspector.js'
 import { LayerTable } from './LayerTable.js'
 import { SparsityHeatmap } from './SparsityHeatmap.js'
-import { useLiveRun, type LiveRun } from './useLiveRun.js'
+import { StorageChanges } from './StorageChanges.js'
+import { layerInfo, useLiveRun, type LiveRun } from './useLiveRun.js'
 import { VegaChart } from './VegaChart.js'
 
 export interface DashboardProps {
@@ -99,7 +100,7 @@ export function Dashboard({ url, run, token }: DashboardProps) {
   const silent = runs.find((r) => r.run === activeRun)?.status === 'interrupted'
   const latest = (frozen ? frozen.latest : data?.latest) ?? undefined
   const totals = latest ? deriveTotals(latest) : null
-  const layerNames = useMemo(() => data?.run.layers.map((l) => l.name) ?? [], [data])
+  const layerNames = useMemo(() => data?.run.layers.map((l) => l.name) ?? [], [data, data?.layersAdded])
   const layer = chosenLayer && layerNames.includes(chosenLayer) ? chosenLayer : layerNames[0]
   const waiting = data && frozen ? data.liveSamples - frozen.liveSamples : 0
   const every = data?.sampler.at(-1)?.every ?? data?.run.sampler.every ?? 1
@@ -190,8 +191,9 @@ export function Dashboard({ url, run, token }: DashboardProps) {
             )}
             <details>
               <summary>Every layer as text</summary>
-              {layer && <LayerTable sample={latest} layer={layer} onLayer={setChosenLayer} />}
+              {layer && <LayerTable sample={latest} infoOf={(name) => layerInfo(data, name)} layer={layer} onLayer={setChosenLayer} />}
             </details>
+            <StorageChanges changes={data.layerChanges} />
           </section>
           {layer && (
             <LayerInspector

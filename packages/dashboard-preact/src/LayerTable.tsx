@@ -1,8 +1,10 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { formatBytes, formatPercent, type SampleRecord } from '@sparselab-profiler/core'
+import { formatBytes, formatPercent, type LayerInfo, type SampleRecord } from '@sparselab-profiler/core'
 
 export interface LayerTableProps {
   sample: SampleRecord | undefined
+  /** Each layer's current description (layer records change it mid-run), for its format, mask source and dtype. */
+  infoOf: (layer: string) => LayerInfo | undefined
   layer: string
   onLayer: (layer: string) => void
 }
@@ -16,7 +18,7 @@ const OVERSCAN = 6
  * arrow keys move the inspected layer up and down the list. Only the rows in view are rendered, so a
  * 1000-layer model costs a screenful of rows per update.
  */
-export function LayerTable({ sample, layer, onLayer }: LayerTableProps) {
+export function LayerTable({ sample, infoOf, layer, onLayer }: LayerTableProps) {
   const scroller = useRef<HTMLDivElement>(null)
   const [scrollTop, setScrollTop] = useState(0)
   /** The row a keyboard move should focus once rendered (the newest move wins over older renders). */
@@ -73,27 +75,36 @@ export function LayerTable({ sample, layer, onLayer }: LayerTableProps) {
             <th>Sparsity</th>
             <th>NNZ</th>
             <th>Memory vs dense</th>
+            <th>Format</th>
+            <th>Mask source</th>
+            <th>Dtype</th>
           </tr>
         </thead>
         <tbody>
           {from > 0 && <tr aria-hidden="true" style={{ height: `${from * ROW_HEIGHT}px` }} />}
-          {layers.slice(from, to).map((l, offset) => (
-            <tr
-              key={l.name}
-              data-layer-row={l.name}
-              aria-rowindex={from + offset + 2}
-              tabIndex={l.name === layer ? 0 : -1}
-              aria-selected={l.name === layer}
-              onClick={() => onLayer(l.name)}
-            >
-              <td>{l.name}</td>
-              <td>{formatPercent(l.sparsity)}</td>
-              <td>
-                {l.nnz.toLocaleString('en-US')} / {l.numel.toLocaleString('en-US')}
-              </td>
-              <td>{formatBytes(l.bytes - l.dense_bytes)}</td>
-            </tr>
-          ))}
+          {layers.slice(from, to).map((l, offset) => {
+            const info = infoOf(l.name)
+            return (
+              <tr
+                key={l.name}
+                data-layer-row={l.name}
+                aria-rowindex={from + offset + 2}
+                tabIndex={l.name === layer ? 0 : -1}
+                aria-selected={l.name === layer}
+                onClick={() => onLayer(l.name)}
+              >
+                <td>{l.name}</td>
+                <td>{formatPercent(l.sparsity)}</td>
+                <td>
+                  {l.nnz.toLocaleString('en-US')} / {l.numel.toLocaleString('en-US')}
+                </td>
+                <td>{formatBytes(l.bytes - l.dense_bytes)}</td>
+                <td>{info?.format ?? '–'}</td>
+                <td>{info?.mask_source ?? '–'}</td>
+                <td>{info?.dtype ?? '–'}</td>
+              </tr>
+            )
+          })}
           {to < layers.length && <tr aria-hidden="true" style={{ height: `${(layers.length - to) * ROW_HEIGHT}px` }} />}
         </tbody>
       </table>

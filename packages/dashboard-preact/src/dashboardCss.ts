@@ -23,6 +23,7 @@ export const DASHBOARD_CSS = `
 .slp-dashboard .slp-table th,.slp-dashboard .slp-table td{padding:2px 10px;text-align:right;border-bottom:1px solid #8884}
 .slp-dashboard .slp-table th:first-child,.slp-dashboard .slp-table td:first-child{text-align:left}
 .slp-dashboard .slp-table tr[aria-selected="true"]{background:#8882}
+.slp-dashboard .slp-changes td,.slp-dashboard .slp-changes th{text-align:left}
 .slp-dashboard .slp-table tbody tr{cursor:pointer}
 .slp-dashboard .slp-table-scroll{max-height:320px;overflow-y:auto;display:inline-block}
 .slp-dashboard .slp-table tbody tr{height:24px}

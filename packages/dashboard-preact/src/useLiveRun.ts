@@ -5,6 +5,8 @@ import {
   eventsPerStep,
   sparsityColumn,
   type EventRow,
+  type LayerInfo,
+  type LayerRecord,
   type RunOverview,
   type SparsityRow,
   type WireRecord,
@@ -26,7 +28,14 @@ export interface LiveRun extends RunOverview {
   listeners: Set<(record: WireRecord) => void>
   /** Samples received live since the overview (thinning does not change it). */
   liveSamples: number
+  /** Index of each layer in `run.layers`, which layer records update in place. */
+  layerIndex: Map<string, number>
+  /** Increments when a layer record adds a layer to `run.layers`: what is derived from the names must be rebuilt. */
+  layersAdded: number
 }
+
+/** Storage changes the page keeps; it drops the oldest once it holds twice as many. */
+export const MAX_LAYER_CHANGES = 1000
 
 export interface LiveRunState {
   data: LiveRun | null
@@ -47,8 +56,35 @@ function lineRows(overview: RunOverview, from = 0): SparsityRow[] {
   return rows
 }
 
-function fromOverview(overview: RunOverview): LiveRun {
-  return { ...overview, sparsityRows: lineRows(overview), listeners: new Set(), liveSamples: 0 }
+export function fromOverview(overview: RunOverview): LiveRun {
+  const layerIndex = new Map(overview.run.layers.map((l, i) => [l.name, i]))
+  return { ...overview, sparsityRows: lineRows(overview), listeners: new Set(), liveSamples: 0, layerIndex, layersAdded: 0 }
+}
+
+/** The layer's latest description, as layer records left it. */
+export function layerInfo(data: LiveRun, name: string): LayerInfo | undefined {
+  const index = data.layerIndex.get(name)
+  return index === undefined ? undefined : data.run.layers[index]
+}
+
+// As the RunStore applies it: replaced in place, a new layer appended (its matrix column starts now), one that
+// left kept listed as untracked.
+function applyLayerChange(data: LiveRun, change: LayerRecord): void {
+  data.layerChanges.push(change)
+  if (data.layerChanges.length > 2 * MAX_LAYER_CHANGES) data.layerChanges = data.layerChanges.slice(-MAX_LAYER_CHANGES)
+  const index = data.layerIndex.get(change.layer)
+  if (change.info === null) {
+    if (index !== undefined && !data.untracked.includes(change.layer)) data.untracked = [...data.untracked, change.layer]
+    return
+  }
+  if (data.untracked.includes(change.layer)) data.untracked = data.untracked.filter((name) => name !== change.layer)
+  if (index !== undefined) {
+    data.run.layers[index] = change.info
+    return
+  }
+  data.layerIndex.set(change.layer, data.run.layers.length)
+  data.run.layers.push(change.info)
+  data.layersAdded++
 }
 
 /** Thins the matrix evenly back to OVERVIEW_POINTS samples (the first and newest kept) once it holds twice as many. */
@@ -72,7 +108,8 @@ function addEvent(data: LiveRun, row: EventRow): void {
   data.events = data.events.map((e, i) => (i === index ? merged : e))
 }
 
-function apply(data: LiveRun, record: WireRecord): void {
+/** Grows `data` in place by one live record. */
+export function applyLiveRecord(data: LiveRun, record: WireRecord): void {
   data.lastSeq = record.seq
   if (record.type === 'sample') {
     data.steps.push(record.step)
@@ -86,6 +123,8 @@ function apply(data: LiveRun, record: WireRecord): void {
     for (const row of eventsPerStep([record])) addEvent(data, row)
   } else if (record.type === 'sampler') {
     data.sampler.push(record)
+  } else if (record.type === 'layer') {
+    applyLayerChange(data, record)
   } else if (record.type === 'end') {
     data.end = record
   }
@@ -127,7 +166,7 @@ export function useLiveRun({ url, run, token }: { url: string; run: string | und
           after: data.lastSeq,
           token,
           onRecord: (record) => {
-            apply(data, record)
+            applyLiveRecord(data, record)
             bump()
           },
           onReset: () => void load(),

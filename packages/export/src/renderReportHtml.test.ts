@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { expect, test } from 'vitest'
-import { buildReport, parseNdjson, RunStore, type RunRecord, type SampleRecord, type WireRecord } from '@sparselab-profiler/core'
+import { buildReport, parseNdjson, RunStore, type LayerRecord, type RunRecord, type SampleRecord, type WireRecord } from '@sparselab-profiler/core'
 import { renderReportHtml } from './renderReportHtml.js'
 import { loadVegaLibraries } from './vegaLibraries.js'
 
@@ -48,4 +48,33 @@ test('a hostile layer name stays data: no element can be closed or opened by it'
   expect(html).not.toContain(hostile)
   expect(html).toContain('&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;')
   expect(html.match(/<script>/g)).toHaveLength(4) // three libraries + boot, nothing injected
+})
+
+test('lists every storage change with its step, layer, reason and new description, and names tied weights', () => {
+  const parsed = parseNdjson(text)
+  if (!parsed.ok) throw new Error('vectors must parse')
+  const records = parsed.records.filter((r) => r.type !== 'end')
+  const run = records[0] as RunRecord
+  const gone: LayerRecord = { type: 'layer', run: run.run, seq: records.length, step: 12_300, time: 1744712102, layer: 'fc1', info: null, reason: 'module <fc1> removed' }
+  const store = new RunStore()
+  store.ingest([...records, gone])
+  const report = buildReport(store.snapshot(run.run)!)
+  const page = renderReportHtml(report, { libraries: { vega: '', vegaLite: '', vegaEmbed: '' } })
+  expect(page).toContain(
+    '<section><h2>Storage changes</h2><table class="changes"><thead><tr><th>Step</th><th>Layer</th><th>Change</th><th>Format</th><th>Mask source</th><th>Dtype</th><th>Device</th></tr></thead><tbody>' +
+      '<tr><td>100</td><td>head</td><td>dtype changed (float32 → bfloat16)</td><td>dense</td><td>inferred_zeros</td><td>bfloat16</td><td>cpu</td></tr>' +
+      '<tr><td>12,300</td><td>fc1</td><td>module &lt;fc1&gt; removed</td><td colspan="4">no longer profiled</td></tr></tbody></table></section>',
+  )
+  expect(page).toContain('<tr><td>head (also: embed.weight)</td><td>25.00%</td>')
+  expect(page).toContain('<dt>Model</dt><dd>1 profiled layers, 8 weights (dense 1); 1 no longer profiled</dd>')
+})
+
+test('a run whose layers never changed has no storage changes section', () => {
+  const parsed = parseNdjson(text)
+  if (!parsed.ok) throw new Error('vectors must parse')
+  const store = new RunStore()
+  store.ingest(parsed.records.filter((r) => r.type !== 'layer').map((r, seq) => ({ ...r, seq })))
+  const page = renderReportHtml(buildReport(store.snapshot(parsed.records[0]!.run)!), { libraries: { vega: '', vegaLite: '', vegaEmbed: '' } })
+  expect(page).not.toContain('Storage changes')
+  expect(page).toContain('<tr><td>fc1</td><td>87.50%</td>')
 })

@@ -27,6 +27,7 @@ dt{font-size:.75rem;opacity:.7}dd{margin:0;font-weight:600}
 section{margin:24px 0}h2{font-size:1.1rem}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums}th,td{padding:4px 10px;text-align:right;border-bottom:1px solid #8884}
 th:first-child,td:first-child{text-align:left}
+.changes td,.changes th{text-align:left}.changes td:first-child,.changes th:first-child{text-align:right}
 .chart{width:100%}
 footer{margin-top:32px;font-size:.75rem;opacity:.7}`
 
@@ -40,13 +41,29 @@ for (const chart of report.charts) {
 const csvLink = document.getElementById('csv-link')
 if (csvLink) csvLink.href = URL.createObjectURL(new Blob([report.csv], { type: 'text/csv' }))`
 
+// A tied weight is profiled once: its row names the other modules that share it.
+function layerName(layer: { layer: string; aliases: string[] }): string {
+  return layer.aliases.length ? `${layer.layer} (also: ${layer.aliases.join(', ')})` : layer.layer
+}
+
 function layerTable(report: ReportModel): string {
   const rows = report.layers!.map(
     (l) =>
-      `<tr><td>${escapeHtml(l.layer)}</td><td>${formatPercent(l.sparsity)}</td><td>${l.nnz.toLocaleString('en-US')} / ${l.numel.toLocaleString('en-US')}</td>` +
+      `<tr><td>${escapeHtml(layerName(l))}</td><td>${formatPercent(l.sparsity)}</td><td>${l.nnz.toLocaleString('en-US')} / ${l.numel.toLocaleString('en-US')}</td>` +
       `<td>${formatBytes(l.bytes)}</td><td>${formatBytes(l.denseBytes)}</td><td>${formatBytes(l.denseBytes - l.bytes)}</td><td>${l.drops}</td><td>${l.grows}</td></tr>`,
   )
   return `<section><h2>Memory and layers at step ${report.lastStep}</h2><table><thead><tr><th>Layer</th><th>Sparsity</th><th>NNZ</th><th>Memory used</th><th>Dense</th><th>Saved</th><th>Dropped</th><th>Grown</th></tr></thead><tbody>${rows.join('')}</tbody></table></section>`
+}
+
+function storageChangesTable(changes: ReportModel['storageChanges']): string {
+  const rows = changes.map((c) => {
+    const now =
+      c.format === null
+        ? '<td colspan="4">no longer profiled</td>'
+        : [c.format, c.maskSource, c.dtype, c.device ?? '–'].map((v) => `<td>${escapeHtml(v ?? '')}</td>`).join('')
+    return `<tr><td>${c.step.toLocaleString('en-US')}</td><td>${escapeHtml(c.layer)}</td><td>${escapeHtml(c.reason)}</td>${now}</tr>`
+  })
+  return `<section><h2>Storage changes</h2><table class="changes"><thead><tr><th>Step</th><th>Layer</th><th>Change</th><th>Format</th><th>Mask source</th><th>Dtype</th><th>Device</th></tr></thead><tbody>${rows.join('')}</tbody></table></section>`
 }
 
 function latencyTable(latency: NonNullable<ReportModel['latency']>): string {
@@ -85,6 +102,7 @@ export function renderReportHtml(report: ReportModel, { libraries }: RenderRepor
   }
   const sections = [
     ...report.charts.map((c) => `<section><h2>${escapeHtml(c.title)}</h2><div class="chart" id="chart-${escapeHtml(c.id)}"></div></section>`),
+    report.storageChanges.length ? storageChangesTable(report.storageChanges) : '',
     report.layers ? layerTable(report) : '',
     report.latency ? latencyTable(report.latency) : '',
     report.csv ? `<section><h2>Raw data</h2><p><a id="csv-link" download="${escapeHtml(`${report.runId}.csv`)}" href="#">Download every sample as CSV</a> (${report.csv.split('\n').length - 2} rows)</p></section>` : '',

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, test } from 'vitest'
-import { RunStore } from '@sparselab-profiler/core'
+import { RunStore, type RunRecord } from '@sparselab-profiler/core'
 import { createApp } from './createApp.js'
 
 const lines = readFileSync(fileURLToPath(new URL('../../../test/vectors/valid.ndjson', import.meta.url)), 'utf8').trim().split('\n')
@@ -39,17 +39,16 @@ describe('POST /api/ingest', () => {
     expect(JSON.stringify(store.snapshot(RUN))).toBe(before)
 
     const next = await ingest(lines.slice(2).join('\n'))
-    expect(await next.json()).toEqual({ acks: { [RUN]: 6 } })
+    expect(await next.json()).toEqual({ acks: { [RUN]: 7 } })
   })
 
   test('an empty batch naming its run is a heartbeat that answers the ack', async () => {
     const { ingest, app } = setup()
     await ingest(lines.slice(0, 2).join('\n'))
-    const beat = await app.request(`/api/ingest?run=${RUN}`, { method: 'POST', body: '' })
-    expect(await beat.json()).toEqual({ acks: { [RUN]: 1 } })
-    const unknown = await app.request('/api/ingest?run=other-run', { method: 'POST', body: '' })
-    expect(await unknown.json()).toEqual({ acks: { 'other-run': -1 } })
-    expect((await app.request('/api/ingest?run=../x', { method: 'POST', body: '' })).status).toBe(400)
+    const beat = (run: string) => app.request(`/api/ingest?run=${run}`, { method: 'POST', body: '', headers: { 'Content-Type': 'application/x-ndjson' } })
+    expect(await (await beat(RUN)).json()).toEqual({ acks: { [RUN]: 1 } })
+    expect(await (await beat('other-run')).json()).toEqual({ acks: { 'other-run': -1 } })
+    expect((await beat('../x')).status).toBe(400)
   })
 
   test('a body over the limit gets 413 and changes nothing', async () => {
@@ -66,10 +65,12 @@ describe('runs API and export', () => {
     const { ingest, app } = setup()
     await ingest(lines.join('\n'))
     expect(await (await app.request('/api/runs')).json()).toEqual({
-      runs: [{ run: RUN, name: 'resnet-set', started: 1744712100.5, lastStep: 100, lastSeq: 6, status: 'finished' }],
+      runs: [{ run: RUN, name: 'resnet-set', started: 1744712100.5, lastStep: 100, lastSeq: 7, status: 'finished' }],
     })
-    const snapshot = (await (await app.request(`/api/runs/${RUN}`)).json()) as { samples: unknown[]; lastSeq: number }
+    const snapshot = (await (await app.request(`/api/runs/${RUN}`)).json()) as { samples: unknown[]; layerChanges: { seq: number }[]; run: RunRecord }
     expect(snapshot.samples).toHaveLength(2)
+    expect(snapshot.layerChanges.map((c) => c.seq)).toEqual([6])
+    expect(snapshot.run.layers.map((l) => `${l.name} ${l.dtype}`)).toEqual(['fc1 float32', 'head bfloat16']) // as the layer record left it
     expect((await app.request('/api/runs/nope')).status).toBe(404)
     expect((await app.request('/api/runs/..%2Fetc')).status).toBe(400)
   })
@@ -77,7 +78,7 @@ describe('runs API and export', () => {
   test('POST /export answers one HTML attachment named after date and step', async () => {
     const { ingest, app } = setup()
     await ingest(lines.join('\n'))
-    const response = await app.request('/export', { method: 'POST', body: JSON.stringify({ run: RUN, title: 'My <b>run</b>' }) })
+    const response = await app.request('/export', { method: 'POST', body: JSON.stringify({ run: RUN, title: 'My <b>run</b>' }), headers: { 'Content-Type': 'application/json' } })
     expect(response.status).toBe(200)
     expect(response.headers.get('Content-Type')).toMatch(/^text\/html/)
     expect(response.headers.get('Content-Disposition')).toMatch(/^attachment; filename="sparsity_report_\d{4}-\d{2}-\d{2}_100\.html"$/)
@@ -94,7 +95,7 @@ test('exports use the complete history when the run log has it, not just what th
   complete.ingest(lines.map((line) => JSON.parse(line)))
   const app = createApp({ store, completeRun: (run) => complete.snapshot(run) })
   const csvRows = async (application: typeof app) => {
-    const html = await (await application.request('/export', { method: 'POST', body: JSON.stringify({ run: RUN }) })).text()
+    const html = await (await application.request('/export', { method: 'POST', body: JSON.stringify({ run: RUN }), headers: { 'Content-Type': 'application/json' } })).text()
     const data = JSON.parse(/<script type="application\/json" id="report-data">(.*?)<\/script>/s.exec(html)![1]!) as { csv: string }
     return data.csv.trim().split('\n').length - 1
   }
@@ -129,14 +130,15 @@ describe('GET /stream', () => {
     await ingest(lines.slice(0, 3).join('\n'))
     const response = await app.request(`/stream?run=${RUN}`, { headers: { 'Last-Event-ID': '1' } })
     expect(response.headers.get('Content-Type')).toMatch(/^text\/event-stream/)
-    const pending = readEvents(response, 5)
+    const pending = readEvents(response, 6)
     await ingest(lines.slice(3).join('\n'))
     expect(await pending).toEqual([
       { id: '2', event: 'event' },
       { id: '3', event: 'event' },
       { id: '4', event: 'sample' },
       { id: '5', event: 'sampler' },
-      { id: '6', event: 'end' },
+      { id: '6', event: 'layer' },
+      { id: '7', event: 'end' },
     ])
   })
 

@@ -20,6 +20,9 @@ import {
 } from '@sparselab-profiler/core'
 import { loadVegaLibraries, renderReportHtml, runReportFileName } from '@sparselab-profiler/export'
 import { decodeUtf8Body } from './decodeUtf8Body.js'
+import { hostGuard } from './hostGuard.js'
+import { originGuard } from './originGuard.js'
+import { requireContentType } from './requireContentType.js'
 import { streamRun } from './streamRun.js'
 
 /** The page and script that `GET /` serves; supplied by the bundle so the server does not depend on the UI. */
@@ -40,8 +43,14 @@ export interface AppOptions {
   keepAliveSeconds?: number
   /** Records buffered for one SSE client that reads too slowly; beyond it the client is dropped and resumes with Last-Event-ID. @default 10000 */
   maxQueued?: number
-  /** Origins of pages allowed to embed the dashboard (CORS); closed to every other origin. @default [] */
+  /** Origins of pages allowed to embed the dashboard (CORS); every other origin is refused (403). @default [] */
   corsOrigins?: string[]
+  /**
+   * Names the server is reached by beyond loopback names (`localhost`, `*.localhost`) and IP addresses;
+   * a request with any other `Host` gets 403 (DNS rebinding). `.lab.example` allows a domain with its
+   * subdomains, `'*'` any name. @default []
+   */
+  allowedHosts?: string[]
   /** A run's complete history for exports (the store keeps a bounded window). @default the store's snapshot */
   completeRun?: (run: string) => RunSnapshot | undefined | Promise<RunSnapshot | undefined>
 }
@@ -67,6 +76,9 @@ export function createApp(options: AppOptions): Hono {
   const { store } = options
   const app = new Hono()
 
+  // Before CORS and the token: a page on a rebound name or another origin gets nothing, whatever it holds.
+  app.use('*', hostGuard({ allowedHosts: options.allowedHosts }))
+  app.use('*', originGuard({ corsOrigins: options.corsOrigins }))
   if (options.corsOrigins?.length)
     app.use('*', cors({ origin: options.corsOrigins, allowHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID'], exposeHeaders: ['Content-Disposition'] }))
   if (options.token) app.use('*', bearerAuth({ token: options.token }))
@@ -77,6 +89,7 @@ export function createApp(options: AppOptions): Hono {
 
   app.post(
     '/api/ingest',
+    requireContentType('application/x-ndjson'),
     bodyLimit({
       maxSize: options.maxIngestBytes ?? 16 * 1024 * 1024,
       onError: (c) => c.json({ error: `body larger than ${options.maxIngestBytes ?? 16 * 1024 * 1024} bytes; send smaller batches` }, 413),
@@ -152,7 +165,7 @@ export function createApp(options: AppOptions): Hono {
     return streamSSE(c, (stream) => streamRun(stream, { store, run, after, keepAliveMs: (options.keepAliveSeconds ?? 15) * 1000, maxQueued: options.maxQueued }))
   })
 
-  app.post('/export', async (c) => {
+  app.post('/export', requireContentType('application/json'), async (c) => {
     let body: { run?: unknown; title?: unknown; sections?: unknown }
     try {
       body = await c.req.json()

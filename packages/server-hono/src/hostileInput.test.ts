@@ -9,7 +9,7 @@ import { createApp } from './createApp.js'
 const lines = readFileSync(fileURLToPath(new URL('../../../test/vectors/valid.ndjson', import.meta.url)), 'utf8').trim().split('\n')
 const RUN = JSON.parse(lines[0]!).run as string
 const STORED = lines.slice(0, 5)
-const [SAMPLER_5, END_6] = [lines[5]!, lines[6]!]
+const [SAMPLER_5, LAYER_6] = [lines[5]!, lines[6]!]
 const RUN_ID_RULE = 'a run id (letters, digits, ".", "_", "-"; at most 128; no "..")'
 
 function setup(options: { maxIngestBytes?: number } = {}) {
@@ -43,8 +43,8 @@ const fieldError = (line: number, path: string, message: string) => ({ error: `l
 const lineError = (line: number, message: string) => ({ error: `line ${line}: ${message}`, line, path: '', message })
 
 test('malformed NDJSON: the line that is not JSON is named', async () => {
-  await expectRejected(`${SAMPLER_5}\nthis is not json\n${END_6}`, 400, lineError(2, `not valid JSON (Unexpected token 'h', "this is not json" is not valid JSON)`))
-  await expectRejected(`${SAMPLER_5}\n${END_6.slice(0, 30)}`, 400, lineError(2, 'not valid JSON (Unterminated string in JSON at position 30)'))
+  await expectRejected(`${SAMPLER_5}\nthis is not json\n${LAYER_6}`, 400, lineError(2, `not valid JSON (Unexpected token 'h', "this is not json" is not valid JSON)`))
+  await expectRejected(`${SAMPLER_5}\n${LAYER_6.slice(0, 30)}`, 400, lineError(2, 'not valid JSON (Unterminated string in JSON at position 30)'))
 })
 
 test('wrong schema version in a run record', async () => {
@@ -64,7 +64,7 @@ test('extra field, including names that objects inherit', async () => {
 
 test('wrongly typed field', async () => {
   await expectRejected(edit(SAMPLER_5, (r) => (r.every = '20')), 400, fieldError(1, 'every', 'expected an integer ≥ 1, got "20"'))
-  await expectRejected(edit(SAMPLER_5, (r) => (r.type = 'toString')), 400, fieldError(1, 'type', 'expected one of "run", "sample", "event", "sampler", "end", got "toString"'))
+  await expectRejected(edit(SAMPLER_5, (r) => (r.type = 'toString')), 400, fieldError(1, 'type', 'expected one of "run", "sample", "event", "sampler", "layer", "end", got "toString"'))
 })
 
 describe('NaN and Infinity, which JSON cannot carry', () => {
@@ -75,7 +75,7 @@ describe('NaN and Infinity, which JSON cannot carry', () => {
     ['1e999, which parses to Infinity', SAMPLER_5.replace('"overhead":0.0125', '"overhead":1e999'), 'overhead', 'expected a finite number, got Infinity'],
     ['-1e999 as an integer', SAMPLER_5.replace('"step":100', '"step":-1e999'), 'step', 'expected an integer ≥ 0, got -Infinity'],
   ])('%s is rejected with its field named', async (_, line, path, message) => {
-    await expectRejected(`${line}\n${END_6}`, 400, fieldError(1, path, message))
+    await expectRejected(`${line}\n${LAYER_6}`, 400, fieldError(1, path, message))
   })
 })
 
@@ -86,7 +86,7 @@ test('negative seq', async () => {
 
 describe('repeated seq', () => {
   test('twice inside one batch is a broken batch: 400, nothing stored', async () => {
-    await expectRejected(`${SAMPLER_5}\n${END_6}\n${SAMPLER_5}`, 400, fieldError(3, 'seq', `seq 5 of run "${RUN}" repeats line 1 of this batch`))
+    await expectRejected(`${SAMPLER_5}\n${LAYER_6}\n${SAMPLER_5}`, 400, fieldError(3, 'seq', `seq 5 of run "${RUN}" repeats line 1 of this batch`))
   })
 
   test('again in a later batch is a resend: 200 with the ack, stored once', async () => {
@@ -97,7 +97,7 @@ describe('repeated seq', () => {
     expect(resend.status).toBe(200)
     expect(await resend.json()).toEqual({ acks: { [RUN]: 5 } })
     expect(state()).toBe(once)
-    expect(await (await ingest(lines.slice(3).join('\n'))).json()).toEqual({ acks: { [RUN]: 6 } }) // overlaps seq 3-5
+    expect(await (await ingest(lines.slice(3).join('\n'))).json()).toEqual({ acks: { [RUN]: 7 } }) // overlaps seq 3-5
     expect(store.snapshot(RUN)!.sampler.map((r) => r.seq)).toEqual([5])
   })
 })
@@ -140,7 +140,7 @@ describe('oversize', () => {
       expect(response.status).toBe(413)
       expect(await response.json()).toEqual({ error: 'body larger than 1000 bytes; send smaller batches' })
     }
-    const declared = await app.request('/api/ingest', { method: 'POST', body, headers: { 'Content-Length': String(body.length) } })
+    const declared = await app.request('/api/ingest', { method: 'POST', body, headers: { 'Content-Type': 'application/x-ndjson', 'Content-Length': String(body.length) } })
     expect([declared.status, await declared.json()]).toEqual([413, { error: 'body larger than 1000 bytes; send smaller batches' }])
     expect(state()).toBe(before)
   })

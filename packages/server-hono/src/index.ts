@@ -1,8 +1,12 @@
 /** @sparselab-profiler/server-hono — ingest, live SSE stream, runs API and export as one Hono app. */
 export { createApp } from './createApp.js'
 export type { AppOptions, DashboardAssets } from './createApp.js'
+export { hostGuard } from './hostGuard.js'
+export type { HostGuardOptions } from './hostGuard.js'
 export { loadLogdir } from './loadLogdir.js'
 export type { LoadLogdirOptions } from './loadLogdir.js'
+export { originGuard } from './originGuard.js'
+export type { OriginGuardOptions } from './originGuard.js'
 export { readCompleteRun } from './readCompleteRun.js'
 export { JOURNAL_FILE, RunJournal } from './runJournal.js'
 export type { RunJournalOptions } from './runJournal.js'

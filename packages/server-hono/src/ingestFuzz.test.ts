@@ -24,7 +24,7 @@ function fixture(storedUpTo: number) {
 function expectEverySeqOnce(store: RunStore) {
   for (const { run } of store.listRuns()) {
     const s = store.snapshot(run)!
-    const seqs = [s.run, ...s.samples, ...s.events, ...s.sampler, ...(s.end ? [s.end] : [])].map((r) => r.seq).sort((a, b) => a - b)
+    const seqs = [s.run, ...s.samples, ...s.events, ...s.sampler, ...s.layerChanges, ...(s.end ? [s.end] : [])].map((r) => r.seq).sort((a, b) => a - b)
     expect(seqs).toEqual([...Array(s.lastSeq + 1).keys()])
   }
 }
@@ -33,7 +33,7 @@ function expectEverySeqOnce(store: RunStore) {
 async function ingestChecked(storedUpTo: number, body: string | Uint8Array<ArrayBuffer>, query = '') {
   const { store, app, state } = fixture(storedUpTo)
   const before = state()
-  const response = await app.request(`/api/ingest${query}`, { method: 'POST', body })
+  const response = await app.request(`/api/ingest${query}`, { method: 'POST', body, headers: { 'Content-Type': 'application/x-ndjson' } })
   expect(response.headers.get('Content-Type')).toMatch(/^application\/json/)
   const answer = (await response.json()) as { acks?: Record<string, number>; error?: string }
   if (response.status === 200) {

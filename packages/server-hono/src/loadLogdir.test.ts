@@ -12,6 +12,8 @@ const lines = readFileSync(fileURLToPath(new URL('../../../test/vectors/valid.nd
 const records = lines.map((line) => JSON.parse(line) as WireRecord)
 const RUN = records[0]!.run
 const TRAINER_LOG = 'records.ndjson'
+/** Seq of the end record, the last line of the vectors. */
+const END = records.length - 1
 
 /** A logdir with `files` = { '<run>/<name>': text }. */
 function logdirWith(files: Record<string, string>): string {
@@ -24,7 +26,8 @@ function logdirWith(files: Record<string, string>): string {
 }
 
 const ndjson = (from: number, to: number) => `${lines.slice(from, to + 1).join('\n')}\n`
-const seqsOf = (s: RunSnapshot) => [s.run.seq, ...[...s.samples, ...s.events, ...s.sampler].map((r) => r.seq), ...(s.end ? [s.end.seq] : [])].sort((a, b) => a - b)
+const seqsOf = (s: RunSnapshot) =>
+  [s.run.seq, ...[...s.samples, ...s.events, ...s.sampler, ...s.layerChanges].map((r) => r.seq), ...(s.end ? [s.end.seq] : [])].sort((a, b) => a - b)
 const range = (n: number) => [...Array(n).keys()]
 
 /** A store that journals to `logdir`, as startServer builds it. */
@@ -36,7 +39,7 @@ function journaledStore(logdir: string) {
 describe('loadLogdir', () => {
   test('restores each run from whichever of its logs holds more records, ignoring a torn last line', async () => {
     const logdir = logdirWith({
-      [`trainer-ahead/${TRAINER_LOG}`]: ndjson(0, 6).replaceAll(RUN, 'trainer-ahead'),
+      [`trainer-ahead/${TRAINER_LOG}`]: ndjson(0, END).replaceAll(RUN, 'trainer-ahead'),
       [`trainer-ahead/${JOURNAL_FILE}`]: ndjson(0, 3).replaceAll(RUN, 'trainer-ahead'),
       [`journal-ahead/${TRAINER_LOG}`]: ndjson(0, 2).replaceAll(RUN, 'journal-ahead'),
       [`journal-ahead/${JOURNAL_FILE}`]: `${ndjson(0, 4)}${lines[5]!.slice(0, 30)}`.replaceAll(RUN, 'journal-ahead'),
@@ -46,8 +49,8 @@ describe('loadLogdir', () => {
     const store = new RunStore()
     const { loaded, skipped } = await loadLogdir(store, logdir)
     expect({ loaded: loaded.sort(), skipped }).toEqual({ loaded: ['journal-ahead', 'only-journal', 'trainer-ahead'], skipped: [] })
-    expect([store.ack('trainer-ahead'), store.ack('journal-ahead'), store.ack('only-journal')]).toEqual([6, 4, 5])
-    expect(seqsOf(store.snapshot('trainer-ahead')!)).toEqual(range(7))
+    expect([store.ack('trainer-ahead'), store.ack('journal-ahead'), store.ack('only-journal')]).toEqual([END, 4, 5])
+    expect(seqsOf(store.snapshot('trainer-ahead')!)).toEqual(range(END + 1))
     expect(store.snapshot('trainer-ahead')!.status).toBe('finished')
   })
 
@@ -57,11 +60,11 @@ describe('loadLogdir', () => {
     await loadLogdir(store, logdir, { journal })
     expect(readFileSync(join(logdir, RUN, JOURNAL_FILE), 'utf8')).toBe(ndjson(0, 3))
 
-    expect(store.ingest(records.slice(1))).toEqual({ [RUN]: 6 }) // the sender resends from its own, older ack
-    expect(store.ingest(records)).toEqual({ [RUN]: 6 })
+    expect(store.ingest(records.slice(1))).toEqual({ [RUN]: END }) // the sender resends from its own, older ack
+    expect(store.ingest(records)).toEqual({ [RUN]: END })
     journal.close()
-    expect(readFileSync(join(logdir, RUN, JOURNAL_FILE), 'utf8')).toBe(ndjson(0, 6))
-    expect(seqsOf(store.snapshot(RUN)!)).toEqual(range(7))
+    expect(readFileSync(join(logdir, RUN, JOURNAL_FILE), 'utf8')).toBe(ndjson(0, END))
+    expect(seqsOf(store.snapshot(RUN)!)).toEqual(range(END + 1))
   })
 
   test('a training log ahead of the journal is copied into it, so the journal goes on with no gap', async () => {
@@ -69,17 +72,17 @@ describe('loadLogdir', () => {
     const { journal, store } = journaledStore(logdir)
     await loadLogdir(store, logdir, { journal })
     expect(readFileSync(join(logdir, RUN, JOURNAL_FILE), 'utf8')).toBe(ndjson(0, 4))
-    expect(store.ingest(records.slice(3))).toEqual({ [RUN]: 6 })
+    expect(store.ingest(records.slice(3))).toEqual({ [RUN]: END })
     journal.close()
-    expect(readFileSync(join(logdir, RUN, JOURNAL_FILE), 'utf8')).toBe(ndjson(0, 6))
+    expect(readFileSync(join(logdir, RUN, JOURNAL_FILE), 'utf8')).toBe(ndjson(0, END))
     expect(readFileSync(join(logdir, RUN, TRAINER_LOG), 'utf8')).toBe(ndjson(0, 4))
   })
 
   test('an ended run is not copied: nothing can follow its end record', async () => {
-    const logdir = logdirWith({ [`${RUN}/${TRAINER_LOG}`]: ndjson(0, 6), [`${RUN}/${JOURNAL_FILE}`]: ndjson(0, 2) })
+    const logdir = logdirWith({ [`${RUN}/${TRAINER_LOG}`]: ndjson(0, END), [`${RUN}/${JOURNAL_FILE}`]: ndjson(0, 2) })
     const { journal, store } = journaledStore(logdir)
     await loadLogdir(store, logdir, { journal })
-    expect(store.ack(RUN)).toBe(6)
+    expect(store.ack(RUN)).toBe(END)
     expect(readFileSync(join(logdir, RUN, JOURNAL_FILE), 'utf8')).toBe(ndjson(0, 2))
   })
 
@@ -117,9 +120,9 @@ describe('loadLogdir', () => {
 
 describe('readCompleteRun', () => {
   test("reads a run's whole history from its longest log", async () => {
-    const logdir = logdirWith({ [`${RUN}/${TRAINER_LOG}`]: ndjson(0, 3), [`${RUN}/${JOURNAL_FILE}`]: ndjson(0, 6) })
+    const logdir = logdirWith({ [`${RUN}/${TRAINER_LOG}`]: ndjson(0, 3), [`${RUN}/${JOURNAL_FILE}`]: ndjson(0, END) })
     const snapshot = (await readCompleteRun(join(logdir, RUN), RUN))!
-    expect(seqsOf(snapshot)).toEqual(range(7))
+    expect(seqsOf(snapshot)).toEqual(range(END + 1))
     expect(await readCompleteRun(join(logdir, 'missing'), 'missing')).toBeUndefined()
   })
 })

@@ -18,8 +18,13 @@ export interface StartServerOptions {
   logdir?: string
   /** Required for any non-loopback host. @default undefined */
   token?: string
-  /** Origins allowed to embed the dashboard (CORS). @default [] */
+  /** Origins allowed to embed the dashboard (CORS); every other origin is refused. @default [] */
   corsOrigins?: string[]
+  /**
+   * Names the server is reached by, beyond loopback names, IP addresses and `host`; any other `Host`
+   * gets 403 (DNS rebinding). `'*'` allows every name. @default []
+   */
+  allowedHosts?: string[]
   /** Seconds of silence after which a run without an end record shows as interrupted. @default 30 */
   staleAfterSeconds?: number
   dashboard?: DashboardAssets
@@ -56,7 +61,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const snapshot = await readCompleteRun(join(logdir, run), run)
     return snapshot && snapshot.lastSeq >= store.ack(run) ? snapshot : undefined
   }
-  const app = createApp({ store, dashboard: options.dashboard, token: options.token, corsOrigins: options.corsOrigins, completeRun })
+  // The host bound to is a name the server is reached by (`--host lab-box --token T`).
+  const allowedHosts = [...(options.allowedHosts ?? []), host]
+  const app = createApp({ store, dashboard: options.dashboard, token: options.token, corsOrigins: options.corsOrigins, allowedHosts, completeRun })
   return new Promise((resolve, reject) => {
     let server: ServerType | undefined = undefined
     server = serve({ fetch: app.fetch, port: options.port ?? 8080, hostname: host }, (info) => {

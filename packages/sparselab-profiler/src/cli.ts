@@ -13,6 +13,9 @@ Commands:
       --port 8080  --host 127.0.0.1  --logdir ./sparsity_runs  --token T  --stale-after 30
                                 (a run silent that many seconds without an end shows as interrupted)
       --cors-origin https://tool.example  (repeatable: pages allowed to embed the dashboard)
+      --allowed-host lab.example  (repeatable: a name the server is reached by beyond localhost,
+                                IP addresses and --host; .lab.example a whole domain, * any;
+                                requests by any other name get 403, against DNS rebinding)
   export <run dir | records.ndjson> -o report.html [--title "..."]
                                 write one self-contained HTML report (from a run dir: the longer of
                                 the trainer's records.ndjson and the server's received.ndjson)
@@ -33,11 +36,20 @@ const serve: Command = async (args) => {
       token: { type: 'string' },
       'stale-after': { type: 'string', default: '30' },
       'cors-origin': { type: 'string', multiple: true, default: [] },
+      'allowed-host': { type: 'string', multiple: true, default: [] },
     },
   })
   const staleAfterSeconds = Number(values['stale-after'])
   if (!(staleAfterSeconds > 0)) throw new Error(`--stale-after must be a number of seconds above 0, got ${values['stale-after']}`)
-  const server = await startServer({ port: parsePort(values.port), host: values.host, logdir: values.logdir, token: values.token, staleAfterSeconds, corsOrigins: values['cors-origin'] })
+  const server = await startServer({
+    port: parsePort(values.port),
+    host: values.host,
+    logdir: values.logdir,
+    token: values.token,
+    staleAfterSeconds,
+    corsOrigins: values['cors-origin'],
+    allowedHosts: values['allowed-host'],
+  })
   console.log(`SparseLab Profiler dashboard: ${server.url}/`)
   await new Promise<void>((done) => {
     process.once('SIGINT', done)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import numbers
 import os
 import re
 import secrets
@@ -17,7 +18,7 @@ from torch import nn
 
 from . import __version__
 from .device_metrics import DeviceMetrics
-from .discovery import discover_layers
+from .discovery import LayerChange, LayerTracker, unwrap_compiled
 from .distributed import rank_and_world
 from .mask_snapshots import MaskSnapshots
 from .measure import measure_layers
@@ -26,6 +27,7 @@ from .records import (
     MAX_HISTOGRAM_BINS,
     EndRecord,
     EventRecord,
+    LayerRecord,
     Record,
     RunRecord,
     SampleRecord,
@@ -46,6 +48,24 @@ from .topology import (
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:60] or "run"
+
+
+def _positive_int(option: str, value: object, most: Optional[int] = None) -> int:
+    """`value` as an int when it is a whole number from 1 (to `most`); numpy integers count, bools do not."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and 1 <= value <= (most or value):
+        return int(value)
+    upto = f" from 1 to {most}" if most else " of at least 1"
+    raise ValueError(f"{option} must be an integer{upto}, got {value!r}")
+
+
+def _pattern(option: str, pattern: Optional[str]) -> Optional[str]:
+    """A regular expression checked now, so a typo is reported at construction and not mid-training."""
+    if pattern is not None:
+        try:
+            re.compile(pattern)
+        except (re.error, TypeError) as error:
+            raise ValueError(f"{option}={pattern!r} is not a valid regular expression: {error}") from None
+    return pattern
 
 
 class SparsityProfilerCallback:
@@ -97,17 +117,12 @@ class SparsityProfilerCallback:
         measure_on_device: Optional[bool] = None,
         report: Optional[bool] = None,
     ):
-        if not isinstance(every, int) or every < 1:
-            raise ValueError(f"every must be a positive integer, got {every!r}")
-        if not isinstance(bins, int) or not 1 <= bins <= MAX_HISTOGRAM_BINS:  # the server rejects larger histograms
-            raise ValueError(f"bins must be an integer from 1 to {MAX_HISTOGRAM_BINS}, got {bins!r}")
-        for pattern in (layer_regex, exclude_regex):
-            if pattern is not None:
-                re.compile(pattern)  # a bad pattern is the caller's error: say so now, not mid-training
+        every = _positive_int("every", every)
+        bins = _positive_int("bins", bins, MAX_HISTOGRAM_BINS)  # the server rejects larger histograms
         if overhead_budget is not None and not 0 < overhead_budget < 1:
             raise ValueError(f"overhead_budget must be a fraction between 0 and 1 (0.01 = 1%), got {overhead_budget!r}")
-        self.layer_regex = layer_regex
-        self.exclude_regex = exclude_regex
+        self.layer_regex = _pattern("layer_regex", layer_regex)
+        self.exclude_regex = _pattern("exclude_regex", exclude_regex)
         self.memory_budget_bytes = int(memory_budget_mb * 2**20)
         self._sampler = AdaptiveSampler(every, overhead_budget)
         self._every_in_force = every
@@ -122,6 +137,7 @@ class SparsityProfilerCallback:
         self.report = report if report is not None else os.environ.get("SPARSELAB_PROFILER_REPORT", "1") != "0"
         self.run_id: Optional[str] = None
         self.server_pid: Optional[int] = None  # set when this profiler started the server itself
+        self._tracker: Optional[LayerTracker] = None
         self._sources: list[LayerSource] = []
         self._ranges: dict[str, tuple[float, float]] = {}
         self._snapshots = MaskSnapshots()
@@ -142,6 +158,7 @@ class SparsityProfilerCallback:
         self.total_cost_ms = 0.0  # everything the profiler spent inside the training thread
         self._disabled = False
         self._closed = False
+        self._last_logged_step = 0  # step of the last record the run log holds
 
     # ── public surface ────────────────────────────────────────────────
 
@@ -154,8 +171,21 @@ class SparsityProfilerCallback:
     def dashboard_url(self) -> Optional[str]:
         return f"{self.server}/?run={self.run_id}" if self.server and self.run_id else None
 
+    @property
+    def attached(self) -> bool:
+        """Whether `attach()` was called: one profiler records one run."""
+        return self._attached
+
     def attach(self, model: nn.Module, algorithm: object = None) -> "SparsityProfilerCallback":
-        """Finds the layers to profile, opens the run and, given a SparseLab algorithm, hooks its updates."""
+        """Finds the layers to profile, opens the run and, given a SparseLab algorithm, hooks its updates.
+
+        Raises RuntimeError when this profiler was already attached (its run is left as it is): a second
+        model or training run needs its own profiler.
+        """
+        if self._attached:
+            raise RuntimeError(
+                f"this SparsityProfilerCallback already records run {self.run_id}; one profiler records one run, "
+                "so create a new SparsityProfilerCallback for another model or training run (the first run is unaffected)")
         self._guard(self._attach, model, algorithm)
         return self
 
@@ -165,7 +195,7 @@ class SparsityProfilerCallback:
         ``step`` is the number of optimizer steps taken so far, for trainers that count them
         (Lightning's ``global_step``); by default the profiler counts calls.
         """
-        if self._disabled or not self._attached:
+        if self._disabled or not self._attached or self._closed:
             return
         self._guard(self._on_step, step)
 
@@ -207,12 +237,16 @@ class SparsityProfilerCallback:
         if self._disabled:
             return
         self._disabled = True
-        warnings.warn(
-            f"SparseLab Profiler disabled itself after an internal error ({type(error).__name__}: {error}); "
-            "training continues unaffected.",
-            RuntimeWarning,
-            stacklevel=4,
-        )
+        log = self._log
+        if log is not None and log.failure is not None:
+            held = (f"holds records 0 to {log.complete_records - 1}, up to step {self._last_logged_step}; what came after was lost"
+                    if log.complete_records else "holds nothing")
+            message = (f"SparseLab Profiler stopped recording: writing the run log failed ({type(error).__name__}: {error}). "
+                       f"{log.path} {held}. Training continues unaffected.")
+        else:
+            message = (f"SparseLab Profiler disabled itself after an internal error ({type(error).__name__}: {error}); "
+                       "training continues unaffected.")
+        warnings.warn(message, RuntimeWarning, stacklevel=4)
         self._shutdown()
 
     def _attach(self, model: nn.Module, algorithm: object) -> None:
@@ -220,19 +254,23 @@ class SparsityProfilerCallback:
             raise RuntimeError("attach() was already called on this profiler")
         self._attached = True
         self._rank, self._world = rank_and_world()
-        self._sources = discover_layers(model, self.layer_regex, self.exclude_regex)
+        model = unwrap_compiled(model)
+        self._tracker = LayerTracker(model, self.layer_regex, self.exclude_regex)
+        self._sources = self._tracker.sources
+        self._warn_if_no_layers()
         self._check_memory_budget()
         name = self.run_name or type(model).__name__
         self.run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{_slug(name)}-{secrets.token_hex(2)}"
         if self._rank == 0:
             self._log = RunLogWriter(self.logdir / self.run_id)
+        server_answers = False
         if self.server and self._rank == 0:
-            self.server_pid = ensure_server(self.server, self.logdir)
+            server_answers, self.server_pid = ensure_server(self.server, self.logdir)
             self._sender = LogSender(f"{self.server}/api/ingest", self.run_id, self._log.path,
                                      quiet_s=10.0 if self.server_pid else 0.0)
             self._log.on_write = self._sender.notify
         algorithm = self._hook_algorithms(algorithm)
-        self._diff_layers = frozenset(s.info.name for s in self._sources if hasattr(s, "mask") and s.info.name not in self._hooked)
+        self._update_diff_layers()
         algo_info = describe_algorithm(algorithm) if algorithm is not None else None
         self._write(RunRecord(
             run=self.run_id, name=name, started=time.time(), algorithm=algo_info,
@@ -242,8 +280,23 @@ class SparsityProfilerCallback:
         self._sample()
         if self._sender:
             self._sender.start()
-            print(f"SparseLab Profiler: dashboard {self.dashboard_url}", flush=True)
+            if server_answers or self.server_pid:  # never a URL where nothing will answer
+                print(f"SparseLab Profiler: dashboard {self.dashboard_url}", flush=True)
         atexit.register(self._close_at_exit)
+
+    def _warn_if_no_layers(self) -> None:
+        if self._sources:
+            return
+        if self.layer_regex or self.exclude_regex:
+            everything = LayerTracker(self._tracker.model)
+            names = ", ".join(repr(s.info.name) for s in everything.sources[:5]) or "none"
+            filters = " and ".join(f"{k}={v!r}" for k, v in (("layer_regex", self.layer_regex), ("exclude_regex", self.exclude_regex)) if v)
+            warnings.warn(f"SparseLab Profiler: {filters} left none of the model's {len(everything.sources)} weighted layers "
+                          f"(for example {names}); samples will be empty. Names are matched with re.search.",
+                          RuntimeWarning, stacklevel=4)
+        else:
+            warnings.warn("SparseLab Profiler: the model has no layer it can profile (no Linear/Conv weight, sparse "
+                          "tensor, pruning mask or SparseLab layer); samples will be empty.", RuntimeWarning, stacklevel=4)
 
     @property
     def every(self) -> int:
@@ -278,12 +331,18 @@ class SparsityProfilerCallback:
         self._unhook = lambda: [unhook() for unhook in unhooks]
         return algorithm if algorithm is not None else next(iter(schedulers.values()), None)
 
+    def _update_diff_layers(self) -> None:
+        """Layers whose drop/grow is inferred from mask snapshots: those with a mask and no hooked algorithm."""
+        self._diff_layers = frozenset(s.info.name for s in self._sources
+                                      if hasattr(s, "mask") and not (s.info.name in self._hooked and isinstance(s, RigLTorchSource)))
+
     def _write(self, record: Record) -> None:
         if self._log is None:
             return  # ranks other than 0 measure (collectives need them) but never write
         record.seq = self._seq
-        self._seq += 1
         self._log.write(record)
+        self._seq += 1
+        self._last_logged_step = record.step if hasattr(record, "step") else 0
 
     def _on_step(self, step: Optional[int]) -> None:
         now = time.perf_counter()
@@ -298,6 +357,7 @@ class SparsityProfilerCallback:
     def _sample(self) -> None:
         started = time.perf_counter()
         self._flush_pending()  # the previous sample's device results landed long ago
+        self._follow_model(time.time())
         measurement = measure_layers(
             self._sources, self._ranges, self.bins, device_metrics=self._device_metrics,
             snapshots=self._snapshots if self._snapshots_enabled else None, diff_layers=self._diff_layers,
@@ -326,6 +386,19 @@ class SparsityProfilerCallback:
                 self._write(EventRecord(run=self.run_id, seq=0, step=step, time=when, layer=source.info.name,
                                         op=op, count=count, exact=False, algorithm=source.info.mask_source,
                                         requested=None))
+
+    def _follow_model(self, now: float) -> None:
+        """Switches every layer whose storage changed since the last sample to the source that reads it
+        now, and records each change before the sample that first measures it."""
+        changes = self._tracker.refresh()
+        if not changes:
+            return
+        self._sources = self._tracker.sources
+        for change in changes:
+            self._snapshots.forget(change.name)  # a mask diff across two kinds of storage means nothing
+            self._write(LayerRecord(run=self.run_id, seq=0, step=self._step, time=now, layer=change.name,
+                                    info=change.info, reason=change.reason))
+        self._update_diff_layers()
 
     def _adapt_interval(self, agreed_every: float, now: float) -> None:
         """Feeds the sampler; a new interval takes effect at once on one process, and on many only once
@@ -375,12 +448,26 @@ class SparsityProfilerCallback:
             self.close("interrupted")
 
     def _shutdown(self) -> None:
-        self._unhook()
-        self._unhook = lambda: None
-        if self._sender is not None:
-            if not self._sender.close(timeout_s=5.0):
-                print(f"SparseLab Profiler: not everything reached {self.server}; the run log {self.log_path} has it all.")
-            self._sender = None
-        if self._log is not None:
-            self._log.close()
-        atexit.unregister(self._close_at_exit)
+        """Releases everything; each step is guarded on its own, so one failing cannot skip the others or
+        raise into the caller (this runs from error handlers and at interpreter exit)."""
+        unhook, self._unhook = self._unhook, lambda: None
+        sender, self._sender = self._sender, None
+        for step in (unhook, lambda: self._close_sender(sender), self._log.close if self._log else None,
+                     lambda: atexit.unregister(self._close_at_exit)):
+            try:
+                if step is not None:
+                    step()
+            except Exception as error:  # noqa: BLE001 - nothing may escape a shutdown
+                warnings.warn(f"SparseLab Profiler: a shutdown step failed ({type(error).__name__}: {error})", RuntimeWarning, stacklevel=2)
+
+    def _close_sender(self, sender: Optional[LogSender]) -> None:
+        if sender is None:
+            return
+        if sender.close(timeout_s=5.0):
+            return
+        where = f"the run log {self.log_path} has them all" if self._log and self._log.failure is None else f"see {self.log_path}"
+        if not sender.answered:
+            print(f"SparseLab Profiler: the server at {self.server} never answered; none of the {sender.undelivered} records "
+                  f"reached it ({where}). View the run with: sparselab-profiler serve --logdir {self.logdir}", flush=True)
+        else:
+            print(f"SparseLab Profiler: {sender.undelivered} records did not reach {self.server}; {where}.", flush=True)

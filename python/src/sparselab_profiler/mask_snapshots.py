@@ -34,6 +34,10 @@ class MaskSnapshots:
     def __init__(self) -> None:
         self._packed: dict[str, torch.Tensor] = {}
 
+    def forget(self, layer: str) -> None:
+        """Drops the layer's snapshot: its next mask starts afresh (after its storage changed)."""
+        self._packed.pop(layer, None)
+
     def diff(self, layer: str, mask: torch.Tensor) -> Optional[tuple[torch.Tensor, torch.Tensor]]:
         """(dropped, grown) since the previous snapshot of `layer` as 0-d tensors, None for the first one.
 

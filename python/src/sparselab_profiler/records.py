@@ -20,6 +20,8 @@ MAX_HISTOGRAM_BINS = 1024  # bins of one layer's histogram
 MAX_LAYERS = 100_000  # layers of one run record or sample
 MAX_SHAPE_DIMS = 8  # dimensions of one layer's shape
 MAX_EVENT_ROWS = 1_000_000  # output rows one topology event may break its count into
+MAX_REASON_CHARS = 500  # characters of a layer record's reason
+MAX_DEVICE_CHARS = 64  # characters of a layer's device
 
 
 @dataclass
@@ -30,6 +32,10 @@ class LayerInfo:
     dtype: str
     format: StorageFormat
     mask_source: MaskSource
+    #: other module paths that share this exact weight storage: tied weights are profiled once, under `name`
+    aliases: list[str] = field(default_factory=list)
+    #: where the weight lives, e.g. "cpu" or "cuda:0"
+    device: str = "cpu"
 
 
 @dataclass
@@ -117,6 +123,22 @@ class SamplerRecord:
 
 
 @dataclass
+class LayerRecord:
+    """A profiled layer's storage changed under the profiler: from `step` on, `info` describes it, or it is
+    no longer profiled (`info` None: it left the model). A layer the run record did not list is added."""
+
+    run: str
+    seq: int
+    step: int
+    time: float
+    layer: str
+    info: Optional[LayerInfo]
+    #: why, for people, e.g. "mask removed (torch_prune → inferred_zeros)"
+    reason: str
+    type: Literal["layer"] = "layer"
+
+
+@dataclass
 class EndRecord:
     run: str
     seq: int
@@ -126,7 +148,7 @@ class EndRecord:
     type: Literal["end"] = "end"
 
 
-Record = Union[RunRecord, SampleRecord, EventRecord, SamplerRecord, EndRecord]
+Record = Union[RunRecord, SampleRecord, EventRecord, SamplerRecord, LayerRecord, EndRecord]
 
 
 def _plain(value: Any) -> Any:
@@ -216,6 +238,19 @@ def _nullable(inner: Check) -> Check:
     return check
 
 
+def _text(maximum: int) -> Check:
+    # len() counts code points; the TypeScript validator counts the same way, not UTF-16 units
+    return _string(lambda s: 0 < len(s) <= maximum, f"a non-empty string of at most {maximum} characters")
+
+
+def _optional(inner: Check) -> Check:
+    """A field that logs of older profilers lack: absent passes, present must fit."""
+    def check(v: Any, p: str) -> None:
+        inner(v, p)
+    check.optional = True  # type: ignore[attr-defined]
+    return check
+
+
 def _array(item: Check, minimum: int = 0, maximum: float = math.inf) -> Check:
     def check(v: Any, p: str) -> None:
         if not isinstance(v, list):
@@ -235,6 +270,8 @@ def _object(shape: dict[str, Check], refine: Optional[Callable[[dict, str], None
         for key, inner in shape.items():
             at = f"{p}.{key}" if p else key
             if key not in v:
+                if getattr(inner, "optional", False):
+                    continue
                 raise RecordError(at, "is missing")
             inner(v[key], at)
         for key in v:
@@ -275,6 +312,12 @@ def _event_refine(event: dict, p: str) -> None:
         raise RecordError(f"{p}.rows" if p else "rows", f"must add up to count ({event['count']}), got {sum(event['rows'])}")
 
 
+def _layer_record_refine(record: dict, p: str) -> None:
+    info = record["info"]
+    if info is not None and info["name"] != record["layer"]:
+        raise RecordError(f"{p}.info.name" if p else "info.name", f"must equal layer ({_describe(record['layer'])}), got {_describe(info['name'])}")
+
+
 _RUN_ID = _string(lambda s: bool(RUN_ID_PATTERN.match(s)) and ".." not in s,
                   'a run id (letters, digits, ".", "_", "-"; at most 128; no "..")')
 _HISTOGRAM = _object({"lo": _number(), "hi": _number(), "counts": _array(_integer(0), 1, MAX_HISTOGRAM_BINS)}, _histogram_refine)
@@ -283,15 +326,17 @@ _LAYER_SAMPLE = _object(
      "dense_bytes": _integer(0), "hist": _HISTOGRAM, "nonfinite": _integer(0)},
     _layer_sample_refine,
 )
+_LAYER_INFO = _object({
+    "name": _string(), "shape": _array(_integer(0), 0, MAX_SHAPE_DIMS), "numel": _integer(1), "dtype": _string(),
+    "format": _one_of(*STORAGE_FORMATS), "mask_source": _one_of(*MASK_SOURCES),
+    "aliases": _optional(_array(_string(), 0, MAX_LAYERS)), "device": _optional(_text(MAX_DEVICE_CHARS)),
+})
 _CHECKS: dict[str, Check] = {
     "run": _object({
         "type": _one_of("run"), "run": _RUN_ID, "seq": _one_of(0), "name": _string(), "started": _number(0),
         "schema": _one_of(SCHEMA_VERSION), "host": _string(), "profiler": _string(),
         "algorithm": _nullable(_object({"name": _string(), "params": _params})),
-        "layers": _array(_object({
-            "name": _string(), "shape": _array(_integer(0), 0, MAX_SHAPE_DIMS), "numel": _integer(1), "dtype": _string(),
-            "format": _one_of(*STORAGE_FORMATS), "mask_source": _one_of(*MASK_SOURCES),
-        }), 0, MAX_LAYERS),
+        "layers": _array(_LAYER_INFO, 0, MAX_LAYERS),
         "sampler": _object({"every": _integer(1)}),
     }),
     "sample": _object({
@@ -307,6 +352,10 @@ _CHECKS: dict[str, Check] = {
         "type": _one_of("sampler"), "run": _RUN_ID, "seq": _integer(1), "step": _integer(0), "time": _number(0),
         "every": _integer(1), "overhead": _number(0),
     }),
+    "layer": _object({
+        "type": _one_of("layer"), "run": _RUN_ID, "seq": _integer(1), "step": _integer(0), "time": _number(0),
+        "layer": _string(), "info": _nullable(_LAYER_INFO), "reason": _text(MAX_REASON_CHARS),
+    }, _layer_record_refine),
     "end": _object({
         "type": _one_of("end"), "run": _RUN_ID, "seq": _integer(1), "step": _integer(0), "time": _number(0),
         "status": _one_of("finished", "crashed", "interrupted"),
@@ -320,7 +369,7 @@ def validate_record(value: Any) -> None:
         raise RecordError("", f"expected a JSON object, got {_describe(value)}")
     kind = value.get("type")
     if not isinstance(kind, str) or kind not in _CHECKS:
-        raise RecordError("type", f'expected one of "run", "sample", "event", "sampler", "end", got {_describe(kind)}')
+        raise RecordError("type", f"expected one of {', '.join(json.dumps(k) for k in _CHECKS)}, got {_describe(kind)}")
     if "schema" in value and value["schema"] != SCHEMA_VERSION:
         raise RecordError("schema", f"unsupported schema version {_describe(value['schema'])}; this profiler speaks {SCHEMA_VERSION}")
     _CHECKS[kind](value, "")

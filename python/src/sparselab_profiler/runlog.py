@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -11,19 +12,48 @@ RECORDS_FILE = "records.ndjson"
 
 
 class RunLogWriter:
-    """Appends records and flushes each one, so a killed process leaves every written record on disk."""
+    """Appends each record with one unbuffered write, so a killed process leaves every written record on
+    disk and a failed write leaves nothing behind to be flushed again later.
+
+    A write that fails (a full disk, a lost mount) truncates the log back to its last complete line and
+    raises; the log then holds exactly the records before it (`complete_records`), and refuses more, so
+    seq k stays on line k.
+    """
 
     def __init__(self, run_dir: Path):
         run_dir.mkdir(parents=True, exist_ok=True)
         self.path = run_dir / RECORDS_FILE
-        self._file = open(self.path, "a", encoding="utf-8")
+        self._fd: Optional[int] = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._size = os.fstat(self._fd).st_size
+        self.complete_records = 0
+        self.failure: Optional[OSError] = None
         self.on_write: Optional[Callable[[], None]] = None  # told after each record, e.g. to wake the sender
 
     def write(self, record: Record) -> None:
-        self._file.write(to_json(record) + "\n")
-        self._file.flush()
+        if self.failure is not None or self._fd is None:
+            raise OSError(f"the run log {self.path} is closed")
+        data = (to_json(record) + "\n").encode("utf-8")
+        try:
+            view = memoryview(data)
+            while view:  # os.write may write part of the line and report how much
+                view = view[os.write(self._fd, view):]
+        except OSError as error:
+            self.failure = error
+            try:
+                os.ftruncate(self._fd, self._size)  # no torn last line
+            except OSError:
+                pass
+            raise
+        self._size += len(data)
+        self.complete_records += 1
         if self.on_write:
             self.on_write()
 
     def close(self) -> None:
-        self._file.close()
+        """Never raises: there is nothing buffered left to write."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass

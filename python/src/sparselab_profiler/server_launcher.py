@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 from pathlib import Path
 from typing import Callable, Optional
 from urllib.parse import urlparse
@@ -38,27 +39,43 @@ def answers(host: str, port: int, timeout_s: float = 0.3) -> bool:
         return False
 
 
-def ensure_server(url: str, logdir: Path, notice: Callable[[str], None] = print) -> Optional[int]:
-    """Starts `sparselab-profiler serve` in its own session when `url` is loopback and silent.
+# Runs in a short-lived Python that starts the server in a session of its own, prints its pid and exits at
+# once: the server then belongs to no one here, so no Popen object is left to warn "still running".
+_DETACH = """
+import os, subprocess, sys
+with open(sys.argv[1], "ab") as log:
+    server = subprocess.Popen(sys.argv[2:], stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+print(server.pid, flush=True)
+os._exit(0)
+"""
 
-    Returns the started server's pid, or None when one already answers, the URL is not loopback, or no
-    CLI (or Node.js) was found; in that last case it says once how to view the run later. Never waits
-    for the server: the sender retries until it answers.
+
+def start_detached(argv: list[str], log_path: Path) -> int:
+    """Starts `argv` detached from this process (its output appended to `log_path`); returns its pid."""
+    done = subprocess.run([sys.executable, "-c", _DETACH, str(log_path), *argv], capture_output=True, text=True,
+                          timeout=30, check=True)
+    return int(done.stdout)
+
+
+def ensure_server(url: str, logdir: Path, notice: Callable[[str], None] = print) -> tuple[bool, Optional[int]]:
+    """Whether a server answers at `url` now, and the pid of the one started here (None when none was).
+
+    Starts `sparselab-profiler serve` when `url` is loopback and nothing answers there. When no CLI (or
+    Node.js) is found it says once how to view the run later. Never waits for the server to listen: the
+    sender retries until it answers.
     """
     parsed = urlparse(url)
     host, port = parsed.hostname or "127.0.0.1", parsed.port or 80
-    if host not in LOOPBACK or answers(host, port):
-        return None
+    if answers(host, port):
+        return True, None
+    if host not in LOOPBACK:
+        return False, None  # someone else's server: the sender reports it unreachable and retries
     cli = find_cli()
     if cli is None:
         notice(f"SparseLab Profiler: no server at {url} and no Node.js/{CLI_NAME} CLI here; recording to {logdir}. "
                f"View it later with: npx {CLI_NAME} serve --logdir {logdir}")
-        return None
+        return False, None
     logdir.mkdir(parents=True, exist_ok=True)
-    with open(logdir / "server.log", "ab") as log:
-        process = subprocess.Popen(
-            [cli, "serve", "--port", str(port), "--host", host, "--logdir", str(logdir)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-        )
-    notice(f"SparseLab Profiler: started the dashboard server (pid {process.pid}; it keeps serving after training, stop it with kill {process.pid}).")
-    return process.pid
+    pid = start_detached([cli, "serve", "--port", str(port), "--host", host, "--logdir", str(logdir)], logdir / "server.log")
+    notice(f"SparseLab Profiler: started the dashboard server (pid {pid}; it keeps serving after training, stop it with kill {pid}).")
+    return False, pid

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 import numpy as np
+import torch
 
 from .records import AlgorithmInfo
 from .sources import RigLTorchSource, SparseLabLayerSource
@@ -102,6 +103,11 @@ def hook_sparselab_algorithm(
     return _replace_method(algorithm, "_update_layer", update_layer)
 
 
+def _rows(mask: torch.Tensor) -> list[int]:
+    """Set entries per output row (dim 0) of a weight-shaped mask."""
+    return mask.reshape(mask.shape[0], -1).sum(1).tolist()
+
+
 def hook_rigl_torch_scheduler(
     scheduler: object,
     sources: list[RigLTorchSource],
@@ -110,27 +116,35 @@ def hook_rigl_torch_scheduler(
 ) -> Callable[[], None]:
     """Wraps the instance's `_rigl_step` to report each layer's exact drop and grow counts.
 
-    rigl-torch drops `int(n_ones * drop_fraction)` connections per layer and grows as many; it may regrow
-    a position it just dropped (keeping its value), which a mask diff cannot see, so the counts come
-    from the scheduler's own state just before its step rather than from the masks.
+    rigl-torch plans `int(n_ones * drop_fraction)` drops per layer and as many grows (reported as
+    `requested`), but it may regrow a position it just dropped: that connection never left the topology.
+    The exact counts are the masks' difference across the step: positions live before and not after
+    (dropped), and live after but not before (grown).
     """
     original = scheduler._rigl_step
     by_index = {s.index: s for s in sources}
 
     @functools.wraps(original)
     def rigl_step(*args, **kwargs):
-        planned = []
+        before = []
         try:
+            started = time.perf_counter()
             drop_fraction = scheduler.cosine_annealing()  # the value _rigl_step computes for this step
             for index, source in by_index.items():
-                n_prune = int(int(scheduler.backward_masks[index].sum()) * drop_fraction)
-                planned.append(TopologyChange(source.info.name, n_prune, n_prune, n_prune, type(scheduler).__name__))
+                mask = scheduler.backward_masks[index].detach().bool().clone()
+                before.append((index, source, mask, int(int(mask.sum()) * drop_fraction)))
+            cost = time.perf_counter() - started
         except Exception as error:  # the profiler must never break the scheduler
             on_error(error)
         result = original(*args, **kwargs)
-        for change in planned:
+        for index, source, was, requested in before:
             try:
-                on_change(change)
+                started = time.perf_counter()
+                now = scheduler.backward_masks[index].detach().bool()
+                dropped, grown = was & ~now, now & ~was
+                cost_ms = (cost / len(before) + time.perf_counter() - started) * 1000
+                on_change(TopologyChange(source.info.name, int(dropped.sum()), int(grown.sum()), requested,
+                                         type(scheduler).__name__, cost_ms, _rows(dropped), _rows(grown)))
             except Exception as error:
                 on_error(error)
         return result

@@ -11,17 +11,22 @@ from ..callback import SparsityProfilerCallback as Profiler
 def lightning_callback_class(base: type) -> type:
     class SparsityProfilerCallback(base):
         """Samples every `every` optimizer steps (`trainer.global_step`), so gradient accumulation's
-        micro-batches do not count as steps; only global rank 0 records."""
+        micro-batches do not count as steps; only global rank 0 records. Each `trainer.fit()` is a run of
+        its own; `profiler` is the current one."""
 
         def __init__(self, algorithm: Any = None, step_algorithm: bool = False, **profiler_options: Any):
             super().__init__()
             self.algorithm = algorithm
             self.step_algorithm = step_algorithm
-            self.profiler = Profiler(**profiler_options)
+            self._options = profiler_options
+            self.profiler = Profiler(**profiler_options)  # options are checked now, not at fit
             self._last_global_step = -1
 
         def on_fit_start(self, trainer, pl_module) -> None:
             self._last_global_step = trainer.global_step
+            if self.profiler.attached:  # a second fit (fine-tuning, a re-run notebook cell) is a new run
+                self.profiler.close("finished")
+                self.profiler = Profiler(**self._options)
             if trainer.is_global_zero:
                 self.profiler.attach(pl_module, algorithm=self.algorithm)
                 self.profiler.follow_step_counter(lambda: trainer.global_step)

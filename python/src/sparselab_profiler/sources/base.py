@@ -2,18 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Optional, Protocol
+from typing import Hashable, Optional, Protocol
 
 import torch
 
 from ..metrics import Workspace
-from ..records import LayerInfo
+from ..records import LayerInfo, MaskSource, StorageFormat
+
+
+def describe_tensor(name: str, tensor: torch.Tensor, format: StorageFormat, mask_source: MaskSource) -> LayerInfo:
+    """A layer stored in `tensor` as it is now: shape, dtype and device read afresh."""
+    return LayerInfo(name=name, shape=list(tensor.shape), numel=tensor.numel(), dtype=str(tensor.dtype).removeprefix("torch."),
+                     format=format, mask_source=mask_source, device=str(tensor.device))
+
+
+def storage_identity(tensor: torch.Tensor) -> Hashable:
+    """Equal for two names of one weight (tied modules share the Parameter, or a view of the same memory)."""
+    try:
+        return (str(tensor.device), tensor.data_ptr(), tensor.dtype, tuple(tensor.shape), tuple(tensor.stride()))
+    except (RuntimeError, NotImplementedError):  # sparse layouts and tensor subclasses without plain storage
+        return id(tensor)
 
 
 class LayerSource(Protocol):
     """One profiled weight: what it is, how many entries it stores, and what that storage costs."""
 
     info: LayerInfo
+
+    def describe(self) -> LayerInfo:
+        """The layer as its storage is now (dtype and device can change under the profiler); no aliases."""
+        ...
+
+    def identity(self) -> Hashable:
+        """A key equal for every module name that reaches this same storage (tied weights)."""
+        ...
 
     def stored_values(self, workspace: Optional[Workspace] = None) -> torch.Tensor:
         """The values the storage holds (live slots only for compressed formats); masked-out positions may

@@ -9,6 +9,7 @@ import torch
 from ..distributed import is_sharded, local_part
 from ..metrics import Workspace, count_set
 from ..records import LayerInfo
+from .base import describe_tensor, storage_identity
 
 
 class DenseWeightSource:
@@ -16,17 +17,16 @@ class DenseWeightSource:
     count and byte is this rank's shard only, and the profiler sums them across ranks."""
 
     def __init__(self, name: str, module: torch.nn.Module, param: str = "weight"):
+        self.name = name
         self.module = module
         self.param = param
-        weight = self._weight
-        self.info = LayerInfo(
-            name=name,
-            shape=list(weight.shape),
-            numel=weight.numel(),
-            dtype=str(weight.dtype).removeprefix("torch."),
-            format="dense",
-            mask_source="inferred_zeros",
-        )
+        self.info = self.describe()
+
+    def describe(self) -> LayerInfo:
+        return describe_tensor(self.name, self._weight, "dense", "inferred_zeros")
+
+    def identity(self):
+        return storage_identity(self._weight)
 
     @property
     def _weight(self) -> torch.Tensor:

@@ -8,6 +8,7 @@ import torch
 
 from ..metrics import Workspace
 from ..records import LayerInfo
+from .base import describe_tensor, storage_identity
 
 _FORMATS = {torch.sparse_coo: "coo", torch.sparse_csr: "csr"}
 
@@ -24,15 +25,21 @@ class NativeSparseSource:
     """nnz is the number of stored entries (`_nnz()`), explicit zeros included: they occupy storage."""
 
     def __init__(self, name: str, module: torch.nn.Module, param: str = "weight"):
+        self.name = name
         self.module = module
         self.param = param
-        w = self._weight
-        self.info = LayerInfo(name=name, shape=list(w.shape), numel=w.numel(), dtype=str(w.dtype).removeprefix("torch."),
-                              format=_FORMATS[w.layout], mask_source="native_sparse")
+        self.info = self.describe()
 
     @property
     def _weight(self) -> torch.Tensor:
         return getattr(self.module, self.param).detach()
+
+    def describe(self) -> LayerInfo:
+        w = self._weight
+        return describe_tensor(self.name, w, _FORMATS[w.layout], "native_sparse")
+
+    def identity(self):
+        return id(getattr(self.module, self.param))
 
     def stored_values(self, workspace: Optional[Workspace] = None) -> torch.Tensor:
         w = self._weight
@@ -55,13 +62,15 @@ class NativeSparseSource:
         return w.numel() * w.element_size()
 
 
+try:
+    from torch.sparse import SparseSemiStructuredTensor
+except ImportError:  # torch before 2.1
+    SparseSemiStructuredTensor = None
+
+
 def is_semi_structured(tensor: object) -> bool:
     """A 2:4 `SparseSemiStructuredTensor` (torch builds them on CUDA only)."""
-    try:
-        from torch.sparse import SparseSemiStructuredTensor
-    except ImportError:
-        return False
-    return isinstance(tensor, SparseSemiStructuredTensor)
+    return SparseSemiStructuredTensor is not None and isinstance(tensor, SparseSemiStructuredTensor)
 
 
 class SemiStructuredSource:
@@ -72,15 +81,20 @@ class SemiStructuredSource:
     _STORAGE = ("packed", "meta", "packed_t", "meta_t", "compressed_swizzled_bitmask")
 
     def __init__(self, name: str, module: torch.nn.Module, param: str = "weight"):
+        self.name = name
         self.module = module
         self.param = param
-        w = self._weight
-        self.info = LayerInfo(name=name, shape=list(w.shape), numel=w.numel(), dtype=str(w.dtype).removeprefix("torch."),
-                              format="semi_structured_2_4", mask_source="native_sparse")
+        self.info = self.describe()
 
     @property
     def _weight(self) -> torch.Tensor:
         return getattr(self.module, self.param).detach()
+
+    def describe(self) -> LayerInfo:
+        return describe_tensor(self.name, self._weight, "semi_structured_2_4", "native_sparse")
+
+    def identity(self):
+        return id(getattr(self.module, self.param))
 
     def stored_values(self, workspace: Optional[Workspace] = None) -> torch.Tensor:
         return self._weight.to_dense()

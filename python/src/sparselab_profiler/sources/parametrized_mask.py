@@ -6,17 +6,19 @@ from typing import Optional
 
 import torch
 from torch import nn
-from torch.nn.utils import parametrize
 
 from ..metrics import Workspace, count_set, masked_values
 from ..records import LayerInfo
+from .base import describe_tensor, storage_identity
 
 
 def mask_parametrization(module: nn.Module, name: str = "weight") -> Optional[nn.Module]:
     """The first parametrization of `module.<name>` that has a tensor `mask`, if any."""
-    if not parametrize.is_parametrized(module, name):
+    # parametrize.is_parametrized's getattr raises inside nn.Module for every plain module: costly per layer per sample
+    parametrizations = module._modules.get("parametrizations")
+    if parametrizations is None or name not in parametrizations:
         return None
-    for p in module.parametrizations[name]:
+    for p in parametrizations[name]:
         if isinstance(getattr(p, "mask", None), torch.Tensor):
             return p
     return None
@@ -26,12 +28,16 @@ class ParametrizedMaskSource:
     """nnz comes from the mask: the parametrization's `original` tensor stays dense and must never be counted."""
 
     def __init__(self, name: str, module: nn.Module, param: str = "weight"):
+        self.name = name
         self.module = module
         self.param = param
-        original = self._original
-        self.info = LayerInfo(name=name, shape=list(original.shape), numel=original.numel(),
-                              dtype=str(original.dtype).removeprefix("torch."), format="dense_masked",
-                              mask_source="parametrization")
+        self.info = self.describe()
+
+    def describe(self) -> LayerInfo:
+        return describe_tensor(self.name, self._original, "dense_masked", "parametrization")
+
+    def identity(self):
+        return storage_identity(self._original)
 
     @property
     def _original(self) -> torch.Tensor:

@@ -10,6 +10,7 @@ from torch import nn
 
 from ..metrics import Workspace, count_set, masked_values
 from ..records import LayerInfo
+from .base import describe_tensor, storage_identity
 
 
 def rigl_torch_hook(weight: object) -> Optional[object]:
@@ -26,12 +27,17 @@ class RigLTorchSource:
     """The scheduler keeps the weight dense and zeroes it through a separate bool mask."""
 
     def __init__(self, name: str, module: nn.Module, hook: object):
+        self.name = name
         self.module = module
         self.scheduler = hook.scheduler
         self.index: int = hook.layer
-        w = module.weight
-        self.info = LayerInfo(name=name, shape=list(w.shape), numel=w.numel(), dtype=str(w.dtype).removeprefix("torch."),
-                              format="dense_masked", mask_source="rigl_torch")
+        self.info = self.describe()
+
+    def describe(self) -> LayerInfo:
+        return describe_tensor(self.name, self.module.weight, "dense_masked", "rigl_torch")
+
+    def identity(self):
+        return storage_identity(self.module.weight)
 
     def mask(self) -> torch.Tensor:
         return self.scheduler.backward_masks[self.index].detach().bool()

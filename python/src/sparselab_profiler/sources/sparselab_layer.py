@@ -14,24 +14,26 @@ _CSR_ARRAYS = ("values", "col_indices", "row_start", "row_nnz", "row_capacity")
 
 
 def is_sparselab_layer(module: torch.nn.Module) -> bool:
-    csr = getattr(module, "_csr", None)
+    # the instance dict, not getattr: a module's missing attribute costs a raised exception, per layer per sample
+    csr = vars(module).get("_csr")
     return csr is not None and all(hasattr(csr, a) for a in ("nnz", "total_capacity", "col_indices", "topology_version"))
 
 
 class SparseLabLayerSource:
     def __init__(self, name: str, layer: torch.nn.Module):
+        self.name = name
         self.layer = layer
         self._slots_key: tuple[int, int] | None = None
         self._slots: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0))
-        csr = layer._csr
-        self.info = LayerInfo(
-            name=name,
-            shape=[int(csr.nrows), int(csr.ncols)],
-            numel=int(csr.nrows) * int(csr.ncols),
-            dtype=str(np.asarray(csr.values).dtype),
-            format="padded_csr",
-            mask_source="sparselab",
-        )
+        self.info = self.describe()
+
+    def describe(self) -> LayerInfo:
+        csr = self._csr
+        return LayerInfo(name=self.name, shape=[int(csr.nrows), int(csr.ncols)], numel=int(csr.nrows) * int(csr.ncols),
+                         dtype=str(np.asarray(csr.values).dtype), format="padded_csr", mask_source="sparselab", device="cpu")
+
+    def identity(self):
+        return id(self.layer)
 
     @property
     def _csr(self):

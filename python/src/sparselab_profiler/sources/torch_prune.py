@@ -9,10 +9,12 @@ from torch import nn
 
 from ..metrics import Workspace, count_set, masked_values
 from ..records import LayerInfo
+from .base import describe_tensor, storage_identity
 
 
 def is_pruned(module: nn.Module, name: str = "weight") -> bool:
-    return isinstance(getattr(module, f"{name}_orig", None), torch.Tensor) and isinstance(getattr(module, f"{name}_mask", None), torch.Tensor)
+    # where prune registers them (a missing module attribute would cost a raised exception per layer per sample)
+    return isinstance(module._parameters.get(f"{name}_orig"), torch.Tensor) and isinstance(module._buffers.get(f"{name}_mask"), torch.Tensor)
 
 
 class TorchPruneSource:
@@ -21,11 +23,16 @@ class TorchPruneSource:
     which together cost more than the dense weight alone."""
 
     def __init__(self, name: str, module: nn.Module, param: str = "weight"):
+        self.name = name
         self.module = module
         self.param = param
-        orig = self._orig
-        self.info = LayerInfo(name=name, shape=list(orig.shape), numel=orig.numel(),
-                              dtype=str(orig.dtype).removeprefix("torch."), format="dense_masked", mask_source="torch_prune")
+        self.info = self.describe()
+
+    def describe(self) -> LayerInfo:
+        return describe_tensor(self.name, self._orig, "dense_masked", "torch_prune")
+
+    def identity(self):
+        return storage_identity(self._orig)
 
     @property
     def _orig(self) -> torch.Tensor:
