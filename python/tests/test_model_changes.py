@@ -4,7 +4,7 @@ model's own tensors at the step of each sample."""
 
 import warnings
 
-import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -213,3 +213,30 @@ def test_an_unchanged_model_writes_no_layer_record(tmp_path):
     train(model, profiler, 6, lambda: None, expected)
     profiler.close()
     assert layer_records(read_log(profiler.log_path)) == []
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_model_moved_to_the_gpu_mid_run_is_measured_there(tmp_path):
+    model = fc_model()
+    fc = model[0]
+    nonzero = lambda: int(torch.count_nonzero(fc.weight))  # noqa: E731
+    expected = [nonzero()]
+    profiler = open_profiler(model, tmp_path)
+    train(model, profiler, 2, nonzero, expected)
+    model.to("cuda")
+    x, y = torch.randn(32, 128, device="cuda"), torch.randint(0, 4, (32,), device="cuda")
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    for _ in range(4):
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        profiler.step()
+        if profiler._step % EVERY == 0:
+            expected.append(nonzero())
+    profiler.close()
+    records = read_log(profiler.log_path)
+    check_valid(records)
+    assert [(r["step"], r["layer"], r["info"]["device"]) for r in records if r["type"] == "layer"] == [
+        (4, "0", "cuda:0"), (4, "2", "cuda:0")]
+    assert [l["nnz"] for l in first_layer(records)] == expected
