@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import atexit
-import numbers
 import os
-import re
-import secrets
 import socket
-import subprocess
 import time
 import warnings
 from pathlib import Path
@@ -18,11 +14,13 @@ from torch import nn
 
 from . import __version__
 from .device_metrics import DeviceMetrics
-from .discovery import LayerChange, LayerTracker, unwrap_compiled
+from .discovery import LayerTracker, unwrap_compiled
 from .distributed import rank_and_world
 from .mask_snapshots import MaskSnapshots
 from .measure import measure_layers
 from .metrics import DEFAULT_BINS, Workspace
+from .options import positive_int, regex_option
+from .recorder import RunRecorder
 from .records import (
     MAX_HISTOGRAM_BINS,
     EndRecord,
@@ -33,10 +31,7 @@ from .records import (
     SampleRecord,
     SamplerRecord,
 )
-from .runlog import RunLogWriter
 from .sampler import AdaptiveSampler
-from .sender import LogSender
-from .server_launcher import ensure_server, find_cli
 from .sources import LayerSource, RigLTorchSource, SparseLabLayerSource
 from .topology import (
     TopologyChange,
@@ -44,28 +39,6 @@ from .topology import (
     hook_rigl_torch_scheduler,
     hook_sparselab_algorithm,
 )
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:60] or "run"
-
-
-def _positive_int(option: str, value: object, most: Optional[int] = None) -> int:
-    """`value` as an int when it is a whole number from 1 (to `most`); numpy integers count, bools do not."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and 1 <= value <= (most or value):
-        return int(value)
-    upto = f" from 1 to {most}" if most else " of at least 1"
-    raise ValueError(f"{option} must be an integer{upto}, got {value!r}")
-
-
-def _pattern(option: str, pattern: Optional[str]) -> Optional[str]:
-    """A regular expression checked now, so a typo is reported at construction and not mid-training."""
-    if pattern is not None:
-        try:
-            re.compile(pattern)
-        except (re.error, TypeError) as error:
-            raise ValueError(f"{option}={pattern!r} is not a valid regular expression: {error}") from None
-    return pattern
 
 
 class SparsityProfilerCallback:
@@ -117,12 +90,12 @@ class SparsityProfilerCallback:
         measure_on_device: Optional[bool] = None,
         report: Optional[bool] = None,
     ):
-        every = _positive_int("every", every)
-        bins = _positive_int("bins", bins, MAX_HISTOGRAM_BINS)  # the server rejects larger histograms
+        every = positive_int("every", every)
+        bins = positive_int("bins", bins, MAX_HISTOGRAM_BINS)  # the server rejects larger histograms
         if overhead_budget is not None and not 0 < overhead_budget < 1:
             raise ValueError(f"overhead_budget must be a fraction between 0 and 1 (0.01 = 1%), got {overhead_budget!r}")
-        self.layer_regex = _pattern("layer_regex", layer_regex)
-        self.exclude_regex = _pattern("exclude_regex", exclude_regex)
+        self.layer_regex = regex_option("layer_regex", layer_regex)
+        self.exclude_regex = regex_option("exclude_regex", exclude_regex)
         self.memory_budget_bytes = int(memory_budget_mb * 2**20)
         self._sampler = AdaptiveSampler(every, overhead_budget)
         self._every_in_force = every
@@ -135,8 +108,7 @@ class SparsityProfilerCallback:
         self.run_name = run_name
         self.bins = bins
         self.report = report if report is not None else os.environ.get("SPARSELAB_PROFILER_REPORT", "1") != "0"
-        self.run_id: Optional[str] = None
-        self.server_pid: Optional[int] = None  # set when this profiler started the server itself
+        self._recorder: Optional[RunRecorder] = None  # rank 0 only: the others measure but never record
         self._tracker: Optional[LayerTracker] = None
         self._sources: list[LayerSource] = []
         self._ranges: dict[str, tuple[float, float]] = {}
@@ -146,10 +118,7 @@ class SparsityProfilerCallback:
         self._workspace = Workspace()
         self._diff_layers: frozenset[str] = frozenset()
         self._hooked: set[str] = set()  # layers whose topology events come exactly from a hooked algorithm
-        self._log: Optional[RunLogWriter] = None
-        self._sender: Optional[LogSender] = None
         self._unhook = lambda: None
-        self._seq = 0
         self._step = 0
         self._last_sampled_step = -1
         self._last_step_time: Optional[float] = None
@@ -158,18 +127,27 @@ class SparsityProfilerCallback:
         self.total_cost_ms = 0.0  # everything the profiler spent inside the training thread
         self._disabled = False
         self._closed = False
-        self._last_logged_step = 0  # step of the last record the run log holds
 
     # ── public surface ────────────────────────────────────────────────
 
     @property
+    def run_id(self) -> Optional[str]:
+        """This run's id once attached (on rank 0)."""
+        return self._recorder.run_id if self._recorder else None
+
+    @property
     def log_path(self) -> Optional[Path]:
-        """Path of this run's records.ndjson once attached."""
-        return self._log.path if self._log else None
+        """Path of this run's records.ndjson once attached (on rank 0)."""
+        return self._recorder.log_path if self._recorder else None
 
     @property
     def dashboard_url(self) -> Optional[str]:
-        return f"{self.server}/?run={self.run_id}" if self.server and self.run_id else None
+        return self._recorder.dashboard_url if self._recorder else None
+
+    @property
+    def server_pid(self) -> Optional[int]:
+        """The dashboard server's pid when this profiler started it."""
+        return self._recorder.server_pid if self._recorder else None
 
     @property
     def attached(self) -> bool:
@@ -211,8 +189,8 @@ class SparsityProfilerCallback:
         if self._attached and not self._disabled:
             self._guard(self._finish, status)
         self._shutdown()
-        if self.report and self._log is not None and not self._disabled:
-            self._guard(self._write_report)
+        if self.report and self._recorder is not None and not self._disabled:
+            self._guard(self._recorder.write_report)
 
     def __enter__(self) -> "SparsityProfilerCallback":
         return self
@@ -237,12 +215,9 @@ class SparsityProfilerCallback:
         if self._disabled:
             return
         self._disabled = True
-        log = self._log
-        if log is not None and log.failure is not None:
-            held = (f"holds records 0 to {log.complete_records - 1}, up to step {self._last_logged_step}; what came after was lost"
-                    if log.complete_records else "holds nothing")
+        if self._recorder is not None and self._recorder.log_failed:
             message = (f"SparseLab Profiler stopped recording: writing the run log failed ({type(error).__name__}: {error}). "
-                       f"{log.path} {held}. Training continues unaffected.")
+                       f"{self._recorder.lost_after()}. Training continues unaffected.")
         else:
             message = (f"SparseLab Profiler disabled itself after an internal error ({type(error).__name__}: {error}); "
                        "training continues unaffected.")
@@ -250,8 +225,6 @@ class SparsityProfilerCallback:
         self._shutdown()
 
     def _attach(self, model: nn.Module, algorithm: object) -> None:
-        if self._attached:
-            raise RuntimeError("attach() was already called on this profiler")
         self._attached = True
         self._rank, self._world = rank_and_world()
         model = unwrap_compiled(model)
@@ -260,15 +233,8 @@ class SparsityProfilerCallback:
         self._warn_if_no_layers()
         self._check_memory_budget()
         name = self.run_name or type(model).__name__
-        self.run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{_slug(name)}-{secrets.token_hex(2)}"
         if self._rank == 0:
-            self._log = RunLogWriter(self.logdir / self.run_id)
-        server_answers = False
-        if self.server and self._rank == 0:
-            server_answers, self.server_pid = ensure_server(self.server, self.logdir)
-            self._sender = LogSender(f"{self.server}/api/ingest", self.run_id, self._log.path,
-                                     quiet_s=10.0 if self.server_pid else 0.0)
-            self._log.on_write = self._sender.notify
+            self._recorder = RunRecorder(name=name, logdir=self.logdir, server=self.server)
         algorithm = self._hook_algorithms(algorithm)
         self._update_diff_layers()
         algo_info = describe_algorithm(algorithm) if algorithm is not None else None
@@ -278,10 +244,8 @@ class SparsityProfilerCallback:
             host=socket.gethostname() or "unknown", profiler=f"sparselab-profiler {__version__}",
         ))
         self._sample()
-        if self._sender:
-            self._sender.start()
-            if server_answers or self.server_pid:  # never a URL where nothing will answer
-                print(f"SparseLab Profiler: dashboard {self.dashboard_url}", flush=True)
+        if self._recorder is not None:
+            self._recorder.start()
         atexit.register(self._close_at_exit)
 
     def _warn_if_no_layers(self) -> None:
@@ -337,12 +301,8 @@ class SparsityProfilerCallback:
                                       if hasattr(s, "mask") and not (s.info.name in self._hooked and isinstance(s, RigLTorchSource)))
 
     def _write(self, record: Record) -> None:
-        if self._log is None:
-            return  # ranks other than 0 measure (collectives need them) but never write
-        record.seq = self._seq
-        self._log.write(record)
-        self._seq += 1
-        self._last_logged_step = record.step if hasattr(record, "step") else 0
+        if self._recorder is not None:  # ranks other than 0 measure (collectives need them) but never write
+            self._recorder.write(record)
 
     def _on_step(self, step: Optional[int]) -> None:
         now = time.perf_counter()
@@ -412,7 +372,7 @@ class SparsityProfilerCallback:
             self._write(SamplerRecord(run=self.run_id, seq=0, step=self._step, time=now, every=every, overhead=overhead))
 
     def _on_topology(self, change: TopologyChange) -> None:
-        if self._disabled or self._closed or self._log is None:
+        if self._disabled or self._closed or self._recorder is None:
             return
         self.total_cost_ms += change.cost_ms
         # By default the algorithm updates inside the step the user has not yet reported with step().
@@ -430,19 +390,6 @@ class SparsityProfilerCallback:
         self._flush_pending()
         self._write(EndRecord(run=self.run_id, seq=0, step=self._step, time=time.time(), status=status))
 
-    def _write_report(self) -> None:
-        run_dir = self._log.path.parent
-        cli = find_cli()
-        if cli is None:
-            print(f"SparseLab Profiler: run recorded in {run_dir}; make its report with: npx sparselab-profiler export {run_dir}")
-            return
-        target = run_dir / "report.html"
-        done = subprocess.run([cli, "export", str(run_dir), "-o", str(target)], capture_output=True, text=True, timeout=300)
-        if done.returncode == 0:
-            print(f"SparseLab Profiler: report {target}", flush=True)
-        else:
-            print(f"SparseLab Profiler: could not write the report ({done.stderr.strip()[:300]}); the run log {self._log.path} is complete.")
-
     def _close_at_exit(self) -> None:
         if not self._closed:
             self.close("interrupted")
@@ -451,23 +398,9 @@ class SparsityProfilerCallback:
         """Releases everything; each step is guarded on its own, so one failing cannot skip the others or
         raise into the caller (this runs from error handlers and at interpreter exit)."""
         unhook, self._unhook = self._unhook, lambda: None
-        sender, self._sender = self._sender, None
-        for step in (unhook, lambda: self._close_sender(sender), self._log.close if self._log else None,
-                     lambda: atexit.unregister(self._close_at_exit)):
+        for step in (unhook, self._recorder.close if self._recorder else None, lambda: atexit.unregister(self._close_at_exit)):
             try:
                 if step is not None:
                     step()
             except Exception as error:  # noqa: BLE001 - nothing may escape a shutdown
                 warnings.warn(f"SparseLab Profiler: a shutdown step failed ({type(error).__name__}: {error})", RuntimeWarning, stacklevel=2)
-
-    def _close_sender(self, sender: Optional[LogSender]) -> None:
-        if sender is None:
-            return
-        if sender.close(timeout_s=5.0):
-            return
-        where = f"the run log {self.log_path} has them all" if self._log and self._log.failure is None else f"see {self.log_path}"
-        if not sender.answered:
-            print(f"SparseLab Profiler: the server at {self.server} never answered; none of the {sender.undelivered} records "
-                  f"reached it ({where}). View the run with: sparselab-profiler serve --logdir {self.logdir}", flush=True)
-        else:
-            print(f"SparseLab Profiler: {sender.undelivered} records did not reach {self.server}; {where}.", flush=True)

@@ -8,7 +8,7 @@ import torch
 
 from ..metrics import Workspace
 from ..records import LayerInfo
-from .base import describe_tensor, storage_identity
+from .base import describe_tensor
 
 _FORMATS = {torch.sparse_coo: "coo", torch.sparse_csr: "csr"}
 
