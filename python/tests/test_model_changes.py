@@ -25,7 +25,8 @@ def fc_model() -> nn.Module:
 
 def train(model: nn.Module, profiler, steps: int, expect, expected: list) -> None:
     """SGD steps; after each sampled step, appends `expect()` (the truth at that sample) to `expected`."""
-    x, y = torch.randn(32, 128), torch.randint(0, 4, (32,))
+    device = next(model.parameters()).device
+    x, y = torch.randn(32, 128).to(device), torch.randint(0, 4, (32,)).to(device)
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.05)
     for _ in range(steps):
         loss = F.cross_entropy(model(x), y)
@@ -224,16 +225,7 @@ def test_a_model_moved_to_the_gpu_mid_run_is_measured_there(tmp_path):
     profiler = open_profiler(model, tmp_path)
     train(model, profiler, 2, nonzero, expected)
     model.to("cuda")
-    x, y = torch.randn(32, 128, device="cuda"), torch.randint(0, 4, (32,), device="cuda")
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
-    for _ in range(4):
-        loss = F.cross_entropy(model(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        profiler.step()
-        if profiler._step % EVERY == 0:
-            expected.append(nonzero())
+    train(model, profiler, 4, nonzero, expected)
     profiler.close()
     records = read_log(profiler.log_path)
     check_valid(records)

@@ -62,8 +62,7 @@ export function VegaChart({ spec, data, name }: VegaChartProps) {
       view.current?.finalize()
       view.current = undefined
     }
-    // The spec's JSON is its identity: a new object with the same content must not re-embed.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // The spec's JSON is its identity (not the object): a new object with the same content must not re-embed.
   }, [JSON.stringify({ ...spec, datasets: undefined })])
 
   useEffect(sync, [data, ...Object.values(data).map((rows) => rows.length)])
