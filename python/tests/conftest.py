@@ -4,7 +4,12 @@ from pathlib import Path
 
 import pytest
 
+#: The shared wire-record vectors (test/vectors), the truth both languages test against.
 VECTORS = Path(__file__).resolve().parents[2] / "test" / "vectors"
+#: The lines of valid.ndjson, a complete run log with every record type.
+VALID_LINES: list[str] = (VECTORS / "valid.ndjson").read_text().splitlines()
+#: The cases of invalid.ndjson: {"case", "path", "record"}, each rejected at exactly `path`.
+INVALID_VECTORS: list[dict] = [json.loads(line) for line in (VECTORS / "invalid.ndjson").read_text().splitlines()]
 
 # Tests read run logs; one test turns the automatic HTML report back on to check it.
 os.environ["SPARSELAB_PROFILER_REPORT"] = "0"
@@ -15,5 +20,6 @@ def read_log(path: Path) -> list[dict]:
 
 
 @pytest.fixture
-def vectors_dir() -> Path:
-    return VECTORS
+def valid_records() -> list[dict]:
+    """The records of valid.ndjson, parsed afresh for each test, so a test may edit them."""
+    return [json.loads(line) for line in VALID_LINES]

@@ -7,7 +7,7 @@ from torch import nn
 
 from conftest import read_log
 from sparselab_profiler import SparsityProfilerCallback
-from sparselab_profiler.records import validate_record
+from wire_schema import validate_record
 
 
 def dense_model_with_zeros() -> nn.Module:

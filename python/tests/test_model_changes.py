@@ -13,7 +13,7 @@ from torch.nn.utils import prune
 
 from conftest import read_log
 from sparselab_profiler import SparsityProfilerCallback
-from sparselab_profiler.records import validate_record
+from wire_schema import validate_record
 
 EVERY = 2
 

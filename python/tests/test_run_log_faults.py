@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sparselab_profiler import SparsityProfilerCallback
-from sparselab_profiler.records import validate_record
+from wire_schema import validate_record
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/fd").is_dir() or not Path("/dev/full").exists(),
                                 reason="needs Linux's /proc and /dev/full")

@@ -8,10 +8,9 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import VECTORS
+from conftest import VALID_LINES as LINES
 from sparselab_profiler.sender import LogSender
 
-LINES = (VECTORS / "valid.ndjson").read_text().splitlines()
 RUN = json.loads(LINES[0])["run"]
 
 

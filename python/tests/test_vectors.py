@@ -2,11 +2,12 @@ import json
 
 import pytest
 
-from conftest import VECTORS
-from sparselab_profiler.records import LayerInfo, LayerRecord, RecordError, to_json, validate_record
+from conftest import INVALID_VECTORS, VALID_LINES
+from sparselab_profiler import records
+from sparselab_profiler.records import LayerInfo, LayerRecord, to_json
+from wire_schema import SCHEMA, RecordError, validate_record
 
-VALID = [json.loads(line) for line in (VECTORS / "valid.ndjson").read_text().splitlines()]
-INVALID = [json.loads(line) for line in (VECTORS / "invalid.ndjson").read_text().splitlines()]
+VALID = [json.loads(line) for line in VALID_LINES]
 
 
 @pytest.mark.parametrize("record", VALID, ids=[r["type"] for r in VALID])
@@ -14,15 +15,15 @@ def test_valid_vectors_pass(record):
     validate_record(record)
 
 
-@pytest.mark.parametrize("vector", INVALID, ids=[v["case"] for v in INVALID])
+@pytest.mark.parametrize("vector", INVALID_VECTORS, ids=[v["case"] for v in INVALID_VECTORS])
 def test_invalid_vectors_fail_at_the_same_field_as_typescript(vector):
     with pytest.raises(RecordError) as error:
         validate_record(vector["record"])
     assert error.value.path == vector["path"]
 
 
-def test_a_layer_record_written_by_python_is_the_vector():
-    vector = next(r for r in VALID if r["type"] == "layer")
+def test_a_layer_record_written_by_python_is_the_vector(valid_records):
+    vector = next(r for r in valid_records if r["type"] == "layer")
     info = LayerInfo(name="head", shape=[2, 4], numel=8, dtype="bfloat16", format="dense", mask_source="inferred_zeros",
                      aliases=["embed.weight"])
     record = LayerRecord(run=vector["run"], seq=6, step=100, time=1744712101.38, layer="head", info=info,
@@ -32,9 +33,22 @@ def test_a_layer_record_written_by_python_is_the_vector():
     assert json.loads(to_json(gone))["info"] is None
 
 
-def test_reason_counts_code_points_as_typescript_does():
-    vector = next(r for r in VALID if r["type"] == "layer")
+def test_reason_counts_code_points_as_typescript_does(valid_records):
+    vector = next(r for r in valid_records if r["type"] == "layer")
     validate_record({**vector, "reason": "🧪" * 500})  # 1000 UTF-16 units, 500 characters
     with pytest.raises(RecordError) as error:
         validate_record({**vector, "reason": "🧪" * 501})
-    assert (error.value.path, error.value.message) == ("reason", f'expected a non-empty string of at most 500 characters, got "{"🧪" * 40}…"')
+    assert (error.value.path, error.value.keyword) == ("reason", "maxLength")
+
+
+def test_the_limits_python_writes_within_are_the_schemas():
+    run, sample, info = (SCHEMA["$defs"][name]["properties"] for name in ("RunRecord", "SampleRecord", "LayerInfo"))
+    assert SCHEMA["$defs"]["Histogram"]["properties"]["counts"]["maxItems"] == records.MAX_HISTOGRAM_BINS == 1024
+    assert run["layers"]["maxItems"] == sample["layers"]["maxItems"] == records.MAX_LAYERS
+    assert info["shape"]["maxItems"] == records.MAX_SHAPE_DIMS
+    assert SCHEMA["$defs"]["EventRecord"]["properties"]["rows"]["anyOf"][0]["maxItems"] == records.MAX_EVENT_ROWS
+    assert SCHEMA["$defs"]["LayerRecord"]["properties"]["reason"]["maxLength"] == records.MAX_REASON_CHARS
+    assert info["device"]["maxLength"] == records.MAX_DEVICE_CHARS
+    assert info["format"]["enum"] == list(records.STORAGE_FORMATS)
+    assert info["mask_source"]["enum"] == list(records.MASK_SOURCES)
+    assert run["schema"]["const"] == records.SCHEMA_VERSION

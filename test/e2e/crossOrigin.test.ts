@@ -10,8 +10,8 @@ import { RunStore } from '@sparselab-profiler/core'
 import { createApp } from '@sparselab-profiler/server-hono'
 import { startServer, type RunningServer } from 'sparselab-profiler'
 import { PYTHON, REPO, run, tempDir } from '../support/env.js'
+import { VALID_LINES as vectors } from '../support/vectors.js'
 
-const vectors = readFileSync(join(REPO, 'test/vectors/valid.ndjson'), 'utf8').trim().split('\n')
 const RUN_RECORD = JSON.parse(vectors[0]!) as { run: string; layers: unknown[] }
 const RUN = RUN_RECORD.run
 /** The run record, two samples and two events: a run the dashboard draws. */
@@ -124,16 +124,15 @@ test.each([
   const cdp = await page.context().newCDPSession(page)
   await cdp.send('Network.enable')
   const toServer = new Map<string, string>()
-  const answers: string[] = []
+  const statuses = new Map<string, number>()
+  // Joined when read: the protocol may deliver a response's ExtraInfo event before its request's event.
+  const answers = () => [...toServer].filter(([id]) => statuses.has(id)).map(([id, sent]) => `${sent} ${statuses.get(id)}`)
   cdp.on('Network.requestWillBeSent', ({ requestId, request }) => {
     const { origin, pathname } = new URL(request.url)
     // The browser asks for the favicon of the error page it shows after a form post; no attacker asked.
     if (origin === server.url && pathname !== '/favicon.ico') toServer.set(requestId, `${request.method} ${pathname}`)
   })
-  cdp.on('Network.responseReceivedExtraInfo', ({ requestId, statusCode }) => {
-    const sent = toServer.get(requestId)
-    if (sent) answers.push(`${sent} ${statusCode}`)
-  })
+  cdp.on('Network.responseReceivedExtraInfo', ({ requestId, statusCode }) => statuses.set(requestId, statusCode))
   await page.goto(`${attackerOrigin()}/`)
 
   const outcome = await page.evaluate(
@@ -194,7 +193,7 @@ test.each([
     'POST /export 403',
     'POST /export 403',
   ]
-  await expect.poll(() => [...answers].sort(), { timeout: 15_000 }).toEqual(expected) // CDP events lag on a busy machine
+  await expect.poll(() => answers().sort(), { timeout: 15_000 }).toEqual(expected)
   expect(serverState()).toEqual(before)
   await page.close()
 })

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, expect, test } from 'vitest'
@@ -35,6 +35,8 @@ test('the demo trains SparseLab with RigL, prints the dashboard URL and leaves a
   const result = JSON.parse(demo.stdout.split('\n').find((line) => line.startsWith('{"run"'))!) as { run: string; run_log: string }
   const reportPath = /Report written: (.+\.html)/.exec(demo.stdout)![1]!
   expect(reportPath).toBe(`${workdir}/runs/${result.run}/report.html`)
+  // The server shares the trainer's logdir, so the trainer's log is the run's one copy: no journal beside it.
+  expect(readdirSync(`${workdir}/runs/${result.run}`).sort()).toEqual(['records.ndjson', 'report.html'])
 
   const records = readFileSync(`${workdir}/${result.run_log}`, 'utf8').trim().split('\n').map((line) => JSON.parse(line))
   const runRecord = records[0]

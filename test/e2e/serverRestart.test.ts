@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { expect, test } from 'vitest'
@@ -119,6 +119,36 @@ test('a server SIGKILLed mid-run loses nothing it acked: its journal restores th
   // Every record once, in seq order, as the trainer wrote it (compared as JSON text, where -0 is 0).
   expect(ndjsonRecords(journal).map((r) => JSON.stringify(r))).toEqual(trainerRecords.map((r) => JSON.stringify(r)))
   expect(snapshot.end!.status).toBe('finished')
+  server.child.kill('SIGTERM')
+  await server.done
+})
+
+test("a server sharing the trainer's logdir journals nothing: SIGKILLed mid-run, it restores the run from the trainer's records.ndjson", async () => {
+  const port = await freePort()
+  const url = `http://127.0.0.1:${port}`
+  const logdir = tempDir('shared') // as the demo and a server the callback starts have it
+  const serve = () => run(CLI, ['serve', '--port', String(port), '--logdir', logdir])
+  let server = serve()
+  await waitFor(async () => ((await fetch(`${url}/api/runs`)).ok ? true : undefined), 'the server')
+
+  const training = run(PYTHON, ['-m', 'sparselab_profiler.demo', '--server', url, '--logdir', logdir, '--steps', '1200', '--step-delay', '0.01'])
+  const runId = await waitFor(async () => (await runsAt(url)).find((r) => r.lastSeq >= 10)?.run, 'the run to stream')
+  const ackedBeforeKill = (await runsAt(url)).find((r) => r.run === runId)!.lastSeq
+  server.child.kill('SIGKILL')
+  await server.done
+  const journal = join(logdir, runId, 'received.ndjson')
+  expect(existsSync(journal)).toBe(false)
+
+  server = serve()
+  const restored = await waitFor(async () => (await runsAt(url)).find((r) => r.run === runId), 'the restored run')
+  expect(restored.lastSeq).toBeGreaterThanOrEqual(ackedBeforeKill)
+  const finished = await training.done
+  expect(finished.code).toBe(0)
+  const trainerRecords = ndjsonRecords(join(logdir, runId, 'records.ndjson'))
+  const { snapshot, seqs } = await endedRun(url, runId)
+  expect(seqs).toEqual([...Array(trainerRecords.length).keys()])
+  expect(snapshot.end!.status).toBe('finished')
+  expect(existsSync(journal)).toBe(false)
   server.child.kill('SIGTERM')
   await server.done
 })

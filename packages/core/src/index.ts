@@ -1,4 +1,4 @@
-/** @sparselab-profiler/core — schema v1, validation, RunStore and the Vega-Lite report builder; no runtime dependencies. */
+/** @sparselab-profiler/core — schema v1 (declared once, with valibot), validation, RunStore and the Vega-Lite report builder. */
 export {
   MASK_SOURCES,
   MAX_DEVICE_CHARS,
@@ -39,6 +39,10 @@ export { SampleHistory } from './SampleHistory.js'
 export type { Thinning } from './SampleHistory.js'
 export { decimateSamples, layerHistory, layerPoint, runOverview, sparsityColumn } from './runViews.js'
 export type { LayerHistory, LayerPoint, RunOverview } from './runViews.js'
+export { MAX_LAYER_CHANGES, OVERVIEW_POINTS, applyToOverview, liveLayerInfo, liveOverview } from './liveOverview.js'
+export type { LiveOverview, LiveOverviewOptions } from './liveOverview.js'
+export { LAYER_POINTS, applyToLayerHistory } from './applyToLayerHistory.js'
+export type { LayerHistoryOptions } from './applyToLayerHistory.js'
 export type { Acks, RunSnapshot, RunStatus, RunStoreOptions, RunSummary } from './RunStore.js'
 export { deriveTotals, formatBytes, formatPercent, reportFileName } from './totals.js'
 export type { ModelTotals } from './totals.js'

@@ -1,19 +1,14 @@
-import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { describe, expect, test } from 'vitest'
+import { VALID_LINES, invalidVectors, validRecords } from '../../../test/support/vectors.js'
 import { formatNdjsonError, parseNdjson } from './parseNdjson.js'
 import { isValidRunId, validateRecord } from './validateRecord.js'
 
-const vectors = (name: string) =>
-  readFileSync(fileURLToPath(new URL(`../../../test/vectors/${name}`, import.meta.url)), 'utf8').trim().split('\n')
-
 describe('shared vectors', () => {
-  test.each(vectors('valid.ndjson').map((line) => [JSON.parse(line).type, line]))('valid %s record passes', (_, line) => {
+  test.each(VALID_LINES.map((line) => [JSON.parse(line).type, line]))('valid %s record passes', (_, line) => {
     expect(validateRecord(JSON.parse(line))).toMatchObject({ ok: true })
   })
 
-  const invalid = vectors('invalid.ndjson').map((line) => JSON.parse(line) as { case: string; path: string; record: unknown })
-  test.each(invalid.map((v) => [v.case, v]))('%s is rejected at its field', (_, vector) => {
+  test.each(invalidVectors().map((v) => [v.case, v]))('%s is rejected at its field', (_, vector) => {
     const result = validateRecord(vector.record)
     expect(result.ok).toBe(false)
     if (!result.ok) expect(result.path).toBe(vector.path)
@@ -21,7 +16,7 @@ describe('shared vectors', () => {
 })
 
 describe('parseNdjson', () => {
-  const [run, sample] = vectors('valid.ndjson')
+  const [run, sample] = VALID_LINES
 
   test('parses every line and skips blank ones', () => {
     const result = parseNdjson(`${run}\n\n${sample}\n`)
@@ -62,15 +57,51 @@ describe('parseNdjson', () => {
 })
 
 test('fields and types named like Object.prototype properties are not mistaken for the schema', () => {
-  const [, , event] = vectors('valid.ndjson')
+  const [, , event] = VALID_LINES
   expect(validateRecord({ ...JSON.parse(event!), toString: 'x' })).toEqual({ ok: false, path: 'toString', message: 'is not a field of this record' })
   expect(validateRecord({ type: 'constructor' })).toEqual({
     ok: false, path: 'type', message: 'expected one of "run", "sample", "event", "sampler", "layer", "end", got "constructor"',
   })
 })
 
+describe('the schema library answers as the hand-written checks did', () => {
+  const [run, sample] = validRecords<Record<string, any>>()
+
+  test('every refusal reads as ours, never as a library default', () => {
+    for (const vector of invalidVectors()) {
+      const result = validateRecord(vector.record)
+      expect(!result.ok && result.message).toMatch(/^(expected |is missing$|is not a field of this record$|must |sum |unsupported schema version )/)
+    }
+  })
+
+  test('an array is not an object, though it has keys', () => {
+    expect(validateRecord({ ...run, sampler: [10] })).toEqual({ ok: false, path: 'sampler', message: 'expected an object, got an array' })
+    expect(validateRecord({ ...run, algorithm: { name: 'SET', params: [1] } })).toEqual({
+      ok: false, path: 'algorithm.params', message: 'expected an object, got an array',
+    })
+  })
+
+  test('a parameter named like an Object.prototype property is checked like any other', () => {
+    const params = JSON.parse('{"sparsity":0.9,"__proto__":[1]}')
+    expect(validateRecord({ ...run, algorithm: { name: 'SET', params } })).toEqual({
+      ok: false, path: 'algorithm.params.__proto__', message: 'expected a number, string, boolean or null, got an array',
+    })
+  })
+
+  test('an oversized array is refused as a whole, before its items are visited', () => {
+    sample!.layers[0].hist.counts = [-1, ...Array(1024).fill(0)]
+    expect(validateRecord(sample)).toEqual({ ok: false, path: 'layers[0].hist.counts', message: 'expected between 1 and 1024 items, got 1025' })
+  })
+
+  test('the record returned is the value itself, not a copy', () => {
+    const record = JSON.parse(VALID_LINES[2]!)
+    const result = validateRecord(record)
+    expect(result.ok && result.record).toBe(record)
+  })
+})
+
 describe('layer records', () => {
-  const lines = vectors('valid.ndjson').map((line) => JSON.parse(line) as Record<string, unknown>)
+  const lines = validRecords()
   const change = lines.find((r) => r.type === 'layer')!
   const edit = (patch: Record<string, unknown>) => ({ ...change, ...patch })
 

@@ -5,20 +5,19 @@ import {
   deriveTotals,
   formatBytes,
   formatPercent,
+  liveLayerInfo,
   sparsitySpec,
-  type EventRow,
+  type LiveOverview,
   type RunSummary,
-  type SampleRecord,
-  type SparsityRow,
 } from '@sparselab-profiler/core'
-import { authHeaders } from './api.js'
 import { DASHBOARD_CSS } from './dashboardCss.js'
 import { ExportDialog } from './ExportDialog.js'
 import { LayerInspector } from './LayerInspector.js'
 import { LayerTable } from './LayerTable.js'
+import { runsClient, type RunsClient } from './runsClient.js'
 import { SparsityHeatmap } from './SparsityHeatmap.js'
 import { StorageChanges } from './StorageChanges.js'
-import { layerInfo, useLiveRun, type LiveRun } from './useLiveRun.js'
+import { useLiveRun } from './useLiveRun.js'
 import { VegaChart } from './VegaChart.js'
 
 export interface DashboardProps {
@@ -30,15 +29,15 @@ export interface DashboardProps {
   token?: string
 }
 
-function useRuns(url: string, token?: string): RunSummary[] {
+function useRuns(client: RunsClient): RunSummary[] {
   const [runs, setRuns] = useState<RunSummary[]>([])
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined
     let cancelled = false
     const poll = async () => {
       try {
-        const response = await fetch(`${url}/api/runs`, { headers: authHeaders(token), cache: 'no-store' })
-        if (response.ok && !cancelled) setRuns(((await response.json()) as { runs: RunSummary[] }).runs)
+        const listed = await client.listRuns()
+        if (!cancelled) setRuns(listed)
       } catch {
         // the server may be starting; the next poll tries again
       }
@@ -49,29 +48,8 @@ function useRuns(url: string, token?: string): RunSummary[] {
       cancelled = true
       clearTimeout(timer)
     }
-  }, [url, token])
+  }, [client])
   return runs
-}
-
-/** What was on show when updates were paused: copies, so data arriving (and thinning) underneath leaves it be. */
-interface Frozen {
-  steps: number[]
-  sparsity: (number | null)[][]
-  sparsityRows: SparsityRow[]
-  events: EventRow[]
-  latest: SampleRecord | null
-  liveSamples: number
-}
-
-function freeze(data: LiveRun): Frozen {
-  return {
-    steps: data.steps.slice(),
-    sparsity: data.sparsity.slice(),
-    sparsityRows: data.sparsityRows.slice(),
-    events: data.events.slice(),
-    latest: data.latest,
-    liveSamples: data.liveSamples,
-  }
 }
 
 /**
@@ -79,17 +57,19 @@ function freeze(data: LiveRun): Frozen {
  * @example render(<Dashboard url="http://127.0.0.1:8080" />, element)
  */
 export function Dashboard({ url, run, token }: DashboardProps) {
-  const runs = useRuns(url, token)
+  const client = useMemo(() => runsClient({ url, token }), [url, token])
+  const runs = useRuns(client)
   const [chosenRun, setChosenRun] = useState(run)
   const activeRun = chosenRun ?? runs[0]?.run
-  const { data, status, error } = useLiveRun({ url, run: activeRun, token })
+  const { data, status, error, observer } = useLiveRun({ client, run: activeRun })
   const [chosenLayer, setChosenLayer] = useState<string | undefined>(undefined)
-  const [frozen, setFrozen] = useState<Frozen | null>(null)
+  // the view on show when updates were paused: views are never changed, so later records leave it be
+  const [frozen, setFrozen] = useState<LiveOverview | null>(null)
   const [exporting, setExporting] = useState(false)
   useEffect(() => setFrozen(null), [activeRun])
 
-  // While paused the charts get the copies taken at pause; on resume the live arrays, whose head those
-  // shallow copies share, so the charts insert only what arrived meanwhile.
+  // While paused the charts get the view taken at pause; on resume the live one, whose arrays begin with the
+  // same rows, so the charts insert only what arrived meanwhile.
   const shown = frozen ?? data
   const sparsityRows = shown?.sparsityRows ?? []
   const eventRows = shown?.events ?? []
@@ -98,9 +78,9 @@ export function Dashboard({ url, run, token }: DashboardProps) {
   const sparsity = useMemo(() => sparsitySpec([], [], Math.min(layerCount, HEATMAP_LAYER_THRESHOLD)), [layerCount])
 
   const silent = runs.find((r) => r.run === activeRun)?.status === 'interrupted'
-  const latest = (frozen ? frozen.latest : data?.latest) ?? undefined
+  const latest = shown?.latest ?? undefined
   const totals = latest ? deriveTotals(latest) : null
-  const layerNames = useMemo(() => data?.run.layers.map((l) => l.name) ?? [], [data, data?.layersAdded])
+  const layerNames = useMemo(() => data?.run.layers.map((l) => l.name) ?? [], [data?.run.layers])
   const layer = chosenLayer && layerNames.includes(chosenLayer) ? chosenLayer : layerNames[0]
   const waiting = data && frozen ? data.liveSamples - frozen.liveSamples : 0
   const every = data?.sampler.at(-1)?.every ?? data?.run.sampler.every ?? 1
@@ -135,11 +115,7 @@ export function Dashboard({ url, run, token }: DashboardProps) {
           type="button"
           disabled={!data}
           aria-pressed={frozen !== null}
-          onClick={() =>
-            setFrozen(
-              frozen || !data ? null : freeze(data),
-            )
-          }
+          onClick={() => setFrozen(frozen ? null : data)}
         >
           {frozen ? `Resume updates${waiting ? ` (${waiting} new)` : ''}` : 'Pause updates'}
         </button>
@@ -148,7 +124,7 @@ export function Dashboard({ url, run, token }: DashboardProps) {
         </button>
       </header>
       {exporting && data && (
-        <ExportDialog url={url} token={token} run={data.run.run} runName={data.run.name} step={latest?.step ?? 0} onClose={() => setExporting(false)} />
+        <ExportDialog client={client} run={data.run.run} runName={data.run.name} step={latest?.step ?? 0} onClose={() => setExporting(false)} />
       )}
       {!activeRun && <p class="slp-empty">Waiting for a run… start training with SparsityProfilerCallback.</p>}
       {error && <p class="slp-error">Cannot load run: {error}</p>}
@@ -191,15 +167,13 @@ export function Dashboard({ url, run, token }: DashboardProps) {
             )}
             <details>
               <summary>Every layer as text</summary>
-              {layer && <LayerTable sample={latest} infoOf={(name) => layerInfo(data, name)} layer={layer} onLayer={setChosenLayer} />}
+              {layer && <LayerTable sample={latest} infoOf={(name) => liveLayerInfo(data, name)} layer={layer} onLayer={setChosenLayer} />}
             </details>
             <StorageChanges changes={data.layerChanges} />
           </section>
-          {layer && (
+          {layer && observer && (
             <LayerInspector
-              url={url}
-              token={token}
-              live={data}
+              live={observer}
               layers={layerNames}
               layer={layer}
               onLayer={setChosenLayer}

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks'
 import { DEFAULT_SECTIONS, reportFileName, type ReportSection } from '@sparselab-profiler/core'
-import { downloadReport } from './api.js'
+import type { RunsClient } from './runsClient.js'
 
 const SECTION_LABELS: Record<ReportSection, string> = {
   sparsity: 'Per-layer sparsity plots',
@@ -12,16 +12,24 @@ const SECTION_LABELS: Record<ReportSection, string> = {
 }
 
 export interface ExportDialogProps {
-  url: string
-  token?: string
+  client: RunsClient
   run: string
   runName: string
   step: number
   onClose: () => void
 }
 
+/** Saves `file` under `name` through a download link. */
+function save(file: Blob, name: string): void {
+  const link = document.createElement('a')
+  link.href = URL.createObjectURL(file)
+  link.download = name
+  link.click()
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000)
+}
+
 /** The export configuration of the wireframe: title, sections, file name, Generate. */
-export function ExportDialog({ url, token, run, runName, step, onClose }: ExportDialogProps) {
+export function ExportDialog({ client, run, runName, step, onClose }: ExportDialogProps) {
   const [title, setTitle] = useState(`${runName} - ${new Date().toISOString().slice(0, 10)}`)
   const [sections, setSections] = useState<ReportSection[]>([...DEFAULT_SECTIONS])
   const [busy, setBusy] = useState(false)
@@ -35,7 +43,7 @@ export function ExportDialog({ url, token, run, runName, step, onClose }: Export
     setBusy(true)
     setError(null)
     try {
-      await downloadReport({ url, token, run, title, sections, fileName })
+      save(await client.exportReport({ run, title, sections }), fileName)
       onClose()
     } catch (e) {
       setError((e as Error).message)

@@ -7,14 +7,13 @@ import {
   histogramRows,
   histogramSpec,
 } from '@sparselab-profiler/core'
+import type { LiveRunObserver } from './LiveRunObserver.js'
 import { useLayerHistory } from './useLayerHistory.js'
-import type { LiveRun } from './useLiveRun.js'
 import { VegaChart } from './VegaChart.js'
 
 export interface LayerInspectorProps {
-  url: string
-  token?: string
-  live: LiveRun
+  /** The run whose live records the layer's history follows. */
+  live: LiveRunObserver
   layers: string[]
   layer: string
   onLayer: (layer: string) => void
@@ -26,14 +25,14 @@ export interface LayerInspectorProps {
  * One layer in depth: its numbers as text, its non-zero histogram at a chosen step, its drop/grow
  * timeline. Its history is fetched for the chosen layer only and then follows the live run.
  */
-export function LayerInspector({ url, token, live, layers, layer, onLayer, untilStep }: LayerInspectorProps) {
-  const { history, error, version } = useLayerHistory({ url, token, live, layer })
+export function LayerInspector({ live, layers, layer, onLayer, untilStep }: LayerInspectorProps) {
+  const { history, error } = useLayerHistory({ live, layer })
   // null follows the newest point; a number pins the slider to that point
   const [pinned, setPinned] = useState<number | null>(null)
   const [compare, setCompare] = useState(false)
   const points = useMemo(
     () => (history ? (untilStep === null ? history.points : history.points.filter((p) => p.step <= untilStep)) : []),
-    [history, version, untilStep],
+    [history, untilStep],
   )
   const index = pinned === null ? points.length - 1 : Math.min(pinned, points.length - 1)
   const stats = points[index]
@@ -45,7 +44,7 @@ export function LayerInspector({ url, token, live, layers, layer, onLayer, until
   }, [stats, compare, first])
   const layerEvents = useMemo(
     () => (history ? history.events.filter((e) => untilStep === null || e.step <= untilStep) : []),
-    [history, version, untilStep],
+    [history, untilStep],
   )
   const drops = layerEvents.filter((e) => e.op === 'drop').reduce((n, e) => n + e.count, 0)
   const grows = layerEvents.filter((e) => e.op === 'grow').reduce((n, e) => n + e.count, 0)

@@ -1,15 +1,14 @@
 import { createParser } from 'eventsource-parser'
 import type { WireRecord } from '@sparselab-profiler/core'
+import type { RunsClient } from './runsClient.js'
 
 export type StreamStatus = 'connecting' | 'live' | 'reconnecting' | 'closed'
 
 export interface FollowRunOptions {
-  /** Server base URL, e.g. `http://127.0.0.1:8080`. */
-  url: string
+  client: RunsClient
   run: string
   /** Last seq already held; the stream resumes after it. */
   after: number
-  token?: string
   onRecord: (record: WireRecord) => void
   /** The server no longer holds the records after `after`: reload the snapshot. */
   onReset: () => void
@@ -21,7 +20,7 @@ export interface FollowRunOptions {
 /**
  * Follows a run's SSE stream with fetch + eventsource-parser, reconnecting with `Last-Event-ID` so
  * no record is missed or repeated. Returns a function that stops following.
- * @example const stop = followRun({ url, run, after: snapshot.lastSeq, onRecord, onReset })
+ * @example const stop = followRun({ client, run, after: overview.lastSeq, onRecord, onReset })
  */
 export function followRun(options: FollowRunOptions): () => void {
   const controller = new AbortController()
@@ -29,14 +28,7 @@ export function followRun(options: FollowRunOptions): () => void {
   const status = (s: StreamStatus) => options.onStatus?.(s)
 
   const connectOnce = async (): Promise<'ended' | 'reset'> => {
-    const headers: Record<string, string> = { Accept: 'text/event-stream', 'Last-Event-ID': String(lastSeq) }
-    if (options.token) headers.Authorization = `Bearer ${options.token}`
-    const response = await fetch(`${options.url}/stream?run=${encodeURIComponent(options.run)}`, {
-      headers,
-      signal: controller.signal,
-      cache: 'no-store',
-    })
-    if (!response.ok || !response.body) throw new Error(`stream answered ${response.status}`)
+    const body = await options.client.stream(options.run, { after: lastSeq, signal: controller.signal })
     status('live')
     let reset = false
     const parser = createParser({
@@ -51,7 +43,7 @@ export function followRun(options: FollowRunOptions): () => void {
         options.onRecord(record)
       },
     })
-    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()
+    const reader = body.pipeThrough(new TextDecoderStream()).getReader()
     for (;;) {
       const { done, value } = await reader.read()
       if (done) return reset ? 'reset' : 'ended'

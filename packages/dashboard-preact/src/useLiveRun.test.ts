@@ -1,59 +1,75 @@
-import { describe, expect, test } from 'vitest'
-import { RunStore, runOverview, type LayerInfo, type LayerRecord, type RunRecord, type SampleRecord } from '@sparselab-profiler/core'
-import { applyLiveRecord, fromOverview, layerInfo } from './useLiveRun.js'
+import { afterAll, beforeAll, expect, test, vi } from 'vitest'
+import { h, render } from 'preact'
+import { act } from 'preact/test-utils'
+import { RUN, fakeRunsClient, runRecord, sample, serverViews, until } from './fakeRunsClient.test-support.js'
+import type { LiveRunObserver } from './LiveRunObserver.js'
+import type { RunsClient } from './runsClient.js'
+import { useLayerHistory } from './useLayerHistory.js'
+import { useLiveRun } from './useLiveRun.js'
 
-const RUN = 'r1'
-const info = (name: string, patch: Partial<LayerInfo> = {}): LayerInfo => ({
-  name, shape: [4, 4], numel: 16, dtype: 'float32', format: 'dense_masked', mask_source: 'torch_prune', ...patch,
+// The hooks rendered by preact itself, into a bare element stand-in: the components render nothing, so no DOM is needed.
+beforeAll(() => {
+  vi.stubGlobal('document', {})
+  vi.stubGlobal('requestAnimationFrame', (callback: () => void) => setTimeout(callback, 0))
+  vi.stubGlobal('cancelAnimationFrame', (id: ReturnType<typeof setTimeout>) => clearTimeout(id))
 })
-const runRecord: RunRecord = {
-  type: 'run', run: RUN, seq: 0, name: 'mlp', started: 1, schema: 1, host: 'h', profiler: 'p', algorithm: null,
-  layers: [info('fc1'), info('fc2')], sampler: { every: 10 },
+afterAll(() => vi.unstubAllGlobals())
+
+const element = () => ({ childNodes: [], firstChild: null, nodeType: 1, localName: 'div', namespaceURI: 'http://www.w3.org/1999/xhtml' }) as unknown as Element
+
+/** What each render of the hooks returned: the run's status and last seq, and the layer's points. */
+function probe(client: RunsClient) {
+  const renders: { status: string; lastSeq?: number; layer?: string; points?: number }[] = []
+  let observer: LiveRunObserver | undefined
+  function Layer({ live, layer }: { live: LiveRunObserver; layer: string }) {
+    const { history } = useLayerHistory({ live, layer })
+    renders.push({ status: 'layer', layer, points: history?.points.length })
+    return null
+  }
+  function Run({ run, layer }: { run: string | undefined; layer?: string }) {
+    const state = useLiveRun({ client, run })
+    observer = state.observer
+    renders.push({ status: state.status, lastSeq: state.data?.lastSeq })
+    return state.observer && state.data && layer ? h(Layer, { live: state.observer, layer }) : null // as the Dashboard shows its inspector
+  }
+  const parent = element()
+  const show = (props: { run: string | undefined; layer?: string }) => act(() => render(h(Run, props), parent))
+  return { renders, show, observer: () => observer, unmount: () => act(() => render(null, parent)) }
 }
-const sample = (seq: number, nnz: Record<string, number>): SampleRecord => ({
-  type: 'sample', run: RUN, seq, step: seq * 10, time: seq, cost_ms: 1, step_ms: 5,
-  layers: Object.entries(nnz).map(([name, n]) => ({
-    name, nnz: n, numel: 16, sparsity: 1 - n / 16, bytes: 64, dense_bytes: 64, nonfinite: 0, hist: { lo: -1, hi: 1, counts: [n] },
-  })),
+
+test('useLiveRun renders the observer’s snapshots: loading, live, each new record; without a run, loading and no observer', async () => {
+  const { client, streams } = fakeRunsClient({ overview: async () => serverViews([runRecord, sample(1)]).overview })
+  const { renders, show, observer, unmount } = probe(client)
+  await show({ run: RUN })
+  await until(() => renders.at(-1)?.status === 'live')
+  streams[0]!.send(sample(2))
+  await until(() => renders.at(-1)?.lastSeq === 2)
+  expect(renders.filter((r, i) => JSON.stringify(r) !== JSON.stringify(renders[i - 1]))).toEqual([
+    { status: 'loading', lastSeq: undefined },
+    { status: 'connecting', lastSeq: 1 },
+    { status: 'live', lastSeq: 1 },
+    { status: 'live', lastSeq: 2 },
+  ])
+
+  await show({ run: undefined })
+  expect([renders.at(-1), observer()]).toEqual([{ status: 'loading', lastSeq: undefined }, undefined])
+  expect(streams[0]!.signal!.aborted).toBe(true) // the run's observer stopped with its last subscriber
+  await unmount()
 })
-const change = (seq: number, layer: string, next: LayerInfo | null): LayerRecord => ({
-  type: 'layer', run: RUN, seq, step: seq * 10, time: seq, layer, info: next, reason: 'changed',
-})
 
-/** The page's copy after the overview at seq 1, grown by `live`; and the server's own view of the same records. */
-function followed(live: (SampleRecord | LayerRecord)[]) {
-  const store = new RunStore()
-  store.ingest([runRecord, sample(1, { fc1: 4, fc2: 8 })])
-  const data = fromOverview(JSON.parse(JSON.stringify(runOverview(store.snapshot(RUN)!, 300))))
-  for (const record of live) applyLiveRecord(data, record)
-  store.ingest(live)
-  return { data, server: runOverview(store.snapshot(RUN)!, 300) }
-}
-
-describe('applyLiveRecord with layer records', () => {
-  const dense = info('fc1', { format: 'dense', mask_source: 'inferred_zeros', dtype: 'bfloat16' })
-  const live = [change(2, 'fc1', dense), change(3, 'fc3', info('fc3')), change(4, 'fc2', null), sample(5, { fc1: 2, fc3: 12 })]
-
-  test('the page ends where a fresh overview from the server would', () => {
-    const { data, server } = followed(live)
-    expect(data.run.layers).toEqual(server.run.layers)
-    expect(data.untracked).toEqual(server.untracked)
-    expect(data.layerChanges).toEqual(server.layerChanges)
-    expect(data.sparsity).toEqual([[0.75, 0.5], [0.875, null, 0.25]]) // the layer that joined is a new column from then on
-    expect(server.sparsity).toEqual([[0.75, 0.5, null], [0.875, null, 0.25]])
+test('useLayerHistory fetches the chosen layer, grows it live, and fetches again when the layer changes', async () => {
+  const asked: string[] = []
+  const { client, streams } = fakeRunsClient({
+    overview: async () => serverViews([runRecord, sample(1)]).overview,
+    layerHistory: async (layer) => (asked.push(layer), serverViews([runRecord, sample(1)], layer).history),
   })
-
-  test('the table reads each layer as it is now; a layer joining is counted, so the layer list is rebuilt', () => {
-    const { data } = followed(live)
-    expect([layerInfo(data, 'fc1')?.dtype, layerInfo(data, 'fc3')?.format, layerInfo(data, 'fc9')]).toEqual(['bfloat16', 'dense_masked', undefined])
-    expect(data.layersAdded).toBe(1)
-    expect(data.untracked).toEqual(['fc2'])
-  })
-
-  test('a layer that comes back is tracked again', () => {
-    const { data } = followed([change(2, 'fc2', null), change(3, 'fc2', info('fc2', { device: 'cuda:0' }))])
-    expect(data.untracked).toEqual([])
-    expect(layerInfo(data, 'fc2')?.device).toBe('cuda:0')
-    expect(data.layersAdded).toBe(0)
-  })
+  const { renders, show, unmount } = probe(client)
+  await show({ run: RUN, layer: 'fc1' })
+  await until(() => renders.at(-1)?.points === 1)
+  streams[0]!.send(sample(2))
+  await until(() => renders.some((r) => r.layer === 'fc1' && r.points === 2))
+  await show({ run: RUN, layer: 'fc2' })
+  await until(() => renders.at(-1)?.layer === 'fc2' && renders.at(-1)?.points === 1)
+  expect(asked).toEqual(['fc1', 'fc2'])
+  await unmount()
 })

@@ -1,7 +1,6 @@
 import { buildReport, reportFileName, type RunSnapshot } from '@sparselab-profiler/core'
-import { readRunLog } from './readRunLog.js'
+import { loadVegaLibraries } from '@sparselab-profiler/runlog'
 import { renderReportHtml } from './renderReportHtml.js'
-import { loadVegaLibraries } from './vegaLibraries.js'
 
 export interface ExportRunLogOptions {
   /** @default the run's display name */
@@ -13,8 +12,10 @@ export function runReportFileName(snapshot: RunSnapshot, date = new Date()): str
   return reportFileName(snapshot.end?.step ?? snapshot.samples.at(-1)?.step ?? 0, date)
 }
 
-/** Renders a snapshot (or the run log at `path`) as the report's HTML text. */
-export function exportRunLog(source: string | RunSnapshot, options: ExportRunLogOptions = {}): string {
-  const snapshot = typeof source === 'string' ? readRunLog(source) : source
+/**
+ * Renders a run as the report's HTML text.
+ * @example writeFileSync('report.html', exportRunLog((await readRunFolder('sparsity_runs/run-1'))!))
+ */
+export function exportRunLog(snapshot: RunSnapshot, options: ExportRunLogOptions = {}): string {
   return renderReportHtml(buildReport(snapshot, options), { libraries: loadVegaLibraries() })
 }

@@ -1,11 +1,9 @@
-import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { expect, test } from 'vitest'
 import { buildReport, parseNdjson, RunStore, type LayerRecord, type RunRecord, type SampleRecord, type WireRecord } from '@sparselab-profiler/core'
+import { loadVegaLibraries } from '@sparselab-profiler/runlog'
 import { renderReportHtml } from './renderReportHtml.js'
-import { loadVegaLibraries } from './vegaLibraries.js'
+import { VALID_TEXT as text } from '../../../test/support/vectors.js'
 
-const text = readFileSync(fileURLToPath(new URL('../../../test/vectors/valid.ndjson', import.meta.url)), 'utf8')
 
 function snapshotWithLayerName(name: string) {
   const parsed = parseNdjson(text)

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import escapeHtml from 'escape-html'
 import { formatBytes, formatPercent, type ReportModel } from '@sparselab-profiler/core'
-import type { VegaLibraries } from './vegaLibraries.js'
+import type { VegaLibraries } from '@sparselab-profiler/runlog'
 
 export interface RenderReportOptions {
   /** The Vega builds to inline; see loadVegaLibraries(). */

@@ -4,12 +4,12 @@ import { describe, expect, test } from 'vitest'
 import * as vega from 'vega'
 import * as vegaLite from 'vega-lite'
 import { REPORT_SECTIONS, RunStore, buildReport, parseNdjson, type RunSnapshot, type VegaLiteSpec, type WireRecord } from '@sparselab-profiler/core'
+import { VALID_TEXT as vectorsText } from '../../../test/support/vectors.js'
 
 // Golden SVGs of every report spec for fixed fixture runs. After a deliberate change to a chart, run
 // `npm run golden:update` and review the SVG diff like code.
 const GOLDEN = fileURLToPath(new URL('../__golden__/', import.meta.url))
 const UPDATE = process.env.UPDATE_GOLDEN === '1'
-const vectorsText = readFileSync(fileURLToPath(new URL('../../../test/vectors/valid.ndjson', import.meta.url)), 'utf8')
 
 function snapshotOf(records: WireRecord[]): RunSnapshot {
   const store = new RunStore({ now: () => 0 })

@@ -1,11 +1,8 @@
-import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { describe, expect, test } from 'vitest'
 import { RunStore, type RunRecord } from '@sparselab-profiler/core'
 import { createApp } from './createApp.js'
+import { VALID_LINES as lines, VECTOR_RUN as RUN } from '../../../test/support/vectors.js'
 
-const lines = readFileSync(fileURLToPath(new URL('../../../test/vectors/valid.ndjson', import.meta.url)), 'utf8').trim().split('\n')
-const RUN = JSON.parse(lines[0]!).run as string
 
 function setup(options: { maxIngestBytes?: number; token?: string } = {}) {
   const store = new RunStore()

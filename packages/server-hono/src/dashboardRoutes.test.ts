@@ -1,47 +1,26 @@
-import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { expect, test } from 'vitest'
 import { RunStore } from '@sparselab-profiler/core'
 import { createApp } from './createApp.js'
+import { dashboardRoutes } from './dashboardRoutes.js'
 
-const lines = readFileSync(fileURLToPath(new URL('../../../test/vectors/valid.ndjson', import.meta.url)), 'utf8').trim().split('\n')
-const RUN = JSON.parse(lines[0]!).run as string
+const assets = { html: '<!doctype html><title>dashboard</title>', script: 'console.log("dashboard")' }
 
-function app() {
-  const store = new RunStore()
-  store.ingest(lines.map((line) => JSON.parse(line)))
-  return createApp({ store })
-}
-
-test('GET /api/runs/:run/overview answers the sparsity matrix, first and latest samples and per-step events', async () => {
-  const response = await app().request(`/api/runs/${RUN}/overview?points=5`)
-  expect(response.status).toBe(200)
-  const overview = await response.json()
-  expect(overview.steps).toEqual([0, 100])
-  expect(overview.sparsity).toEqual([[0.875, 0], [0.875, 0.25]])
-  expect([overview.first.step, overview.latest.step]).toEqual([0, 100])
-  expect(overview.events.map((e: { op: string; count: number }) => `${e.op}${e.count}`)).toEqual(['drop1', 'grow1'])
+test('serves the page, its script uncached, and an empty favicon', async () => {
+  const routes = dashboardRoutes(assets)
+  const page = await routes.request('/')
+  expect([page.status, page.headers.get('Content-Type'), await page.text()]).toEqual([200, 'text/html; charset=UTF-8', assets.html])
+  const script = await routes.request('/assets/dashboard.js')
+  expect([script.status, script.headers.get('Content-Type'), script.headers.get('Cache-Control'), await script.text()]).toEqual([
+    200,
+    'text/javascript; charset=utf-8',
+    'no-cache',
+    assets.script,
+  ])
+  const favicon = await routes.request('/favicon.ico')
+  expect([favicon.status, await favicon.text()]).toEqual([204, ''])
 })
 
-test("GET /api/runs/:run/layer answers one layer's points and events", async () => {
-  const response = await app().request(`/api/runs/${RUN}/layer?name=head`)
-  expect(response.status).toBe(200)
-  const history = await response.json()
-  expect(history.points.map((p: { step: number; nnz: number }) => [p.step, p.nnz])).toEqual([[0, 8], [100, 6]])
-  expect(history.events).toEqual([])
-})
-
-test('bad parameters are answered 400 or 404 with what was wrong', async () => {
-  const cases: [string, number, string][] = [
-    [`/api/runs/${RUN}/overview?points=1`, 400, 'query parameter "points" must be an integer from 2 to 10000, got "1"'],
-    [`/api/runs/${RUN}/overview?points=abc`, 400, 'query parameter "points" must be an integer from 2 to 10000, got "abc"'],
-    [`/api/runs/${RUN}/layer`, 400, 'query parameter "name" must name a layer'],
-    [`/api/runs/${RUN}/layer?name=fc9`, 404, `run ${RUN} has no layer "fc9"`],
-    ['/api/runs/nope/overview', 404, 'no run nope'],
-    ['/api/runs/..%2Fetc/layer?name=fc1', 400, 'invalid run id "../etc"'],
-  ]
-  for (const [path, status, error] of cases) {
-    const response = await app().request(path)
-    expect([path, response.status, (await response.json()).error]).toEqual([path, status, error])
-  }
+test('an app without dashboard assets answers 404 on all three', async () => {
+  const app = createApp({ store: new RunStore() })
+  for (const path of ['/', '/assets/dashboard.js', '/favicon.ico']) expect([path, (await app.request(path)).status]).toEqual([path, 404])
 })

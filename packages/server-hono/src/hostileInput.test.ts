@@ -1,13 +1,10 @@
-import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { describe, expect, test } from 'vitest'
 import { RunStore } from '@sparselab-profiler/core'
 import { createApp } from './createApp.js'
+import { VALID_LINES as lines, VECTOR_RUN as RUN } from '../../../test/support/vectors.js'
 
 // Every hostile batch goes to a store that already holds a run (seq 0-4: run record, two samples, two
 // events); each answer must be a 4xx naming what and where, and the store must be exactly as before.
-const lines = readFileSync(fileURLToPath(new URL('../../../test/vectors/valid.ndjson', import.meta.url)), 'utf8').trim().split('\n')
-const RUN = JSON.parse(lines[0]!).run as string
 const STORED = lines.slice(0, 5)
 const [SAMPLER_5, LAYER_6] = [lines[5]!, lines[6]!]
 const RUN_ID_RULE = 'a run id (letters, digits, ".", "_", "-"; at most 128; no "..")'

@@ -1,15 +1,12 @@
-import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
 import { expect, test } from 'vitest'
 import { RunStore, isValidRunId } from '@sparselab-profiler/core'
 import { createApp } from './createApp.js'
+import { VALID_LINES as lines, VECTOR_RUN as RUN } from '../../../test/support/vectors.js'
 
 // Properties of POST /api/ingest for any input: never a 5xx; always JSON, either `acks` (200) or an
 // `error` string (4xx); a rejected batch leaves the store exactly as it was; what is stored is every
 // seq from 0 up to the run's ack, each once.
-const lines = readFileSync(fileURLToPath(new URL('../../../test/vectors/valid.ndjson', import.meta.url)), 'utf8').trim().split('\n')
-const RUN = JSON.parse(lines[0]!).run as string
 const RUNS = 30
 
 /** A store holding the valid run up to seq `storedUpTo` (-1: nothing), and an app on it. */

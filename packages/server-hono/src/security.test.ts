@@ -1,15 +1,13 @@
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { RunStore } from '@sparselab-profiler/core'
 import { createApp } from './createApp.js'
 import { startServer, type RunningServer } from './startServer.js'
+import { VALID_LINES as lines, VECTOR_RUN as RUN } from '../../../test/support/vectors.js'
 
-const lines = readFileSync(fileURLToPath(new URL('../../../test/vectors/valid.ndjson', import.meta.url)), 'utf8').trim().split('\n')
-const RUN = JSON.parse(lines[0]!).run as string
 const TOKEN = 's3cret'
 const dashboard = { html: '<!doctype html><title>dashboard</title>', script: 'console.log("dashboard")' }
 

@@ -1,9 +1,9 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync } from 'node:fs'
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { describe, expect, test } from 'vitest'
 import { startServer } from './startServer.js'
+import { VALID_LINES as lines, VECTOR_RUN as RUN } from '../../../test/support/vectors.js'
 
 test('refuses to listen beyond loopback without a token', async () => {
   await expect(startServer({ host: '0.0.0.0', port: 0, logdir: '/nonexistent' })).rejects.toThrow(
@@ -21,8 +21,6 @@ test('listens on loopback without one, and on any address with one', async () =>
 })
 
 describe('runs survive a restart', () => {
-  const lines = readFileSync(fileURLToPath(new URL('../../../test/vectors/valid.ndjson', import.meta.url)), 'utf8').trim().split('\n')
-  const RUN = (JSON.parse(lines[0]!) as { run: string }).run
   const ingest = (server: { url: string }, from: number, to: number) =>
     fetch(`${server.url}/api/ingest`, { method: 'POST', headers: { 'Content-Type': 'application/x-ndjson' }, body: lines.slice(from, to + 1).join('\n') })
 
@@ -38,6 +36,23 @@ describe('runs survive a restart', () => {
     expect(await (await ingest(server, 0, lines.length - 1)).json()).toEqual({ acks: { [RUN]: lines.length - 1 } }) // a resend overlapping what it has
     expect(readFileSync(join(logdir, RUN, 'received.ndjson'), 'utf8')).toBe(`${lines.join('\n')}\n`)
     expect(readdirSync(join(logdir, RUN))).toEqual(['received.ndjson'])
+    await server.close()
+  })
+
+  test("a run whose trainer logs into the server's logdir is kept once, in the trainer's records.ndjson", async () => {
+    const logdir = mkdtempSync(join(tmpdir(), 'slp-shared-'))
+    const trainerLog = join(logdir, RUN, 'records.ndjson')
+    mkdirSync(join(logdir, RUN))
+    writeFileSync(trainerLog, `${lines.slice(0, 4).join('\n')}\n`) // the trainer writes each line before its sender sends it
+    let server = await startServer({ port: 0, logdir })
+    expect(await (await ingest(server, 0, 3)).json()).toEqual({ acks: { [RUN]: 3 } })
+    await server.close()
+
+    server = await startServer({ port: 0, logdir })
+    expect(server.store.ack(RUN)).toBe(3)
+    appendFileSync(trainerLog, `${lines.slice(4).join('\n')}\n`)
+    expect(await (await ingest(server, 4, lines.length - 1)).json()).toEqual({ acks: { [RUN]: lines.length - 1 } })
+    expect(readdirSync(join(logdir, RUN))).toEqual(['records.ndjson'])
     await server.close()
   })
 

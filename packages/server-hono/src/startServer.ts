@@ -1,10 +1,8 @@
 import { join } from 'node:path'
 import { serve, type ServerType } from '@hono/node-server'
 import { RunStore } from '@sparselab-profiler/core'
+import { RunJournal, loadLogdir, readRunFolder } from '@sparselab-profiler/runlog'
 import { createApp, type DashboardAssets } from './createApp.js'
-import { loadLogdir } from './loadLogdir.js'
-import { readCompleteRun } from './readCompleteRun.js'
-import { RunJournal } from './runJournal.js'
 
 export interface StartServerOptions {
   /** @default 8080; 0 picks a free port */
@@ -12,8 +10,10 @@ export interface StartServerOptions {
   /** @default '127.0.0.1' */
   host?: string
   /**
-   * Every run received is journaled to `<logdir>/<run>/received.ndjson` before it is acknowledged, and
-   * every run folder here is restored at start. @default './sparsity_runs'
+   * Every record received is on disk here before it is acknowledged: in the trainer's own
+   * `<logdir>/<run>/records.ndjson` when the trainer logs here too, else in the server's journal
+   * `<logdir>/<run>/received.ndjson` (see `RunJournal`). Every run folder here is restored at start.
+   * @default './sparsity_runs'
    */
   logdir?: string
   /** Required for any non-loopback host. @default undefined */
@@ -56,9 +56,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   // Restored before the server listens, so no new record can arrive ahead of a run's history.
   const { skipped } = await loadLogdir(store, logdir, { journal })
   for (const reason of skipped) console.warn(`sparselab-profiler: skipped a run log: ${reason}`)
-  // Exports read the run's whole history from its longest log; the store only holds a window.
+  // Exports read the run's whole history from its longest log; the store only holds a window, which is
+  // exported instead when no log reads to its end.
   const completeRun = async (run: string) => {
-    const snapshot = await readCompleteRun(join(logdir, run), run)
+    const snapshot = await readRunFolder(join(logdir, run), { run }).catch(() => undefined)
     return snapshot && snapshot.lastSeq >= store.ack(run) ? snapshot : undefined
   }
   // The host bound to is a name the server is reached by (`--host lab-box --token T`).

@@ -1,13 +1,11 @@
-import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { Hono } from 'hono'
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming'
 import { describe, expect, test } from 'vitest'
 import { RunStore, type WireRecord } from '@sparselab-profiler/core'
 import { createApp } from './createApp.js'
 import { streamRun } from './streamRun.js'
+import { VALID_LINES as lines } from '../../../test/support/vectors.js'
 
-const lines = readFileSync(fileURLToPath(new URL('../../../test/vectors/valid.ndjson', import.meta.url)), 'utf8').trim().split('\n')
 const runRecord = JSON.parse(lines[0]!) as WireRecord
 const sample = JSON.parse(lines[1]!) as Extract<WireRecord, { type: 'sample' }>
 const RUN = runRecord.run

@@ -1,6 +1,6 @@
 import type { SSEStreamingApi } from 'hono/streaming'
 import type { RunStore, WireRecord } from '@sparselab-profiler/core'
-import { recordJson } from './recordJson.js'
+import { recordJson } from '@sparselab-profiler/runlog'
 
 export interface StreamRunOptions {
   store: RunStore

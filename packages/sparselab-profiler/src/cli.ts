@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process'
 import { statSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { RECORDS_FILE, exportRunLog, readRunLog, runLogPath } from '@sparselab-profiler/export'
-import { JOURNAL_FILE, readCompleteRun } from '@sparselab-profiler/server-hono'
+import { exportRunLog } from '@sparselab-profiler/export'
+import { JOURNAL_FILE, RECORDS_FILE, readRunFolder } from '@sparselab-profiler/runlog'
 import { startServer } from './index.js'
 
 const USAGE = `Usage: sparselab-profiler <command> [options]
@@ -69,12 +69,10 @@ const exportCommand: Command = async (args) => {
   if (!source || positionals.length > 1) throw new Error(`export takes one run directory or records.ndjson\n\n${USAGE}`)
   const folder = statSync(source).isDirectory()
   const output = values.output ?? join(folder ? source : dirname(source), 'report.html')
-  const log = folder ? source : runLogPath(source)
-  const large = folder || statSync(log).size > 5 * 2 ** 20
-  if (large) console.error(`Reading ${log}…`)
-  // A run folder is streamed from the longer of the trainer's log and the server's journal.
-  const snapshot = folder ? await readCompleteRun(source) : readRunLog(log)
-  if (!snapshot) throw new Error(`${source}: no readable ${RECORDS_FILE} or ${JOURNAL_FILE}`)
+  const large = folder || statSync(source).size > 5 * 2 ** 20
+  if (large) console.error(`Reading ${source}…`)
+  const snapshot = await readRunFolder(source)
+  if (!snapshot) throw new Error(`${source}: no ${RECORDS_FILE} or ${JOURNAL_FILE} with records`)
   if (large) console.error(`Rendering ${snapshot.samples.length} samples of ${snapshot.run.layers.length} layers…`)
   writeFileSync(output, exportRunLog(snapshot, { title: values.title }))
   console.log(`Report written: ${resolve(output)} (${Math.round(statSync(output).size / 1024)} KiB)`)
@@ -100,7 +98,9 @@ const demo: Command = async (args) => {
     if (code !== 0) throw new Error(`the demo training exited with code ${code}`)
     const result = JSON.parse(lastLine) as { run_log: string; test_accuracy: number }
     const report = join(dirname(result.run_log), 'report.html')
-    writeFileSync(report, exportRunLog(readRunLog(result.run_log)))
+    const snapshot = await readRunFolder(dirname(result.run_log))
+    if (!snapshot) throw new Error(`${result.run_log}: no records`)
+    writeFileSync(report, exportRunLog(snapshot))
     console.log(`Test accuracy ${(result.test_accuracy * 100).toFixed(1)}%. Report written: ${resolve(report)}`)
     return 0
   } finally {

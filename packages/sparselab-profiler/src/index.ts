@@ -3,7 +3,8 @@ import { startServer as startBareServer, type RunningServer, type StartServerOpt
 import { loadDashboardAssets } from './dashboardAssets.js'
 
 export { loadDashboardAssets }
-export { exportRunLog, readRunLog, runReportFileName } from '@sparselab-profiler/export'
+export { exportRunLog, runReportFileName } from '@sparselab-profiler/export'
+export { readRunFolder } from '@sparselab-profiler/runlog'
 export type { RunningServer, StartServerOptions }
 
 /**

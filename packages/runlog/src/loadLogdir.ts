@@ -1,14 +1,16 @@
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { isValidRunId, type RunStore, type WireRecord } from '@sparselab-profiler/core'
-import { JOURNAL_FILE, type RunJournal } from './runJournal.js'
-import { restoreRunLog, runLogsByLength, type RunLog } from './restoreRunLog.js'
+import { restoreRunLog, runLogsOf, type RunLog } from './restoreRunLog.js'
+import { JOURNAL_FILE } from './runFiles.js'
+import type { RunJournal } from './runJournal.js'
 
 export interface LoadLogdirOptions {
   /**
-   * The journal that new records of these runs will go to. A run whose training log holds more than
-   * the journal, and has not ended, gets the difference copied into the journal, so the journal can
-   * go on from where the restored run stands with no gap.
+   * The journal that new records of these runs will go to. A run that has a journal, whose training log
+   * holds more and has not ended, gets the difference copied into the journal, so the journal can go on
+   * from where the restored run stands with no gap; a run with no journal needs no copy (its trainer log
+   * is its copy). @default undefined: nothing is written
    */
   journal?: RunJournal
 }
@@ -29,7 +31,7 @@ export async function loadLogdir(
   for (const entry of readdirSync(logdir, { withFileTypes: true })) {
     if (!entry.isDirectory() || !isValidRunId(entry.name)) continue
     const run = entry.name
-    const logs = runLogsByLength(join(logdir, run))
+    const logs = runLogsOf(join(logdir, run))
     for (const log of logs) {
       try {
         await restoreRunLog(store, log.file, run, options.journal && journalCatchUp(store, options.journal, run, log, logs))
@@ -43,10 +45,14 @@ export async function loadLogdir(
   return { loaded, skipped }
 }
 
-/** Appends to the journal each restored record past its end, or nothing when the journal is being read or the run is over. */
+/**
+ * Appends to the run's journal each restored record past its end; nothing when the run has no journal,
+ * the journal is being read or the run is over.
+ */
 function journalCatchUp(store: RunStore, journal: RunJournal, run: string, log: RunLog, logs: RunLog[]) {
-  if (log.name === JOURNAL_FILE || log.tail.last?.type === 'end') return undefined
-  let next = (logs.find((l) => l.name === JOURNAL_FILE)?.tail.last?.seq ?? -1) + 1
+  const journaled = logs.find((l) => l.name === JOURNAL_FILE)
+  if (!journaled || log === journaled || log.tail.last?.type === 'end') return undefined
+  let next = (journaled.tail.last?.seq ?? -1) + 1
   return (records: WireRecord[]) => {
     const stored = store.ack(run)
     for (const record of records) {

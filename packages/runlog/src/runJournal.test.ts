@@ -1,12 +1,12 @@
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { describe, expect, test } from 'vitest'
 import type { WireRecord } from '@sparselab-profiler/core'
-import { JOURNAL_FILE, RunJournal } from './runJournal.js'
+import { JOURNAL_FILE } from './runFiles.js'
+import { RunJournal } from './runJournal.js'
+import { VALID_LINES as lines } from '../../../test/support/vectors.js'
 
-const lines = readFileSync(fileURLToPath(new URL('../../../test/vectors/valid.ndjson', import.meta.url)), 'utf8').trim().split('\n')
 const records = lines.map((line) => JSON.parse(line) as WireRecord)
 const RUN = records[0]!.run
 
@@ -98,5 +98,57 @@ describe('RunJournal', () => {
     expect(() => new RunJournal(logdir).append(records[1]!)).toThrow(`${file} does not end with a record; move it aside to journal this run again`)
     expect(readFileSync(file, 'utf8')).toBe(`${lines[0]}\nnot json\n`)
     expect(existsSync(join(logdir, RUN, 'records.ndjson'))).toBe(false)
+  })
+})
+
+describe('RunJournal beside a trainer that logs into the same logdir', () => {
+  const trainerLog = (logdir: string) => join(logdir, RUN, 'records.ndjson')
+  const logdirWithTrainerLog = (text: string) => {
+    const logdir = newLogdir()
+    mkdirSync(join(logdir, RUN))
+    writeFileSync(trainerLog(logdir), text)
+    return logdir
+  }
+
+  test("journals nothing while the trainer's records.ndjson holds each record: it is the run's one copy", () => {
+    const logdir = logdirWithTrainerLog(`${lines[0]}\n`)
+    const journal = new RunJournal(logdir)
+    for (let seq = 0; seq < records.length; seq++) {
+      if (seq > 0) appendFileSync(trainerLog(logdir), `${lines[seq]}\n`) // the trainer writes a line before its sender sends it
+      journal.append(records[seq]!)
+    }
+    journal.close()
+    expect(readdirSync(join(logdir, RUN))).toEqual(['records.ndjson'])
+  })
+
+  test('a trainer log that stops holding what arrives hands over to a journal that starts as its copy', () => {
+    const logdir = logdirWithTrainerLog(`${lines.slice(0, 3).join('\n')}\n${lines[3]!.slice(0, 20)}`)
+    const journal = new RunJournal(logdir)
+    for (const record of records.slice(0, 3)) journal.append(record)
+    expect(existsSync(journal.fileOf(RUN))).toBe(false)
+    for (const record of records.slice(3)) journal.append(record) // another sender goes on with the run
+    journal.close()
+    expect(journalText(logdir)).toBe(`${lines.join('\n')}\n`)
+    expect(readdirSync(join(logdir, RUN)).sort()).toEqual(['received.ndjson', 'records.ndjson'])
+  })
+
+  test("a trainer log of another run, or one short of the record, is no copy: the journal refuses a gap and writes nothing", () => {
+    const logdir = logdirWithTrainerLog(`${lines[0]!.replaceAll(RUN, 'other-run')}\n`)
+    const journal = new RunJournal(logdir)
+    const file = journal.fileOf(RUN)
+    expect(() => journal.append(records[2]!)).toThrow(`${file} holds no records; it cannot take seq 2 next`)
+    expect(existsSync(file)).toBe(false)
+    journal.append(records[0]!)
+    journal.close()
+    expect(journalText(logdir)).toBe(`${lines[0]}\n`)
+  })
+
+  test('a run journaled before keeps its journal, even once a trainer log beside it holds more', () => {
+    const logdir = logdirWithTrainerLog(`${lines.join('\n')}\n`)
+    writeFileSync(join(logdir, RUN, JOURNAL_FILE), `${lines.slice(0, 2).join('\n')}\n`)
+    const journal = new RunJournal(logdir)
+    journal.append(records[2]!)
+    journal.close()
+    expect(journalText(logdir)).toBe(`${lines.slice(0, 3).join('\n')}\n`)
   })
 })

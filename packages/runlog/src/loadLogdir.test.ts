@@ -1,33 +1,16 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { describe, expect, test } from 'vitest'
-import { RunStore, type RunSnapshot, type WireRecord } from '@sparselab-profiler/core'
+import { RunStore, type WireRecord } from '@sparselab-profiler/core'
 import { loadLogdir } from './loadLogdir.js'
-import { readCompleteRun } from './readCompleteRun.js'
-import { JOURNAL_FILE, RunJournal } from './runJournal.js'
+import { JOURNAL_FILE } from './runFiles.js'
+import { RunJournal } from './runJournal.js'
+import { VECTOR_END as END, logdirWith, seqsOf, vectorLog as ndjson } from '../../../test/support/runFolders.js'
+import { VALID_LINES as lines } from '../../../test/support/vectors.js'
 
-const lines = readFileSync(fileURLToPath(new URL('../../../test/vectors/valid.ndjson', import.meta.url)), 'utf8').trim().split('\n')
 const records = lines.map((line) => JSON.parse(line) as WireRecord)
 const RUN = records[0]!.run
 const TRAINER_LOG = 'records.ndjson'
-/** Seq of the end record, the last line of the vectors. */
-const END = records.length - 1
-
-/** A logdir with `files` = { '<run>/<name>': text }. */
-function logdirWith(files: Record<string, string>): string {
-  const logdir = mkdtempSync(join(tmpdir(), 'slp-load-'))
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(join(logdir, path, '..'), { recursive: true })
-    writeFileSync(join(logdir, path), text)
-  }
-  return logdir
-}
-
-const ndjson = (from: number, to: number) => `${lines.slice(from, to + 1).join('\n')}\n`
-const seqsOf = (s: RunSnapshot) =>
-  [s.run.seq, ...[...s.samples, ...s.events, ...s.sampler, ...s.layerChanges].map((r) => r.seq), ...(s.end ? [s.end.seq] : [])].sort((a, b) => a - b)
 const range = (n: number) => [...Array(n).keys()]
 
 /** A store that journals to `logdir`, as startServer builds it. */
@@ -118,11 +101,16 @@ describe('loadLogdir', () => {
   })
 })
 
-describe('readCompleteRun', () => {
-  test("reads a run's whole history from its longest log", async () => {
-    const logdir = logdirWith({ [`${RUN}/${TRAINER_LOG}`]: ndjson(0, 3), [`${RUN}/${JOURNAL_FILE}`]: ndjson(0, END) })
-    const snapshot = (await readCompleteRun(join(logdir, RUN), RUN))!
-    expect(seqsOf(snapshot)).toEqual(range(END + 1))
-    expect(await readCompleteRun(join(logdir, 'missing'), 'missing')).toBeUndefined()
+describe('loadLogdir with a trainer logging into the same logdir', () => {
+  test("a run with only the trainer's log is restored from it and journaled nowhere, before or after", async () => {
+    const logdir = logdirWith({ [`${RUN}/${TRAINER_LOG}`]: ndjson(0, 4) })
+    const { journal, store } = journaledStore(logdir)
+    await loadLogdir(store, logdir, { journal })
+    expect(store.ack(RUN)).toBe(4)
+    writeFileSync(join(logdir, RUN, TRAINER_LOG), ndjson(0, END)) // the trainer goes on, its sender sends what it wrote
+    expect(store.ingest(records.slice(5))).toEqual({ [RUN]: END })
+    journal.close()
+    expect(readdirSync(join(logdir, RUN))).toEqual([TRAINER_LOG])
+    expect(seqsOf(store.snapshot(RUN)!)).toEqual(range(END + 1))
   })
 })

@@ -1,0 +1,37 @@
+/**
+ * The shared wire-record vectors (test/vectors/README.md), read once for every TypeScript test: unit tests
+ * import this file by relative path, e2e tests from `../support/vectors.js`. Python's twin is
+ * python/tests/conftest.py. Reads files only: no other side effects, so any test may import it.
+ */
+import { readFileSync } from 'node:fs'
+
+const read = (name: string) => readFileSync(new URL(`../vectors/${name}`, import.meta.url), 'utf8')
+
+/** valid.ndjson exactly as on disk: a complete run log of schema v1 holding every record type. */
+export const VALID_TEXT = read('valid.ndjson')
+
+/** The lines of valid.ndjson, one record each, seq 0 to 7 in order. */
+export const VALID_LINES: readonly string[] = VALID_TEXT.trim().split('\n')
+
+/** The run id every valid record carries. */
+export const VECTOR_RUN = (JSON.parse(VALID_LINES[0]!) as { run: string }).run
+
+/**
+ * The records of valid.ndjson, parsed afresh on each call so a test may change them.
+ * @example const [run, sample] = validRecords<WireRecord>()
+ */
+export function validRecords<T = Record<string, unknown>>(): T[] {
+  return VALID_LINES.map((line) => JSON.parse(line) as T)
+}
+
+/** One case of invalid.ndjson: `record` must be refused, naming exactly `path`. */
+export interface InvalidVector {
+  case: string
+  path: string
+  record: unknown
+}
+
+/** The cases of invalid.ndjson, parsed afresh on each call. */
+export function invalidVectors(): InvalidVector[] {
+  return read('invalid.ndjson').trim().split('\n').map((line) => JSON.parse(line) as InvalidVector)
+}
