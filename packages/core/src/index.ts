@@ -60,3 +60,4 @@ export {
 export type { EventRow, HistogramRow, SparsityRow, VegaLiteSpec } from './chartSpecs.js'
 export { DEFAULT_SECTIONS, REPORT_SECTIONS, buildReport, samplesCsv, storageChanges } from './buildReport.js'
 export type { BuildReportOptions, LatencyStats, LayerSummary, ReportChart, ReportModel, ReportSection, StorageChange } from './buildReport.js'
+export type { VegaLibraries } from './vegaLibraries.js'

@@ -1,8 +1,9 @@
-import { buildReport, reportFileName, type RunSnapshot } from '@sparselab-profiler/core'
-import { loadVegaLibraries } from '@sparselab-profiler/runlog'
+import { buildReport, reportFileName, type RunSnapshot, type VegaLibraries } from '@sparselab-profiler/core'
 import { renderReportHtml } from './renderReportHtml.js'
 
 export interface ExportRunLogOptions {
+  /** The Vega builds to inline (in Node.js: runlog's `loadVegaLibraries()`). */
+  libraries: VegaLibraries
   /** @default the run's display name */
   title?: string
 }
@@ -14,8 +15,8 @@ export function runReportFileName(snapshot: RunSnapshot, date = new Date()): str
 
 /**
  * Renders a run as the report's HTML text.
- * @example writeFileSync('report.html', exportRunLog((await readRunFolder('sparsity_runs/run-1'))!))
+ * @example writeFileSync('report.html', exportRunLog(snapshot, { libraries: loadVegaLibraries() }))
  */
-export function exportRunLog(snapshot: RunSnapshot, options: ExportRunLogOptions = {}): string {
-  return renderReportHtml(buildReport(snapshot, options), { libraries: loadVegaLibraries() })
+export function exportRunLog(snapshot: RunSnapshot, { libraries, title }: ExportRunLogOptions): string {
+  return renderReportHtml(buildReport(snapshot, { title }), { libraries })
 }

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto'
 import escapeHtml from 'escape-html'
-import { formatBytes, formatPercent, type ReportModel } from '@sparselab-profiler/core'
-import type { VegaLibraries } from '@sparselab-profiler/runlog'
+import { formatBytes, formatPercent, type ReportModel, type VegaLibraries } from '@sparselab-profiler/core'
 
 export interface RenderReportOptions {
   /** The Vega builds to inline; see loadVegaLibraries(). */

@@ -1,13 +1,7 @@
 import { createRequire } from 'node:module'
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-
-/** The minified Vega builds a report inlines, as source text. */
-export interface VegaLibraries {
-  vega: string
-  vegaLite: string
-  vegaEmbed: string
-}
+import type { VegaLibraries } from '@sparselab-profiler/core'
 
 const require = createRequire(import.meta.url)
 let cached: VegaLibraries | undefined

@@ -3,7 +3,7 @@ import { statSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { exportRunLog } from '@sparselab-profiler/export'
-import { JOURNAL_FILE, RECORDS_FILE, readRunFolder } from '@sparselab-profiler/runlog'
+import { JOURNAL_FILE, RECORDS_FILE, loadVegaLibraries, readRunFolder } from '@sparselab-profiler/runlog'
 import { startServer } from './index.js'
 
 const USAGE = `Usage: sparselab-profiler <command> [options]
@@ -74,7 +74,7 @@ const exportCommand: Command = async (args) => {
   const snapshot = await readRunFolder(source)
   if (!snapshot) throw new Error(`${source}: no ${RECORDS_FILE} or ${JOURNAL_FILE} with records`)
   if (large) console.error(`Rendering ${snapshot.samples.length} samples of ${snapshot.run.layers.length} layers…`)
-  writeFileSync(output, exportRunLog(snapshot, { title: values.title }))
+  writeFileSync(output, exportRunLog(snapshot, { libraries: loadVegaLibraries(), title: values.title }))
   console.log(`Report written: ${resolve(output)} (${Math.round(statSync(output).size / 1024)} KiB)`)
   return 0
 }
@@ -100,7 +100,7 @@ const demo: Command = async (args) => {
     const report = join(dirname(result.run_log), 'report.html')
     const snapshot = await readRunFolder(dirname(result.run_log))
     if (!snapshot) throw new Error(`${result.run_log}: no records`)
-    writeFileSync(report, exportRunLog(snapshot))
+    writeFileSync(report, exportRunLog(snapshot, { libraries: loadVegaLibraries() }))
     console.log(`Test accuracy ${(result.test_accuracy * 100).toFixed(1)}%. Report written: ${resolve(report)}`)
     return 0
   } finally {
