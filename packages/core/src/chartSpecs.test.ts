@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest'
 import { eventRows, eventsSpec, histogramRows, histogramSpec, sparsityRows, sparsitySpec } from './chartSpecs.js'
-import { deriveTotals, formatBytes } from './totals.js'
+import { deriveTotals, formatBytes, formatLayerName } from './totals.js'
 import type { EventRecord, SampleRecord } from './schema.js'
 
 const sample: SampleRecord = {
@@ -55,4 +55,10 @@ test('model totals are derived exactly from the layers', () => {
   expect(formatBytes(48664)).toBe('47.5 KiB')
   expect(formatBytes(-335872)).toBe('-328 KiB')
   expect(formatBytes(512)).toBe('512 B')
+})
+
+test('a tied weight is named with the modules that share it', () => {
+  expect(formatLayerName('decoder', ['encoder.embed', 'head'])).toBe('decoder (also: encoder.embed, head)')
+  expect(formatLayerName('fc1', [])).toBe('fc1')
+  expect(formatLayerName('fc1')).toBe('fc1') // logs of older profilers carry no aliases
 })

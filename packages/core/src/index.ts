@@ -44,7 +44,7 @@ export type { LiveOverview, LiveOverviewOptions } from './liveOverview.js'
 export { LAYER_POINTS, applyToLayerHistory } from './applyToLayerHistory.js'
 export type { LayerHistoryOptions } from './applyToLayerHistory.js'
 export type { Acks, RunSnapshot, RunStatus, RunStoreOptions, RunSummary } from './RunStore.js'
-export { deriveTotals, formatBytes, formatPercent, reportFileName } from './totals.js'
+export { deriveTotals, formatBytes, formatLayerName, formatPercent, reportFileName } from './totals.js'
 export type { ModelTotals } from './totals.js'
 export {
   DATASET,

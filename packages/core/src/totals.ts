@@ -38,6 +38,14 @@ export function formatPercent(fraction: number): string {
 }
 
 /**
+ * A layer's name for people: a tied weight is profiled once, under its first module, and names the others.
+ * @example formatLayerName('decoder', ['encoder.embed']) // 'decoder (also: encoder.embed)'
+ */
+export function formatLayerName(name: string, aliases: readonly string[] = []): string {
+  return aliases.length ? `${name} (also: ${aliases.join(', ')})` : name
+}
+
+/**
  * The default report file name, `sparsity_report_<date>_<step>.html` (UTC date).
  * @example reportFileName(1450, new Date('2025-04-15')) // 'sparsity_report_2025-04-15_1450.html'
  */

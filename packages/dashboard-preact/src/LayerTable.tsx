@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { formatBytes, formatPercent, type LayerInfo, type SampleRecord } from '@sparselab-profiler/core'
+import { formatBytes, formatLayerName, formatPercent, type LayerInfo, type SampleRecord } from '@sparselab-profiler/core'
 
 export interface LayerTableProps {
   sample: SampleRecord | undefined
@@ -93,7 +93,7 @@ export function LayerTable({ sample, infoOf, layer, onLayer }: LayerTableProps) 
                 aria-selected={l.name === layer}
                 onClick={() => onLayer(l.name)}
               >
-                <td>{l.name}</td>
+                <td>{formatLayerName(l.name, info?.aliases)}</td>
                 <td>{formatPercent(l.sparsity)}</td>
                 <td>
                   {l.nnz.toLocaleString('en-US')} / {l.numel.toLocaleString('en-US')}

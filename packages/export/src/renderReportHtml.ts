@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import escapeHtml from 'escape-html'
-import { formatBytes, formatPercent, type ReportModel, type VegaLibraries } from '@sparselab-profiler/core'
+import { formatBytes, formatLayerName, formatPercent, type ReportModel, type VegaLibraries } from '@sparselab-profiler/core'
 
 export interface RenderReportOptions {
   /** The Vega builds to inline; see loadVegaLibraries(). */
@@ -40,15 +40,10 @@ for (const chart of report.charts) {
 const csvLink = document.getElementById('csv-link')
 if (csvLink) csvLink.href = URL.createObjectURL(new Blob([report.csv], { type: 'text/csv' }))`
 
-// A tied weight is profiled once: its row names the other modules that share it.
-function layerName(layer: { layer: string; aliases: string[] }): string {
-  return layer.aliases.length ? `${layer.layer} (also: ${layer.aliases.join(', ')})` : layer.layer
-}
-
 function layerTable(report: ReportModel): string {
   const rows = report.layers!.map(
     (l) =>
-      `<tr><td>${escapeHtml(layerName(l))}</td><td>${formatPercent(l.sparsity)}</td><td>${l.nnz.toLocaleString('en-US')} / ${l.numel.toLocaleString('en-US')}</td>` +
+      `<tr><td>${escapeHtml(formatLayerName(l.layer, l.aliases))}</td><td>${formatPercent(l.sparsity)}</td><td>${l.nnz.toLocaleString('en-US')} / ${l.numel.toLocaleString('en-US')}</td>` +
       `<td>${formatBytes(l.bytes)}</td><td>${formatBytes(l.denseBytes)}</td><td>${formatBytes(l.denseBytes - l.bytes)}</td><td>${l.drops}</td><td>${l.grows}</td></tr>`,
   )
   return `<section><h2>Memory and layers at step ${report.lastStep}</h2><table><thead><tr><th>Layer</th><th>Sparsity</th><th>NNZ</th><th>Memory used</th><th>Dense</th><th>Saved</th><th>Dropped</th><th>Grown</th></tr></thead><tbody>${rows.join('')}</tbody></table></section>`
