@@ -16,10 +16,12 @@ npx turbo run build --output-logs=errors-only
 # The venv is rebuilt only when python/pyproject.toml changes; pip's cache makes a rebuild cheap.
 stamp=".venv/.installed-$(sha1sum python/pyproject.toml | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
-  echo "setup: creating the Python venv (torch, sparselab, scikit-learn, pytest)"
+  echo "setup: creating the Python venv in .venv (torch, sparselab, lightning, transformers, scikit-learn, pytest:"
+  echo "       a few minutes and about 1 GB the first time; pip lists each package below)"
   [ -x .venv/bin/python ] || python3 -m venv .venv
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e "python[test]"
+  # Only what is being fetched and installed, not pip's pages of "already satisfied"; a pip failure still fails (pipefail).
+  .venv/bin/python -m pip install -e "python[test]" | { grep -E --line-buffered '^(Collecting|Installing|Successfully)' || true; }
   rm -f .venv/.installed-* && touch "$stamp"
 fi
 

@@ -105,6 +105,10 @@ const demo: Command = async (args) => {
     return 0
   } finally {
     await server.close()
+    console.log(
+      `The demo's dashboard server has stopped. To reopen its runs: sparselab-profiler serve --logdir ${values.logdir}` +
+        ` (then open http://127.0.0.1:${values.port}/)`,
+    )
   }
 }
 

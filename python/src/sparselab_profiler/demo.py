@@ -41,6 +41,11 @@ def load_digits_split(seed: int):
     return train_test_split(x, y, test_size=0.25, random_state=seed, stratify=y)
 
 
+@torch.no_grad()
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    return (model(x).argmax(1) == y).float().mean().item()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--steps", type=int, default=3000)
@@ -53,6 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--logdir", default="./sparsity_runs")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--overhead-budget", default="0.01", help="the profiler's share of training time; 'none' = fixed interval")
+    parser.add_argument("--report-every", type=int, default=500, help="print step, loss and test accuracy this often")
     args = parser.parse_args(argv)
 
     # Two known, harmless warnings of the libraries themselves would drown the demo's own output.
@@ -85,12 +91,14 @@ def main(argv: list[str] | None = None) -> None:
                 step += 1
                 if args.step_delay:
                     time.sleep(args.step_delay)
+                if step % args.report_every == 0:
+                    print(f"step {step:,}/{args.steps:,}  loss {loss.item():.3f}  test accuracy "
+                          f"{accuracy(model, x_test, y_test):.1%}", flush=True)
                 if step == args.steps:
                     break
-    with torch.no_grad():
-        accuracy = (model(x_test).argmax(1) == y_test).float().mean().item()
     print(json.dumps({"run": profiler.run_id, "run_log": str(profiler.log_path), "steps": step,
-                      "test_accuracy": round(accuracy, 4), "final_loss": round(loss.item(), 4)}), flush=True)
+                      "test_accuracy": round(accuracy(model, x_test, y_test), 4), "final_loss": round(loss.item(), 4)}),
+          flush=True)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,11 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from .notebook import in_notebook, show_dashboard
 from .records import Record
 from .runlog import RunLogWriter
 from .sender import LogSender
-from .server_launcher import ensure_server, find_cli
+from .server_launcher import ensure_server, find_cli, wait_until_answering
 
 
 def _slug(text: str) -> str:
@@ -70,8 +71,12 @@ class RunRecorder:
         if self._sender is None:
             return
         self._sender.start()
-        if self._server_answers or self.server_pid:
+        if self._server_answers or self.server_pid:  # never a URL where nothing will answer
             print(f"SparseLab Profiler: dashboard {self.dashboard_url}", flush=True)
+            if in_notebook():
+                if self.server_pid:  # a frame loaded before the new server listens would show an error page
+                    wait_until_answering(self.server, timeout_s=5.0)
+                show_dashboard(self.dashboard_url)
 
     def lost_after(self) -> str:
         """Where the run log stops, once a write failed."""

@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Callable, Optional
 from urllib.parse import urlparse
@@ -55,6 +56,17 @@ def start_detached(argv: list[str], log_path: Path) -> int:
     done = subprocess.run([sys.executable, "-c", _DETACH, str(log_path), *argv], capture_output=True, text=True,
                           timeout=30, check=True)
     return int(done.stdout)
+
+
+def wait_until_answering(url: str, timeout_s: float) -> bool:
+    """Whether something listens at `url` within `timeout_s` (polled; for displays, never for training)."""
+    parsed = urlparse(url)
+    deadline = time.monotonic() + timeout_s
+    while not answers(parsed.hostname or "127.0.0.1", parsed.port or 80):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def ensure_server(url: str, logdir: Path, notice: Callable[[str], None] = print) -> tuple[bool, Optional[int]]:
