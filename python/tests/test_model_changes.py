@@ -56,6 +56,18 @@ def hist_total(weights: torch.Tensor) -> int:
     return int(torch.count_nonzero(weights[torch.isfinite(weights)]))
 
 
+def dense_truth(fc: nn.Linear):
+    """(nnz, bytes, histogram total) of a plain dense weight, counted from the weight itself."""
+    return lambda: (int(torch.count_nonzero(fc.weight)), fc.weight.numel() * fc.weight.element_size(), hist_total(fc.weight.detach()))
+
+
+def finished_run(profiler) -> tuple[list[dict], list[tuple]]:
+    """The closed run's records (checked valid) and layer "0"'s (nnz, bytes, histogram total) per sample."""
+    records = read_log(profiler.log_path)
+    check_valid(records)
+    return records, [(l["nnz"], l["bytes"], sum(l["hist"]["counts"])) for l in first_layer(records)]
+
+
 def check_valid(records: list[dict]) -> None:
     assert [r["seq"] for r in records] == list(range(len(records)))
     for record in records:
@@ -74,12 +86,10 @@ def test_prune_remove_turns_the_layer_into_its_dense_weight_and_profiling_goes_o
         profiler = open_profiler(model, tmp_path)
         train(model, profiler, 4, masked, expected)
         prune.remove(fc, "weight")  # the documented last step of torch pruning
-        dense = lambda: (int(torch.count_nonzero(fc.weight)), 8192 * 4, hist_total(fc.weight.detach()))  # noqa: E731
+        dense = dense_truth(fc)
         train(model, profiler, 4, dense, expected)
         profiler.close()
-    records = read_log(profiler.log_path)
-    check_valid(records)
-    measured = [(l["nnz"], l["bytes"], sum(l["hist"]["counts"])) for l in first_layer(records)]
+    records, measured = finished_run(profiler)
     assert measured == expected
     assert measured[0] == (2048, 98_304, 2048) and measured[3][1] == 32_768
     assert measured[4][0] > 2048  # the removed mask no longer holds the zeros: SGD fills them in
@@ -93,7 +103,7 @@ def test_prune_remove_turns_the_layer_into_its_dense_weight_and_profiling_goes_o
 def test_pruning_applied_after_attach_is_read_from_orig_and_mask(tmp_path):
     model = fc_model()
     fc = model[0]
-    dense = lambda: (int(torch.count_nonzero(fc.weight)), 32_768, hist_total(fc.weight.detach()))  # noqa: E731
+    dense = dense_truth(fc)
     expected = [dense()]
     profiler = open_profiler(model, tmp_path)
     train(model, profiler, 3, dense, expected)
@@ -101,9 +111,7 @@ def test_pruning_applied_after_attach_is_read_from_orig_and_mask(tmp_path):
     effective = lambda: (int(fc.weight_mask.sum()), 98_304, hist_total(fc.weight_orig * fc.weight_mask))  # noqa: E731
     train(model, profiler, 5, effective, expected)
     profiler.close()
-    records = read_log(profiler.log_path)
-    check_valid(records)
-    measured = [(l["nnz"], l["bytes"], sum(l["hist"]["counts"])) for l in first_layer(records)]
+    records, measured = finished_run(profiler)
     assert measured == expected
     assert measured[2] == (819, 98_304, 819)  # 8192 - round(0.9 * 8192) kept, orig + mask + recomputed weight
     assert layer_records(records) == [(4, "0", ("dense_masked", "torch_prune", "float32"))]
@@ -125,12 +133,10 @@ def test_ao_squash_mask_leaves_a_plain_weight_that_is_still_profiled(tmp_path):
     profiler = open_profiler(model, tmp_path)
     train(model, profiler, 2, masked, expected)
     sparsifier.squash_mask()
-    dense = lambda: (int(torch.count_nonzero(fc.weight)), 32_768, hist_total(fc.weight.detach()))  # noqa: E731
+    dense = dense_truth(fc)
     train(model, profiler, 4, dense, expected)
     profiler.close()
-    records = read_log(profiler.log_path)
-    check_valid(records)
-    measured = [(l["nnz"], l["bytes"], sum(l["hist"]["counts"])) for l in first_layer(records)]
+    records, measured = finished_run(profiler)
     assert measured == expected
     assert measured[0][0] == 8192 - 4 * int(0.8 * 2048)  # 80% of the 2048 1x4 blocks zeroed
     assert layer_records(records) == [(4, "0", ("dense", "inferred_zeros", "float32"))]
