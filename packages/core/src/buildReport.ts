@@ -1,6 +1,6 @@
 import {
+  comparedHistogramRows,
   eventsSpec,
-  histogramRows,
   histogramSpec,
   sparsityRows,
   sparsitySpec,
@@ -203,10 +203,10 @@ export function buildReport(snapshot: RunSnapshot, options: BuildReportOptions =
     last.layers.forEach((layer, index) => {
       if (wanted && !wanted.has(layer.name)) return
       const initial = first.layers.find((l) => l.name === layer.name)
-      const rows = [
-        ...(initial && first !== last ? histogramRows(initial.hist, `step ${first.step}`) : []),
-        ...histogramRows(layer.hist, `step ${last.step}`),
-      ]
+      const rows = comparedHistogramRows([
+        ...(initial && first !== last ? [{ hist: initial.hist, series: `step ${first.step}` }] : []),
+        { hist: layer.hist, series: `step ${last.step}` },
+      ])
       charts.push({ id: `histogram-${index + 1}`, title: `Weight distribution · ${layer.name}`, spec: histogramSpec(rows, { layer: layer.name }) })
     })
   }

@@ -1,5 +1,7 @@
 import { expect, test } from 'vitest'
-import { eventRows, eventsSpec, histogramRows, histogramSpec, sparsityRows, sparsitySpec } from './chartSpecs.js'
+import { buildReport } from './buildReport.js'
+import { comparedHistogramRows, eventRows, eventsSpec, histogramRows, histogramSpec, sparsityRows, sparsitySpec, type HistogramRow } from './chartSpecs.js'
+import { RunStore } from './RunStore.js'
 import { deriveTotals, formatBytes, formatLayerName } from './totals.js'
 import type { EventRecord, SampleRecord } from './schema.js'
 
@@ -11,13 +13,60 @@ const sample: SampleRecord = {
   ],
 }
 
-test('histogram rows spell out exact bin edges and counts', () => {
+test("histogram rows spell out exact bin edges, counts and each bin's share of the total", () => {
   expect(histogramRows({ lo: -1, hi: 1, counts: [3, 0, 5, 2] }, 'step 40')).toEqual([
-    { bin_start: -1, bin_end: -0.5, count: 3, series: 'step 40' },
-    { bin_start: -0.5, bin_end: 0, count: 0, series: 'step 40' },
-    { bin_start: 0, bin_end: 0.5, count: 5, series: 'step 40' },
-    { bin_start: 0.5, bin_end: 1, count: 2, series: 'step 40' },
+    { bin_start: -1, bin_end: -0.5, count: 3, share: 0.3, series: 'step 40' },
+    { bin_start: -0.5, bin_end: 0, count: 0, share: 0, series: 'step 40' },
+    { bin_start: 0, bin_end: 0.5, count: 5, share: 0.5, series: 'step 40' },
+    { bin_start: 0.5, bin_end: 1, count: 2, share: 0.2, series: 'step 40' },
   ])
+  expect(histogramRows({ lo: 0, hi: 1, counts: [0, 0] }).map((r) => r.share)).toEqual([0, 0])
+})
+
+test('compared histograms share bin edges; shares make a pruned layer comparable with its start', () => {
+  // Step 0: 100 weights on [-1, 1]; step 90: 10 weights on [-2, 2]. Shared edges: -2, -1, 0, 1, 2.
+  const rows = comparedHistogramRows([
+    { hist: { lo: -1, hi: 1, counts: [20, 30, 30, 20] }, series: 'step 0' },
+    { hist: { lo: -2, hi: 2, counts: [1, 4, 4, 1] }, series: 'step 90' },
+  ])
+  expect(rows.map((r) => [r.series, r.bin_start, r.bin_end, r.count, r.share])).toEqual([
+    ['step 0', -2, -1, 0, 0],
+    ['step 0', -1, 0, 50, 0.5],
+    ['step 0', 0, 1, 50, 0.5],
+    ['step 0', 1, 2, 0, 0],
+    ['step 90', -2, -1, 1, 0.1],
+    ['step 90', -1, 0, 4, 0.4],
+    ['step 90', 0, 1, 4, 0.4],
+    ['step 90', 1, 2, 1, 0.1],
+  ])
+})
+
+function edgesBySeries(rows: readonly HistogramRow[]): Map<string, string[]> {
+  const edges = new Map<string, string[]>()
+  for (const r of rows) edges.set(r.series, [...(edges.get(r.series) ?? []), `${r.bin_start}..${r.bin_end}`])
+  return edges
+}
+
+test('two histograms drawn together in the report have identical bin edges', () => {
+  // The layer's range widens and its bin count changes between the first and the last sample.
+  const layer = (step: number, hist: { lo: number; hi: number; counts: number[] }) => {
+    const nnz = hist.counts.reduce((a, b) => a + b, 0)
+    return { type: 'sample' as const, run: 'r', seq: step / 10 + 1, step, time: step, cost_ms: 1, step_ms: 2,
+      layers: [{ name: 'fc1', nnz, numel: 64, sparsity: 1 - nnz / 64, bytes: 4 * nnz, dense_bytes: 256, hist, nonfinite: 0 }] }
+  }
+  const store = new RunStore({ now: () => 0 })
+  store.ingest([
+    { type: 'run', run: 'r', seq: 0, name: 'r', started: 0, schema: 1, host: 'h', profiler: 'p', algorithm: null,
+      layers: [{ name: 'fc1', shape: [8, 8], numel: 64, dtype: 'float32', format: 'dense', mask_source: 'inferred_zeros' }], sampler: { every: 10 } },
+    layer(0, { lo: -0.3, hi: 0.25, counts: [5, 9, 20, 11, 7, 12] }),
+    layer(10, { lo: -0.9, hi: 0.7, counts: [1, 2, 3, 4] }),
+  ])
+  const spec = buildReport(store.snapshot('r')!, { sections: ['weights'] }).charts.find((c) => c.id === 'histogram-1')!.spec
+  const edges = edgesBySeries((spec.datasets as Record<string, HistogramRow[]>).histogram!)
+  expect([...edges.keys()]).toEqual(['step 0', 'step 10'])
+  expect(edges.get('step 0')).toEqual(edges.get('step 10'))
+  expect(edges.get('step 10')).toHaveLength(6) // the most bins either step has
+  expect(spec.encoding).toMatchObject({ y: { field: 'share', title: 'Share of non-zero weights' } })
 })
 
 test('sparsity rows: one per layer per sample', () => {
@@ -44,7 +93,7 @@ test('specs carry their data under named datasets with labelled axes', () => {
   expect(lines!.encoding).toMatchObject({ x: { title: 'Training step' }, y: { title: 'Sparsity', axis: { format: '.0%' } } })
   const heatmap = sparsitySpec([], [], 13)
   expect(heatmap).toMatchObject({ mark: { type: 'rect' }, encoding: { y: { field: 'layer' }, color: { aggregate: 'mean' } } })
-  expect(histogramSpec([], { layer: 'fc1', step: 40 }).encoding).toMatchObject({ x: { title: 'Weight value' }, y: { title: 'Count' } })
+  expect(histogramSpec([], { layer: 'fc1', step: 40 }).encoding).toMatchObject({ x: { title: 'Weight value' }, y: { title: 'Share of non-zero weights' } })
   expect(eventsSpec([], { layer: 'fc1' }).title).toEqual({ text: 'Topology events · fc1' })
 })
 

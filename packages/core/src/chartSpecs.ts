@@ -1,3 +1,4 @@
+import { rebinHistograms } from './rebinHistograms.js'
 import type { EventRecord, Histogram, SampleRecord } from './schema.js'
 
 /** A Vega-Lite v6 specification as plain JSON. */
@@ -20,7 +21,10 @@ export interface SparsityRow {
 export interface HistogramRow {
   bin_start: number
   bin_end: number
+  /** Values in the bin; fractional where a bin was split to fit shared edges (see rebinHistograms). */
   count: number
+  /** `count` over its series' total: what the chart draws, so series of different sizes compare. 0 for an empty histogram. */
+  share: number
   /** Which histogram the bar belongs to when two are compared, e.g. 'step 120'. */
   series: string
 }
@@ -41,8 +45,20 @@ export function sparsityRows(samples: readonly SampleRecord[]): SparsityRow[] {
 
 /** Bin edges spelled out, so the chart needs no knowledge of the histogram encoding. */
 export function histogramRows(hist: Histogram, series = 'now'): HistogramRow[] {
-  const width = (hist.hi - hist.lo) / hist.counts.length
-  return hist.counts.map((count, i) => ({ bin_start: hist.lo + i * width, bin_end: hist.lo + (i + 1) * width, count, series }))
+  return comparedHistogramRows([{ hist, series }])
+}
+
+/**
+ * Rows of histograms drawn together, all on the same bin edges (`rebinHistograms`), so every series'
+ * bars start and end at the same values and their shares compare like with like.
+ * @example comparedHistogramRows([{ hist: first.hist, series: 'step 0' }, { hist: last.hist, series: 'step 100' }])
+ */
+export function comparedHistogramRows(histograms: readonly { hist: Histogram; series: string }[]): HistogramRow[] {
+  const { edges, counts } = rebinHistograms(histograms.map((h) => h.hist))
+  return histograms.flatMap(({ series }, k) => {
+    const total = counts[k]!.reduce((a, b) => a + b, 0)
+    return counts[k]!.map((count, i) => ({ bin_start: edges[i]!, bin_end: edges[i + 1]!, count, share: total > 0 ? count / total : 0, series }))
+  })
 }
 
 /** Topology events, optionally of one layer only. */
@@ -133,32 +149,45 @@ export function sparsitySpec(rows: readonly SparsityRow[], events: readonly Even
   }
 }
 
+/** What a weight histogram counts and draws, in words its reader sees under the title. */
+// Short lines: the inspector draws the histogram in half a column.
+export const HISTOGRAM_SUBTITLE = [
+  "Share of each step's finite non-zero weights per bin,",
+  'on the same bins for every step shown.',
+  'Values near 0 include recently grown connections',
+  '(RigL grows them at 0).',
+]
+
 /**
- * Histogram of one layer's non-zero weights (zeros excluded, exact counts). Without `step` the spec
- * stays the same while a live view swaps in each new sample's rows.
- * @example histogramSpec(histogramRows(layerSample.hist), { layer: 'fc1', step: 120 })
+ * Histogram of one layer's finite non-zero weights, as each bin's share of its series' total: shares, not
+ * counts, because a pruned layer keeps a fraction of the weights it started with, and raw counts would
+ * dwarf the later step; the count stays in the tooltip. Rows of more than one series must come from
+ * `comparedHistogramRows`, so they share bin edges. Without `step` the spec stays the same while a live
+ * view swaps in each new sample's rows.
+ * @example histogramSpec(comparedHistogramRows([{ hist: a, series: 'step 0' }, { hist: b, series: 'step 120' }]), { layer: 'fc1' })
  */
 export function histogramSpec(rows: readonly HistogramRow[], at: { layer: string; step?: number }): VegaLiteSpec {
   const where = at.step === undefined ? at.layer : `${at.layer} · step ${at.step}`
   return {
     $schema: SCHEMA,
-    description: `Non-zero weights of ${where}`,
-    title: { text: where, subtitle: 'non-zero weights only' },
+    description: `Share of the finite non-zero weights of ${where} per bin`,
+    title: { text: where, subtitle: HISTOGRAM_SUBTITLE, subtitleFontSize: 11 },
     width: 'container',
     height: 200,
     datasets: { [DATASET.histogram]: rows },
     data: { name: DATASET.histogram },
-    mark: { type: 'bar', binSpacing: 0, opacity: 0.7 },
+    mark: { type: 'bar', binSpacing: 0, opacity: 0.6 },
     encoding: {
       x: { field: 'bin_start', type: 'quantitative', title: 'Weight value', bin: { binned: true } },
       x2: { field: 'bin_end' },
-      y: { field: 'count', type: 'quantitative', title: 'Count', stack: null },
+      y: { field: 'share', type: 'quantitative', title: 'Share of non-zero weights', stack: null, axis: { format: '.1~%' } },
       color: { field: 'series', type: 'nominal', title: 'Histogram', legend: { orient: 'top' } },
       tooltip: [
         { field: 'series', type: 'nominal', title: 'Histogram' },
         { field: 'bin_start', type: 'quantitative', title: 'From', format: '.4f' },
         { field: 'bin_end', type: 'quantitative', title: 'To', format: '.4f' },
-        { field: 'count', type: 'quantitative', title: 'Count' },
+        { field: 'share', type: 'quantitative', title: 'Share', format: '.2%' },
+        { field: 'count', type: 'quantitative', title: 'Weights (split bins: fractional)', format: ',.1~f' },
       ],
     },
   }

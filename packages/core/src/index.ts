@@ -49,6 +49,8 @@ export type { ModelTotals } from './totals.js'
 export {
   DATASET,
   HEATMAP_LAYER_THRESHOLD,
+  HISTOGRAM_SUBTITLE,
+  comparedHistogramRows,
   eventRows,
   eventsPerStep,
   eventsSpec,
@@ -58,6 +60,8 @@ export {
   sparsitySpec,
 } from './chartSpecs.js'
 export type { EventRow, HistogramRow, SparsityRow, VegaLiteSpec } from './chartSpecs.js'
+export { rebinHistograms } from './rebinHistograms.js'
+export type { RebinnedHistograms } from './rebinHistograms.js'
 export { DEFAULT_SECTIONS, REPORT_SECTIONS, buildReport, samplesCsv, storageChanges } from './buildReport.js'
 export type { BuildReportOptions, LatencyStats, LayerSummary, ReportChart, ReportModel, ReportSection, StorageChange } from './buildReport.js'
 export type { VegaLibraries } from './vegaLibraries.js'

@@ -1,10 +1,10 @@
 import { useMemo, useState } from 'preact/hooks'
 import {
   DATASET,
+  comparedHistogramRows,
   eventsSpec,
   formatBytes,
   formatPercent,
-  histogramRows,
   histogramSpec,
 } from '@sparselab-profiler/core'
 import type { LiveRunObserver } from './LiveRunObserver.js'
@@ -39,8 +39,10 @@ export function LayerInspector({ live, layers, layer, onLayer, untilStep }: Laye
   const first = points[0]
   const histogram = useMemo(() => {
     if (!stats) return []
-    const now = histogramRows(stats.hist, `step ${stats.step}`)
-    return compare && first && first !== stats ? [...histogramRows(first.hist, `step ${first.step}`), ...now] : now
+    const now = { hist: stats.hist, series: `step ${stats.step}` }
+    // Each sample's histogram has its own range: compared steps are drawn on shared edges.
+    const shown = compare && first && first !== stats ? [{ hist: first.hist, series: `step ${first.step}` }, now] : [now]
+    return comparedHistogramRows(shown)
   }, [stats, compare, first])
   const layerEvents = useMemo(
     () => (history ? history.events.filter((e) => untilStep === null || e.step <= untilStep) : []),

@@ -23,7 +23,7 @@ function vectorsRun(): RunSnapshot {
   return snapshotOf(parsed.records)
 }
 
-/** 14 layers (past the heatmap threshold), 20 samples, sparsity rising by a fixed rule. */
+/** 14 layers (past the heatmap threshold), 20 samples, sparsity rising and histogram ranges widening by fixed rules. */
 function manyLayersRun(): RunSnapshot {
   const run = 'fixture-many-layers'
   const layers = Array.from({ length: 14 }, (_, i) => `block${i}.conv`)
@@ -36,7 +36,9 @@ function manyLayersRun(): RunSnapshot {
       type: 'sample', run, seq: records.length, step: s * 10, time: s, cost_ms: 1, step_ms: 10,
       layers: layers.map((name, i) => {
         const nnz = 256 - Math.min(255, (i + 1) * s)
-        return { name, nnz, numel: 256, sparsity: 1 - nnz / 256, bytes: 1024, dense_bytes: 1024, hist: { lo: -1, hi: 1, counts: [0, nnz, 0, 0] }, nonfinite: 0 }
+        // the range widens with the steps, as a trained layer's does: the histograms differ in bin width
+        const hist = { lo: -1 - s / 19, hi: 1 + s / 19, counts: [Math.floor(nnz / 4), nnz - Math.floor(nnz / 4) - Math.floor(nnz / 8), Math.floor(nnz / 8), 0] }
+        return { name, nnz, numel: 256, sparsity: 1 - nnz / 256, bytes: 1024, dense_bytes: 1024, hist, nonfinite: 0 }
       }),
     })
   }
