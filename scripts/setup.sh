@@ -6,9 +6,9 @@ cd "$(dirname "$0")/.."
 
 if [ ! -x node_modules/.bin/turbo ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm packages"
-  # Not `npm ci`: vite 8 lists an optional dependency the registry does not have, which `npm ci`
-  # refuses while `npm install` skips it; the lockfile still pins every version.
-  npm install --no-audit --no-fund
+  # Exactly what the lockfile pins; it lists every platform's optional packages (vite's Windows-only
+  # one too), so a fresh clone's install leaves package-lock.json as it is.
+  npm ci --no-audit --no-fund
 fi
 echo "setup: building TypeScript packages"
 npx turbo run build --output-logs=errors-only

@@ -20,8 +20,8 @@ export default defineConfig([
     clean: true,
     external: ['preact', 'vega-embed', 'vega', 'vega-lite', 'eventsource-parser'],
   },
-  // mount() as one ES module; it defines no globals.
-  { ...selfContained, entry: { embed: 'src/mount.tsx' }, format: ['esm'] },
+  // mount() as one ES module; it defines no globals. Its types stand alone: they name no preact type.
+  { ...selfContained, entry: { embed: 'src/mount.tsx' }, format: ['esm'], dts: true },
   // The page the server serves.
   { ...selfContained, entry: { browser: 'src/browser.ts' }, format: ['iife'] },
 ])

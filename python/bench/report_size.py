@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn.utils import prune
 
 from sparselab_profiler import SparsityProfilerCallback
-from sparselab_profiler.server_launcher import find_cli
+from sparselab_profiler.server_launcher import locate_cli
 
 
 def main() -> None:
@@ -48,7 +48,7 @@ def main() -> None:
         trained = time.time() - started
         run_dir = profiler.log_path.parent
         report = run_dir / "report.html"
-        subprocess.run([find_cli(), "export", str(run_dir), "-o", str(report)], check=True)
+        subprocess.run([*locate_cli(), "export", str(run_dir), "-o", str(report)], check=True)
         html = report.read_text()
         mib = lambda path: path.stat().st_size / 2**20  # noqa: E731
         print(f"{args.layers} layers x {args.steps} steps, sampled every 10 ({trained:.0f} s of training)")

@@ -44,7 +44,7 @@ test('the dashboard shows a real SparseLab run live and the server ends with eve
   // The layer inspector shows the picked layer's histogram bars and its RigL drop/grow bars.
   await page.locator('select[aria-label="Layer"]').selectOption('fc2')
   // Vega labels each chart's container with the spec's description.
-  await page.waitForSelector('[data-chart="histogram"][aria-label="Non-zero weights of fc2"]')
+  await page.waitForSelector('[data-chart="histogram"][aria-label="Share of the finite non-zero weights of fc2 per bin"]')
   expect(await page.locator('[data-chart="histogram"] .mark-rect path').count()).toBe(64)
   await page.waitForSelector('[data-chart="events"][aria-label="Drop/grow events of fc2"] .mark-rect path', { state: 'attached' })
 

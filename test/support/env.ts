@@ -9,6 +9,8 @@ import { afterAll } from 'vitest'
 export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 export const PYTHON = join(REPO, '.venv', 'bin', 'python')
 export const CLI = join(REPO, 'node_modules', '.bin', 'sparselab-profiler')
+/** The one-file CLI the Python wheel ships (`npx turbo run build` makes it). */
+export const BUNDLE = join(REPO, 'packages', 'sparselab-profiler', 'dist-bundle', 'sparselab-profiler.mjs')
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `slp-${prefix}-`))
@@ -36,9 +38,9 @@ afterAll(() => {
   for (const child of running) child.kill('SIGKILL')
 })
 
-/** Spawns a process and collects its output; `done` resolves when it exits. */
-export function run(command: string, args: string[], options: { cwd?: string } = {}): { child: ChildProcess; done: Promise<Finished> } {
-  const child = spawn(command, args, { cwd: options.cwd ?? REPO, env: { ...process.env, PYTHONUNBUFFERED: '1' } })
+/** Spawns a process and collects its output; `done` resolves when it exits. `env` defaults to this process's. */
+export function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): { child: ChildProcess; done: Promise<Finished> } {
+  const child = spawn(command, args, { cwd: options.cwd ?? REPO, env: { ...(options.env ?? process.env), PYTHONUNBUFFERED: '1' } })
   running.add(child)
   child.on('exit', () => running.delete(child))
   let stdout = ''

@@ -1,6 +1,6 @@
 import { Hono } from 'hono'
 import { validator } from 'hono/validator'
-import { DEFAULT_SECTIONS, REPORT_SECTIONS, buildReport, isValidRunId, type ReportSection, type RunSnapshot, type RunStore } from '@sparselab-profiler/core'
+import { DEFAULT_SECTIONS, REPORT_SECTIONS, buildReport, isValidRunId, type ReportSection, type RunSnapshot, type RunStore, type VegaLibraries } from '@sparselab-profiler/core'
 import { renderReportHtml, runReportFileName } from '@sparselab-profiler/export'
 import { loadVegaLibraries } from '@sparselab-profiler/runlog'
 import { requireContentType } from './requireContentType.js'
@@ -10,6 +10,11 @@ export interface ExportRoutesOptions {
   store: RunStore
   /** A run's complete history for exports (the store keeps a bounded window). @default the store's snapshot */
   completeRun?: (run: string) => RunSnapshot | undefined | Promise<RunSnapshot | undefined>
+  /**
+   * The Vega builds a report inlines; a one-file build passes the copies it carries.
+   * @default runlog's `loadVegaLibraries()`: read from the installed packages at the first export
+   */
+  vegaLibraries?: VegaLibraries
 }
 
 const exportRequest = validator('json', (value: unknown, c) => {
@@ -40,7 +45,7 @@ export function exportRoutes(options: ExportRoutesOptions) {
       const { run, title, sections } = c.req.valid('json')
       if (!store.has(run)) return c.json({ error: `no run ${run}` }, 404)
       const snapshot = (await options.completeRun?.(run)) ?? store.snapshot(run)!
-      const html = renderReportHtml(buildReport(snapshot, { title, sections }), { libraries: loadVegaLibraries() })
+      const html = renderReportHtml(buildReport(snapshot, { title, sections }), { libraries: options.vegaLibraries ?? loadVegaLibraries() })
       c.header('Content-Disposition', `attachment; filename="${runReportFileName(snapshot)}"`)
       return c.html(html)
     },

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { serve, type ServerType } from '@hono/node-server'
-import { RunStore } from '@sparselab-profiler/core'
+import { RunStore, type VegaLibraries } from '@sparselab-profiler/core'
 import { RunJournal, loadLogdir, readRunFolder } from '@sparselab-profiler/runlog'
 import { createApp, type DashboardAssets } from './createApp.js'
 
@@ -28,6 +28,8 @@ export interface StartServerOptions {
   /** Seconds of silence after which a run without an end record shows as interrupted. @default 30 */
   staleAfterSeconds?: number
   dashboard?: DashboardAssets
+  /** The Vega builds an export inlines. @default runlog's `loadVegaLibraries()`, read at the first export */
+  vegaLibraries?: VegaLibraries
   /** Used as is: it persists only through its own `persist` option. @default a store that journals to `logdir` */
   store?: RunStore
 }
@@ -64,7 +66,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   }
   // The host bound to is a name the server is reached by (`--host lab-box --token T`).
   const allowedHosts = [...(options.allowedHosts ?? []), host]
-  const app = createApp({ store, dashboard: options.dashboard, token: options.token, corsOrigins: options.corsOrigins, allowedHosts, completeRun })
+  const app = createApp({ store, dashboard: options.dashboard, token: options.token, corsOrigins: options.corsOrigins, allowedHosts, completeRun, vegaLibraries: options.vegaLibraries })
   return new Promise((resolve, reject) => {
     let server: ServerType | undefined = undefined
     server = serve({ fetch: app.fetch, port: options.port ?? 8080, hostname: host }, (info) => {

@@ -3,8 +3,10 @@ import { statSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { exportRunLog } from '@sparselab-profiler/export'
-import { JOURNAL_FILE, RECORDS_FILE, loadVegaLibraries, readRunFolder } from '@sparselab-profiler/runlog'
+import { JOURNAL_FILE, RECORDS_FILE, readRunFolder } from '@sparselab-profiler/runlog'
 import { startServer } from './index.js'
+import { untilStopped } from './untilStopped.js'
+import { loadProfilerAssets, type ProfilerAssets } from './profilerAssets.js'
 
 const USAGE = `Usage: sparselab-profiler <command> [options]
 
@@ -24,9 +26,9 @@ Commands:
       --port 8080  --logdir ./sparsity_runs  --python python3  --steps 3000  --step-delay 0
 `
 
-type Command = (args: string[]) => Promise<number>
+type Command = (args: string[], assets: () => ProfilerAssets) => Promise<number>
 
-const serve: Command = async (args) => {
+const serve: Command = async (args, assets) => {
   const { values } = parseArgs({
     args,
     options: {
@@ -41,7 +43,10 @@ const serve: Command = async (args) => {
   })
   const staleAfterSeconds = Number(values['stale-after'])
   if (!(staleAfterSeconds > 0)) throw new Error(`--stale-after must be a number of seconds above 0, got ${values['stale-after']}`)
+  const { dashboard, vegaLibraries } = assets()
   const server = await startServer({
+    dashboard,
+    vegaLibraries,
     port: parsePort(values.port),
     host: values.host,
     logdir: values.logdir,
@@ -51,15 +56,12 @@ const serve: Command = async (args) => {
     allowedHosts: values['allowed-host'],
   })
   console.log(`SparseLab Profiler dashboard: ${server.url}/`)
-  await new Promise<void>((done) => {
-    process.once('SIGINT', done)
-    process.once('SIGTERM', done)
-  })
+  await untilStopped()
   await server.close()
   return 0
 }
 
-const exportCommand: Command = async (args) => {
+const exportCommand: Command = async (args, assets) => {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -74,12 +76,12 @@ const exportCommand: Command = async (args) => {
   const snapshot = await readRunFolder(source)
   if (!snapshot) throw new Error(`${source}: no ${RECORDS_FILE} or ${JOURNAL_FILE} with records`)
   if (large) console.error(`Rendering ${snapshot.samples.length} samples of ${snapshot.run.layers.length} layers…`)
-  writeFileSync(output, exportRunLog(snapshot, { libraries: loadVegaLibraries(), title: values.title }))
+  writeFileSync(output, exportRunLog(snapshot, { libraries: assets().vegaLibraries, title: values.title }))
   console.log(`Report written: ${resolve(output)} (${Math.round(statSync(output).size / 1024)} KiB)`)
   return 0
 }
 
-const demo: Command = async (args) => {
+const demo: Command = async (args, assets) => {
   const { values } = parseArgs({
     args,
     options: {
@@ -90,7 +92,8 @@ const demo: Command = async (args) => {
       'step-delay': { type: 'string', default: '0' },
     },
   })
-  const server = await startServer({ port: parsePort(values.port), logdir: values.logdir })
+  const { dashboard, vegaLibraries } = assets()
+  const server = await startServer({ dashboard, vegaLibraries, port: parsePort(values.port), logdir: values.logdir })
   console.log(`SparseLab Profiler dashboard: ${server.url}/  (open it to watch the run live)`)
   try {
     const pythonArgs = ['-m', 'sparselab_profiler.demo', '--server', server.url, '--logdir', values.logdir, '--steps', values.steps, '--step-delay', values['step-delay']]
@@ -100,14 +103,14 @@ const demo: Command = async (args) => {
     const report = join(dirname(result.run_log), 'report.html')
     const snapshot = await readRunFolder(dirname(result.run_log))
     if (!snapshot) throw new Error(`${result.run_log}: no records`)
-    writeFileSync(report, exportRunLog(snapshot, { libraries: loadVegaLibraries() }))
+    writeFileSync(report, exportRunLog(snapshot, { libraries: vegaLibraries }))
     console.log(`Test accuracy ${(result.test_accuracy * 100).toFixed(1)}%. Report written: ${resolve(report)}`)
     return 0
   } finally {
     await server.close()
     console.log(
       `The demo's dashboard server has stopped. To reopen its runs: sparselab-profiler serve --logdir ${values.logdir}` +
-        ` (then open http://127.0.0.1:${values.port}/)`,
+        ` --port ${server.port}, then open http://127.0.0.1:${server.port}/`,
     )
   }
 }
@@ -135,13 +138,18 @@ function runPython(python: string, args: string[]): Promise<{ code: number; last
 
 const COMMANDS: Record<string, Command> = { serve, export: exportCommand, demo }
 
+export interface MainOptions {
+  /** What the server serves and an export inlines. @default read from the installed packages (`loadProfilerAssets`) */
+  assets?: ProfilerAssets
+}
+
 /** Runs the CLI with `argv` (without node and script) and resolves to the exit code. */
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
   const [name, ...rest] = argv
   const command = name ? COMMANDS[name] : undefined
   if (!command) {
     console.log(USAGE)
     return name === undefined || name === '--help' || name === '-h' ? 0 : 2
   }
-  return command(rest)
+  return command(rest, () => options.assets ?? loadProfilerAssets())
 }

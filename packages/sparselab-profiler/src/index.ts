@@ -3,14 +3,17 @@ import { startServer as startBareServer, type RunningServer, type StartServerOpt
 import { loadDashboardAssets } from './dashboardAssets.js'
 
 export { loadDashboardAssets }
+export { loadProfilerAssets } from './profilerAssets.js'
+export type { ProfilerAssets } from './profilerAssets.js'
 export { exportRunLog, runReportFileName } from '@sparselab-profiler/export'
 export { readRunFolder } from '@sparselab-profiler/runlog'
 export type { RunningServer, StartServerOptions }
 
 /**
- * Starts the profiler server with its live dashboard at `/`.
+ * Starts the profiler server with its live dashboard at `/` (read from the installed dashboard package
+ * unless `dashboard` is given).
  * @example const { url } = await startServer({ port: 8080 })
  */
-export function startServer(options: Omit<StartServerOptions, 'dashboard'> = {}): Promise<RunningServer> {
-  return startBareServer({ ...options, dashboard: loadDashboardAssets() })
+export function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
+  return startBareServer({ ...options, dashboard: options.dashboard ?? loadDashboardAssets() })
 }

@@ -1,3 +1,7 @@
-from .demo import main
+"""`python -m sparselab_profiler serve|export|demo`: the same CLI as the `sparselab-profiler` command."""
 
-main()
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -13,7 +13,7 @@ from .notebook import in_notebook, show_dashboard
 from .records import Record
 from .runlog import RunLogWriter
 from .sender import LogSender
-from .server_launcher import ensure_server, find_cli, wait_until_answering
+from .server_launcher import CliNotFound, ensure_server, locate_cli, wait_until_answering
 
 
 def _slug(text: str) -> str:
@@ -105,12 +105,14 @@ class RunRecorder:
     def write_report(self) -> None:
         """Writes `<logdir>/<run>/report.html` with the CLI, or says how to make it."""
         run_dir = self.log_path.parent
-        cli = find_cli()
-        if cli is None:
-            print(f"SparseLab Profiler: run recorded in {run_dir}; make its report with: npx sparselab-profiler export {run_dir}")
+        try:
+            cli = locate_cli()
+        except CliNotFound as problem:
+            print(f"SparseLab Profiler: run recorded in {run_dir}; no report, as {problem}. "
+                  f"Then make it with: sparselab-profiler export {run_dir}")
             return
         target = run_dir / "report.html"
-        done = subprocess.run([cli, "export", str(run_dir), "-o", str(target)], capture_output=True, text=True, timeout=300)
+        done = subprocess.run([*cli, "export", str(run_dir), "-o", str(target)], capture_output=True, text=True, timeout=300)
         if done.returncode == 0:
             print(f"SparseLab Profiler: report {target}", flush=True)
         else:
