@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup'
 import { loadProfilerAssets } from './src/profilerAssets.js'
 
-// The CLI as one ES module for Node.js 18+ with every dependency inside and the dashboard and Vega
+// The CLI as one ES module for Node.js 20+ with every dependency inside and the dashboard and Vega
 // builds embedded as strings (read here, from the same packages the npm CLI reads at run time), so its
 // pages and exports are the npm CLI's byte for byte. The Python wheel ships this file.
 export default defineConfig({
@@ -10,7 +10,7 @@ export default defineConfig({
   outExtension: () => ({ js: '.mjs' }),
   format: ['esm'],
   platform: 'node',
-  target: 'node18',
+  target: 'node20',
   noExternal: [/.*/],
   minify: true,
   clean: true,

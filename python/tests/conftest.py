@@ -1,5 +1,8 @@
 import json
 import os
+import signal
+import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,28 @@ os.environ["SPARSELAB_PROFILER_REPORT"] = "0"
 
 def read_log(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stop(pid: int) -> None:
+    """Stops a server a test started and waits until it is gone, so none outlives the suite."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
 
 
 @pytest.fixture

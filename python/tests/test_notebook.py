@@ -1,25 +1,16 @@
 """In a real Jupyter kernel, attaching shows the dashboard inline once; outside one nothing is displayed."""
 
 import json
-import os
 import shutil
-import signal
-import socket
 import sys
-import time
 
 import pytest
 
+from conftest import free_port, stop
 from sparselab_profiler.server_launcher import find_cli
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.skipif(shutil.which("node") is None or find_cli() is None, reason="needs Node.js and the built CLI")
@@ -52,8 +43,7 @@ print(json.dumps({{"run": profiler.run_id, "pid": profiler.server_pid}}))
         assert printed["pid"] is not None  # the profiler started the server, and waited for it before the frame
     finally:
         if printed.get("pid"):
-            os.kill(printed["pid"], signal.SIGTERM)
-            time.sleep(0.3)
+            stop(printed["pid"])
 
 
 def test_outside_a_notebook_nothing_is_displayed_and_ipython_is_not_imported():

