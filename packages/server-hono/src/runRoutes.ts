@@ -1,14 +1,12 @@
 import { Hono } from 'hono'
 import { validator } from 'hono/validator'
-import { isValidRunId, layerHistory, runOverview, type RunStore } from '@sparselab-profiler/core'
+import { LAYER_POINTS, OVERVIEW_POINTS, isValidRunId, layerHistory, runOverview, type RunStore } from '@sparselab-profiler/core'
 import { queryValue } from './queryValue.js'
 
 export interface RunRoutesOptions {
   store: RunStore
 }
 
-const DEFAULT_OVERVIEW_POINTS = 300
-const DEFAULT_LAYER_POINTS = 500
 const MAX_POINTS = 10_000
 
 /** `?points=` as an integer in [2, MAX_POINTS], or the error message. */
@@ -27,12 +25,12 @@ const runIdParameter = validator('param', (params, c) => {
 })
 
 const overviewQuery = validator('query', (query, c) => {
-  const points = pointsParameter(queryValue(query, 'points'), DEFAULT_OVERVIEW_POINTS)
+  const points = pointsParameter(queryValue(query, 'points'), OVERVIEW_POINTS)
   return typeof points === 'string' ? c.json({ error: points }, 400) : { points }
 })
 
 const layerQuery = validator('query', (query, c) => {
-  const points = pointsParameter(queryValue(query, 'points'), DEFAULT_LAYER_POINTS)
+  const points = pointsParameter(queryValue(query, 'points'), LAYER_POINTS)
   if (typeof points === 'string') return c.json({ error: points }, 400)
   const name = queryValue(query, 'name')
   return name ? { points, name } : c.json({ error: 'query parameter "name" must name a layer' }, 400)
