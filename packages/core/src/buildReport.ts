@@ -1,16 +1,25 @@
 import {
+  bandsSpec,
+  churnSpec,
   comparedHistogramRows,
+  eventRows,
+  eventsPerStep,
   eventsSpec,
+  heatmapRows,
   histogramSpec,
+  HEATMAP_LAYER_THRESHOLD,
+  scalarRows,
+  scalarSpec,
   sparsityRows,
   sparsitySpec,
-  eventsPerStep,
-  type EventRow,
+  stepDomainOf,
   type VegaLiteSpec,
 } from './chartSpecs.js'
-import type { RunSnapshot } from './RunStore.js'
+import { bandRows, nnzBefore, churnRows } from './dynamics.js'
+import { describeSampling } from './profilerCost.js'
+import type { RunSnapshot, RunStatus } from './RunStore.js'
 import type { LayerRecord, MaskSource, StorageFormat } from './schema.js'
-import { decimateSamples } from './runViews.js'
+import { decimateSamples, modelChurn, runChurn } from './runViews.js'
 import { deriveTotals, type ModelTotals } from './totals.js'
 
 /** The parts of a report a user can choose, as in the export dialog. */
@@ -20,11 +29,20 @@ export type ReportSection = (typeof REPORT_SECTIONS)[number]
 /** Every section but the profiler's latency stats, as the export dialog preselects. */
 export const DEFAULT_SECTIONS: readonly ReportSection[] = ['sparsity', 'weights', 'memory', 'events', 'csv']
 
+/** Where a chart sits in the report. */
+export type ReportGroup = 'training' | 'topology' | 'layers'
+
 export interface ReportChart {
   id: string
   title: string
+  group: ReportGroup
+  /** One of many per-layer charts, drawn as small multiples side by side. */
+  small: boolean
   spec: VegaLiteSpec
 }
+
+/** Most layers the report draws per-layer charts for; the largest are chosen, the table lists every layer. */
+export const MAX_LAYER_CHARTS = 48
 
 /** One row of the per-layer summary table, at the last sample. */
 export interface LayerSummary {
@@ -74,7 +92,13 @@ export interface ReportModel {
   model: string
   algorithm: string
   lastStep: number
-  status: string
+  status: RunStatus
+  /** The status in words; a run still training when exported says so, never "live". */
+  statusText: string
+  /** The sampling interval in force and when and why it last changed. */
+  sampling: string
+  /** Which layers have per-layer charts, when not all do. */
+  layerChartsNote: string | null
   /** How many samples the report draws from, and how the older ones were thinned if they were. */
   samples: string
   totals: ModelTotals | null
@@ -94,7 +118,7 @@ export interface BuildReportOptions {
   title?: string
   /** @default DEFAULT_SECTIONS */
   sections?: readonly ReportSection[]
-  /** Layers to draw a weight histogram for. @default every profiled layer */
+  /** Layers to draw per-layer charts for. @default every profiled layer, or the MAX_LAYER_CHARTS largest */
   histogramLayers?: string[]
   /** Samples drawn per layer at most; the first and last always, evenly spaced between. The CSV keeps all.
    * @default 500, fewer past 40 layers so the sparsity chart holds at most 20,000 points (50 per layer at least) */
@@ -156,6 +180,25 @@ function describeSamples(snapshot: RunSnapshot): string {
   return thinning ? `${held}; before step ${thinning.fullFrom}, one in ${thinning.keepsOneIn} (thinned to fit memory)` : `${held}, every one taken`
 }
 
+function describeStatus(snapshot: RunSnapshot, lastStep: number): string {
+  const at = `at step ${lastStep.toLocaleString('en-US')}`
+  if (snapshot.status === 'live') return `still training when exported (${at})`
+  if (snapshot.status === 'finished') return `finished ${at}`
+  return `${snapshot.status} ${at}`
+}
+
+/** The layers given per-layer charts: those asked for, else all, or the largest MAX_LAYER_CHARTS in model order. */
+function chartedLayers(snapshot: RunSnapshot, wanted: string[] | undefined): { names: Set<string>; note: string | null } {
+  const layers = snapshot.samples.at(-1)?.layers ?? []
+  if (wanted) return { names: new Set(wanted), note: null }
+  if (layers.length <= MAX_LAYER_CHARTS) return { names: new Set(layers.map((l) => l.name)), note: null }
+  const largest = [...layers].sort((a, b) => b.numel - a.numel).slice(0, MAX_LAYER_CHARTS)
+  return {
+    names: new Set(largest.map((l) => l.name)),
+    note: `Per-layer charts for the ${MAX_LAYER_CHARTS} largest of ${layers.length.toLocaleString('en-US')} layers; the table lists every layer.`,
+  }
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0
 }
@@ -191,27 +234,48 @@ export function buildReport(snapshot: RunSnapshot, options: BuildReportOptions =
   const sections = new Set(options.sections ?? DEFAULT_SECTIONS)
   const first = snapshot.samples[0]
   const last = snapshot.samples.at(-1)
-  const events = eventsPerStep(snapshot.events)
+  const layerNames = snapshot.run.layers.map((l) => l.name)
+  const domain = stepDomainOf(snapshot.samples)
   const charts: ReportChart[] = []
-  const perLayer = Math.max(50, Math.min(500, Math.floor(20_000 / Math.max(1, snapshot.run.layers.length))))
+  const chart = (id: string, title: string, group: ReportGroup, spec: VegaLiteSpec, small = false) => charts.push({ id, title, group, small, spec })
+  const perLayer = Math.max(50, Math.min(500, Math.floor(20_000 / Math.max(1, layerNames.length))))
   const drawn = decimateSamples(snapshot.samples, options.maxChartSamples ?? perLayer)
-  if (sections.has('sparsity'))
-    charts.push({ id: 'sparsity', title: 'Per-layer sparsity', spec: sparsitySpec(sparsityRows(drawn), events, snapshot.run.layers.length) })
-  if (sections.has('events')) charts.push({ id: 'events', title: 'Topology events', spec: eventsSpec(events) })
-  if (sections.has('weights') && first && last) {
-    const wanted = options.histogramLayers ? new Set(options.histogramLayers) : undefined
+  const charted = chartedLayers(snapshot, options.histogramLayers)
+  if (sections.has('sparsity')) {
+    const scalars = scalarRows(drawn)
+    for (const name of new Set(scalars.map((r) => r.name))) chart(`scalar-${name}`, name, 'training', scalarSpec(scalars, { name, domain }))
+    const heatmap = layerNames.length > HEATMAP_LAYER_THRESHOLD
+    const rows = heatmap ? heatmapRows(drawn) : sparsityRows(drawn)
+    chart('sparsity', 'Per-layer sparsity', 'training', sparsitySpec(rows, eventsPerStep(snapshot.events), { layers: layerNames, domain }))
+  }
+  if (sections.has('events') && snapshot.events.length) {
+    const churn = runChurn(snapshot.samples, snapshot.events, modelChurn(first))
+    chart('churn', 'Topology churn', 'topology', churnSpec(churn, { domain }))
+    chart('events', 'Topology updates', 'topology', eventsSpec(eventsPerStep(snapshot.events), { domain }))
+  }
+  if (last && (sections.has('weights') || sections.has('events'))) {
     last.layers.forEach((layer, index) => {
-      if (wanted && !wanted.has(layer.name)) return
-      const initial = first.layers.find((l) => l.name === layer.name)
-      const rows = comparedHistogramRows([
-        ...(initial && first !== last ? [{ hist: initial.hist, series: `step ${first.step}` }] : []),
-        { hist: layer.hist, series: `step ${last.step}` },
-      ])
-      charts.push({ id: `histogram-${index + 1}`, title: `Weight distribution · ${layer.name}`, spec: histogramSpec(rows, { layer: layer.name }) })
+      if (!charted.names.has(layer.name)) return
+      const points = snapshot.samples.flatMap((s) => s.layers.filter((l) => l.name === layer.name).map((l) => ({ ...l, step: s.step, layer: l.name })))
+      if (sections.has('weights')) {
+        const initial = first?.layers.find((l) => l.name === layer.name)
+        const rows = comparedHistogramRows([
+          ...(initial && first !== last ? [{ hist: initial.hist, series: `step ${first!.step}` }] : []),
+          { hist: layer.hist, series: `step ${last.step}` },
+        ])
+        chart(`histogram-${index + 1}`, layer.name, 'layers', histogramSpec(rows, { layer: layer.name, small: true }), true)
+        chart(`bands-${index + 1}`, layer.name, 'layers', bandsSpec(bandRows(decimateSamples(points, perLayer)), { layer: layer.name, domain }), true)
+      }
+      const own = snapshot.events.filter((e) => e.layer === layer.name)
+      if (sections.has('events') && own.length) {
+        chart(`churn-${index + 1}`, layer.name, 'layers', churnSpec(churnRows(own, nnzBefore(points)), { layer: layer.name, domain }), true)
+        chart(`events-${index + 1}`, layer.name, 'layers', eventsSpec(eventRows(own), { layer: layer.name, domain }), true)
+      }
     })
   }
   const costs = snapshot.samples.map((s) => s.cost_ms).sort((a, b) => a - b)
   const lastTime = Math.max(snapshot.end?.time ?? 0, last?.time ?? 0, snapshot.run.started)
+  const lastStep = snapshot.end?.step ?? last?.step ?? 0
   return {
     title: options.title ?? snapshot.run.name,
     runId: snapshot.run.run,
@@ -222,8 +286,11 @@ export function buildReport(snapshot: RunSnapshot, options: BuildReportOptions =
     lastRecord: new Date(lastTime * 1000).toISOString(),
     model: describeModel(snapshot),
     algorithm: describeAlgorithm(snapshot),
-    lastStep: snapshot.end?.step ?? last?.step ?? 0,
+    lastStep,
     status: snapshot.status,
+    statusText: describeStatus(snapshot, lastStep),
+    sampling: describeSampling(snapshot.run.sampler, snapshot.sampler),
+    layerChartsNote: charted.note,
     samples: describeSamples(snapshot),
     totals: last ? deriveTotals(last) : null,
     charts,

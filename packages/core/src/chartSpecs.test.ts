@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest'
 import { buildReport } from './buildReport.js'
-import { comparedHistogramRows, eventRows, eventsSpec, histogramRows, histogramSpec, sparsityRows, sparsitySpec, type HistogramRow } from './chartSpecs.js'
+import { comparedHistogramRows, eventRows, eventsSpec, heatmapRows, histogramRows, histogramSpec, sparsityRows, sparsitySpec, type HistogramRow } from './chartSpecs.js'
 import { RunStore } from './RunStore.js'
 import { deriveTotals, formatBytes, formatLayerName } from './totals.js'
 import type { EventRecord, SampleRecord } from './schema.js'
@@ -84,17 +84,32 @@ test('event rows put drops below the axis', () => {
   ])
 })
 
-test('specs carry their data under named datasets with labelled axes', () => {
-  const spec = sparsitySpec(sparsityRows([sample]))
-  const [rules, lines] = spec.layer as { data: unknown; encoding: unknown; mark: { type: string } }[]
+test('specs carry their data under named datasets with labelled axes, on the shared step domain', () => {
+  const spec = sparsitySpec(sparsityRows([sample]), [], { layers: ['fc1', 'head'], domain: [0, 40] })
+  const [rules, lines, crosshair] = spec.layer as { data: unknown; encoding: Record<string, unknown>; mark: { type: string } }[]
   expect(rules).toMatchObject({ data: { name: 'event_marks' }, mark: { type: 'rule' } })
   expect(lines!.data).toEqual({ name: 'sparsity' })
   expect((spec.datasets as Record<string, unknown[]>).sparsity).toHaveLength(2)
-  expect(lines!.encoding).toMatchObject({ x: { title: 'Training step' }, y: { title: 'Sparsity', axis: { format: '.0%' } } })
-  const heatmap = sparsitySpec([], [], 13)
-  expect(heatmap).toMatchObject({ mark: { type: 'rect' }, encoding: { y: { field: 'layer' }, color: { aggregate: 'mean' } } })
+  expect(spec.params).toEqual([{ name: 'step_lo', value: 0 }, { name: 'step_hi', value: 40 }])
+  expect(lines!.encoding).toMatchObject({
+    x: { title: 'Training step', scale: { domainMin: { expr: 'step_lo' }, domainMax: { expr: 'step_hi' }, nice: false } },
+    y: { title: 'Sparsity', axis: { format: '.1%' } },
+  })
+  // the crosshair's tooltip names every layer, dotted names taken literally
+  const dotted = sparsitySpec([], [], { layers: ['blocks.0.fc'], domain: [0, 1] }).layer as typeof spec.layer & { encoding: { tooltip: { field: string; title: string }[] } }[]
+  expect(dotted[2]!.encoding.tooltip[1]).toMatchObject({ field: 'blocks\\.0\\.fc', title: 'blocks.0.fc' })
+  expect(crosshair!.encoding.tooltip).toHaveLength(3)
+  const heatmap = sparsitySpec([], [], { layers: Array.from({ length: 13 }, (_, i) => `l${i}`), domain: [0, 1] })
+  expect(heatmap).toMatchObject({ mark: { type: 'rect' }, encoding: { x2: { field: 'step_end' }, y: { field: 'layer' }, color: { field: 'sparsity' } } })
   expect(histogramSpec([], { layer: 'fc1', step: 40 }).encoding).toMatchObject({ x: { title: 'Weight value' }, y: { title: 'Share of non-zero weights' } })
-  expect(eventsSpec([], { layer: 'fc1' }).title).toEqual({ text: 'Topology events · fc1' })
+  expect(eventsSpec([], { layer: 'fc1', domain: [0, 1] }).title).toMatchObject({ text: 'Topology updates · fc1' })
+})
+
+test('heatmap cells reach the next sample, so a widened interval leaves no empty column', () => {
+  const at = (step: number): SampleRecord => ({ ...sample, step, layers: sample.layers.slice(0, 1) })
+  // every 10 steps, then every 40 from step 20 on
+  const rows = heatmapRows([at(0), at(10), at(20), at(60), at(100)])
+  expect(rows.map((r) => [r.step, r.step_end])).toEqual([[0, 10], [10, 20], [20, 60], [60, 100], [100, 140]])
 })
 
 test('model totals are derived exactly from the layers', () => {

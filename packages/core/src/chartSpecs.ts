@@ -1,4 +1,5 @@
 import { rebinHistograms } from './rebinHistograms.js'
+import type { BandRow, ChurnRow } from './dynamics.js'
 import type { EventRecord, Histogram, SampleRecord } from './schema.js'
 
 /** A Vega-Lite v6 specification as plain JSON. */
@@ -7,7 +8,52 @@ export type VegaLiteSpec = { $schema: string } & Record<string, unknown>
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json'
 
 /** Names of the datasets inside the specs; a live view inserts new rows into them by name. */
-export const DATASET = { sparsity: 'sparsity', histogram: 'histogram', events: 'events', eventMarks: 'event_marks' } as const
+export const DATASET = {
+  sparsity: 'sparsity',
+  histogram: 'histogram',
+  events: 'events',
+  eventMarks: 'event_marks',
+  churn: 'churn',
+  bands: 'bands',
+  scalars: 'scalars',
+} as const
+
+/**
+ * The step range every step-axis chart shows, as two Vega params a live view updates (`view.signal`), so
+ * the charts of a page share one x domain (and one zoom) without being rebuilt.
+ */
+export const STEP_DOMAIN = { lo: 'step_lo', hi: 'step_hi' } as const
+
+/** A step range, first and last step shown. */
+export type StepDomain = readonly [number, number]
+
+function stepParams(domain: StepDomain) {
+  return [
+    { name: STEP_DOMAIN.lo, value: domain[0] },
+    { name: STEP_DOMAIN.hi, value: Math.max(domain[1], domain[0] + 1) },
+  ]
+}
+
+/** The x encoding of a step-axis chart: the shared domain, no padding past the data, thousands separators. */
+function stepAxis(title = 'Training step') {
+  return {
+    field: 'step',
+    type: 'quantitative',
+    title,
+    scale: { domainMin: { expr: STEP_DOMAIN.lo }, domainMax: { expr: STEP_DOMAIN.hi }, nice: false, zero: false },
+    axis: { format: ',d', tickMinStep: 1 },
+  }
+}
+
+/** A Vega field reference to a name taken literally (layer names hold dots, which Vega reads as nesting). */
+function literalField(name: string): string {
+  return name.replace(/[.[\]\\]/g, (c) => `\\${c}`)
+}
+
+/** The steps a run's samples span, for the step-axis charts. */
+export function stepDomainOf(samples: readonly { step: number }[]): StepDomain {
+  return [samples[0]?.step ?? 0, samples.at(-1)?.step ?? 0]
+}
 
 /** Above this many layers the sparsity chart becomes a layer × step heatmap. */
 export const HEATMAP_LAYER_THRESHOLD = 12
@@ -81,68 +127,105 @@ export function eventsPerStep(events: readonly EventRecord[]): EventRow[] {
   return [...sums.values()]
 }
 
-const SPARSITY_TOOLTIP = [
-  { field: 'layer', type: 'nominal', title: 'Layer' },
-  { field: 'step', type: 'quantitative', title: 'Step' },
-  { field: 'sparsity', type: 'quantitative', title: 'Sparsity', format: '.2%' },
-]
+/** A heatmap cell: one layer from one sample until the next, so a widened sampling interval leaves no gap. */
+export interface HeatmapRow extends SparsityRow {
+  step_end: number
+}
+
+/**
+ * Rows of the layer × step heatmap: each sample's cell spans to the next sample's step (the last one by the
+ * interval before it), so columns touch however the interval changed.
+ */
+export function heatmapRows(samples: readonly SampleRecord[]): HeatmapRow[] {
+  return samples.flatMap((s, i) => {
+    const next = samples[i + 1]?.step ?? s.step + Math.max(1, s.step - (samples[i - 1]?.step ?? s.step - 1))
+    return s.layers.map((l) => ({ step: s.step, step_end: next, layer: l.name, sparsity: l.sparsity }))
+  })
+}
+
+// A long layer name keeps its head and its tail, where layer paths differ ("layers.11.mlp.fc2").
+const SHORT_LAYER_LABEL = "length(datum.label) > 32 ? substring(datum.label, 0, 12) + '…' + substring(datum.label, length(datum.label) - 19) : datum.label"
+
+export interface SparsitySpecOptions {
+  /** The layers drawn, in order: their count picks lines or heatmap; their names fill the crosshair tooltip. */
+  layers: readonly string[]
+  /** The steps the x axis spans (see STEP_DOMAIN). */
+  domain: StepDomain
+}
 
 /**
  * Per-layer sparsity over training steps: one line per layer, with the steps where the topology changed
- * drawn as faint rules; past HEATMAP_LAYER_THRESHOLD layers, a layer × step heatmap instead.
- * @example sparsitySpec(sparsityRows(snapshot.samples), eventRows(snapshot.events), snapshot.run.layers.length)
+ * drawn as faint rules and a crosshair whose tooltip lists every layer at the step under the pointer;
+ * past HEATMAP_LAYER_THRESHOLD layers, a layer × step heatmap (rows from `heatmapRows`) instead.
+ * Dragging across the lines selects a step range (the `zoom` param) a page may zoom to.
+ * @example sparsitySpec(sparsityRows(snapshot.samples), eventsPerStep(snapshot.events), { layers, domain: stepDomainOf(snapshot.samples) })
  */
-export function sparsitySpec(rows: readonly SparsityRow[], events: readonly EventRow[] = [], layerCount = 0): VegaLiteSpec {
+export function sparsitySpec(rows: readonly SparsityRow[], events: readonly EventRow[], { layers, domain }: SparsitySpecOptions): VegaLiteSpec {
   const base = {
     $schema: SCHEMA,
     description: 'Per-layer sparsity over training steps',
     width: 'container',
+    params: stepParams(domain),
     datasets: { [DATASET.sparsity]: rows, [DATASET.eventMarks]: events },
   }
-  if (layerCount > HEATMAP_LAYER_THRESHOLD) {
+  if (layers.length > HEATMAP_LAYER_THRESHOLD) {
     return {
       ...base,
-      height: Math.min(12 * layerCount, 2400),
+      height: Math.min(12 * layers.length, 2400),
       data: { name: DATASET.sparsity },
       mark: { type: 'rect' },
       encoding: {
-        x: { field: 'step', type: 'quantitative', title: 'Training step', bin: { maxbins: 120 } },
-        y: { field: 'layer', type: 'nominal', title: 'Layer', sort: null, axis: { labelLimit: 220 } },
-        color: { field: 'sparsity', type: 'quantitative', aggregate: 'mean', title: 'Sparsity', scale: { scheme: 'viridis', domain: [0, 1] }, legend: { format: '.0%' } },
+        x: stepAxis(),
+        x2: { field: 'step_end' },
+        y: { field: 'layer', type: 'nominal', title: null, sort: null, axis: { labelExpr: SHORT_LAYER_LABEL, labelLimit: 240, labelFontSize: 10 } },
+        color: {
+          field: 'sparsity',
+          type: 'quantitative',
+          title: 'Sparsity',
+          scale: { scheme: 'viridis', domain: [0, 1] },
+          legend: { format: '.0%', orient: 'top', direction: 'horizontal', gradientLength: 160, titleOrient: 'left' },
+        },
         tooltip: [
           { field: 'layer', type: 'nominal', title: 'Layer' },
-          { field: 'step', type: 'quantitative', title: 'Steps', bin: { maxbins: 120 } },
-          { field: 'sparsity', type: 'quantitative', aggregate: 'mean', title: 'Sparsity', format: '.2%' },
+          { field: 'step', type: 'quantitative', title: 'From step', format: ',d' },
+          { field: 'step_end', type: 'quantitative', title: 'Until step', format: ',d' },
+          { field: 'sparsity', type: 'quantitative', title: 'Sparsity', format: '.2%' },
         ],
       },
     }
   }
   return {
     ...base,
-    height: 260,
+    height: 240,
     layer: [
       {
         data: { name: DATASET.eventMarks },
-        mark: { type: 'rule', opacity: 0.25, strokeDash: [2, 2] },
-        encoding: {
-          x: { field: 'step', type: 'quantitative' },
-          color: { value: '#888' },
-          tooltip: [
-            { field: 'step', type: 'quantitative', title: 'Topology change at step' },
-            { field: 'layer', type: 'nominal', title: 'Layer' },
-            { field: 'op', type: 'nominal', title: 'Operation' },
-            { field: 'count', type: 'quantitative', title: 'Count' },
-          ],
-        },
+        mark: { type: 'rule', opacity: 0.35, strokeDash: [2, 2] },
+        encoding: { x: stepAxis() },
       },
       {
         data: { name: DATASET.sparsity },
-        mark: { type: 'line', point: { size: 18 }, strokeWidth: 1.5 },
+        params: [{ name: 'zoom', select: { type: 'interval', encodings: ['x'] } }],
+        mark: { type: 'line', point: { size: 16 }, strokeWidth: 1.5 },
         encoding: {
-          x: { field: 'step', type: 'quantitative', title: 'Training step' },
-          y: { field: 'sparsity', type: 'quantitative', title: 'Sparsity', axis: { format: '.0%' }, scale: { zero: false } },
-          color: { field: 'layer', type: 'nominal', title: 'Layer' },
-          tooltip: SPARSITY_TOOLTIP,
+          x: stepAxis(),
+          y: { field: 'sparsity', type: 'quantitative', title: 'Sparsity', axis: { format: '.1%' }, scale: { zero: false } },
+          color: { field: 'layer', type: 'nominal', title: 'Layer', sort: layers, legend: { orient: 'top', labelLimit: 200, columns: 4 } },
+        },
+      },
+      {
+        // the crosshair: a rule at the nearest sampled step, its tooltip every layer's sparsity there
+        data: { name: DATASET.sparsity },
+        transform: [{ pivot: 'layer', value: 'sparsity', groupby: ['step'] }],
+        params: [{ name: 'crosshair', select: { type: 'point', fields: ['step'], nearest: true, on: 'pointerover', clear: 'pointerout' } }],
+        mark: { type: 'rule', strokeWidth: 1 },
+        encoding: {
+          x: stepAxis(),
+          opacity: { condition: { param: 'crosshair', empty: false, value: 0.6 }, value: 0 },
+          tooltip: [
+            { field: 'step', type: 'quantitative', title: 'Step', format: ',d' },
+            ...layers.map((name) => ({ field: literalField(name), type: 'quantitative', title: name, format: '.2%' })),
+          ],
         },
       },
     ],
@@ -166,14 +249,15 @@ export const HISTOGRAM_SUBTITLE = [
  * view swaps in each new sample's rows.
  * @example histogramSpec(comparedHistogramRows([{ hist: a, series: 'step 0' }, { hist: b, series: 'step 120' }]), { layer: 'fc1' })
  */
-export function histogramSpec(rows: readonly HistogramRow[], at: { layer: string; step?: number }): VegaLiteSpec {
+export function histogramSpec(rows: readonly HistogramRow[], at: { layer: string; step?: number; small?: boolean }): VegaLiteSpec {
   const where = at.step === undefined ? at.layer : `${at.layer} · step ${at.step}`
   return {
     $schema: SCHEMA,
     description: `Share of the finite non-zero weights of ${where} per bin`,
-    title: { text: where, subtitle: HISTOGRAM_SUBTITLE, subtitleFontSize: 11 },
+    // small multiples say what they count once, above them all
+    title: at.small ? { text: `Weights · ${where}` } : { text: where, subtitle: HISTOGRAM_SUBTITLE, subtitleFontSize: 11 },
     width: 'container',
-    height: 200,
+    height: at.small ? 130 : 200,
     datasets: { [DATASET.histogram]: rows },
     data: { name: DATASET.histogram },
     mark: { type: 'bar', binSpacing: 0, opacity: 0.6 },
@@ -193,29 +277,174 @@ export function histogramSpec(rows: readonly HistogramRow[], at: { layer: string
   }
 }
 
+const REWIRED = 'rewired (dropped and regrown)'
+const NET = 'net change (grown − dropped)'
+
 /**
- * Drop (below the axis) and grow (above) counts per algorithm update.
- * @example eventsSpec(eventRows(snapshot.events, 'fc1'), { layer: 'fc1' })
+ * Topology updates per step: the connections an update rewired (dropped and regrown at once, as RigL and SET
+ * do) drawn once, and the net change in active connections (what pruning or growth alone leaves) beside it,
+ * in two colour-blind-safe colours; drops and grows stay in the tooltip. Rows of several layers at a step
+ * are summed.
+ * @example eventsSpec(eventRows(snapshot.events, 'fc1'), { layer: 'fc1', domain: stepDomainOf(snapshot.samples) })
  */
-export function eventsSpec(rows: readonly EventRow[], scope: { layer?: string } = {}): VegaLiteSpec {
+export function eventsSpec(rows: readonly EventRow[], scope: { layer?: string; domain: StepDomain }): VegaLiteSpec {
   return {
     $schema: SCHEMA,
-    description: `Drop/grow events${scope.layer ? ` of ${scope.layer}` : ''}`,
-    title: { text: scope.layer ? `Topology events · ${scope.layer}` : 'Topology events · all layers' },
+    description: `Topology updates${scope.layer ? ` of ${scope.layer}` : ''}: connections rewired and net change per step`,
+    title: { text: `Topology updates · ${scope.layer ?? 'all layers'}`, subtitle: 'Connections rewired per update, and the net change in active connections' },
     width: 'container',
-    height: 160,
+    height: 150,
+    params: stepParams(scope.domain),
     datasets: { [DATASET.events]: rows },
     data: { name: DATASET.events },
+    transform: [
+      { aggregate: [{ op: 'sum', field: 'count', as: 'count' }], groupby: ['step', 'op'] },
+      { pivot: 'op', value: 'count', groupby: ['step'] },
+      { calculate: 'datum.drop || 0', as: 'dropped' },
+      { calculate: 'datum.grow || 0', as: 'grown' },
+      { calculate: 'min(datum.dropped, datum.grown)', as: REWIRED },
+      { calculate: 'datum.grown - datum.dropped', as: NET },
+      { fold: [REWIRED, NET], as: ['kind', 'connections'] },
+      { filter: 'datum.connections != 0' },
+    ],
     mark: { type: 'bar', size: 4 },
     encoding: {
-      x: { field: 'step', type: 'quantitative', title: 'Training step' },
-      y: { field: 'signed', type: 'quantitative', title: 'Connections (drop < 0 < grow)', aggregate: 'sum' },
-      color: { field: 'op', type: 'nominal', title: 'Operation', scale: { domain: ['drop', 'grow'], range: ['#d62728', '#2ca02c'] } },
+      x: stepAxis(),
+      xOffset: { field: 'kind', sort: [REWIRED, NET] },
+      y: { field: 'connections', type: 'quantitative', title: 'Connections', axis: { format: ',~s' } },
+      color: { field: 'kind', type: 'nominal', title: null, scale: { domain: [REWIRED, NET], range: ['#0072B2', '#D55E00'] }, legend: { orient: 'top' } },
       tooltip: [
-        { field: 'step', type: 'quantitative', title: 'Step' },
-        { field: 'op', type: 'nominal', title: 'Operation' },
-        { field: 'count', type: 'quantitative', title: 'Count', aggregate: 'sum' },
+        { field: 'step', type: 'quantitative', title: 'Step', format: ',d' },
+        { field: 'dropped', type: 'quantitative', title: 'Dropped', format: ',d' },
+        { field: 'grown', type: 'quantitative', title: 'Grown', format: ',d' },
+        { field: 'kind', type: 'nominal', title: 'Bar' },
+        { field: 'connections', type: 'quantitative', title: 'Connections', format: ',d' },
       ],
     },
+  }
+}
+
+/**
+ * Topology churn: the share of each layer's active connections every update rewired (see ChurnRow), one
+ * line per layer; a run that settles shows its lines falling toward 0.
+ * @example churnSpec(churnRows(events, nnzAt), { domain: [0, 3000] })
+ */
+export function churnSpec(rows: readonly ChurnRow[], scope: { layer?: string; domain: StepDomain }): VegaLiteSpec {
+  return {
+    $schema: SCHEMA,
+    description: `Topology churn${scope.layer ? ` of ${scope.layer}` : ''}: share of active connections rewired per update`,
+    title: { text: `Topology churn · ${scope.layer ?? 'per layer'}`, subtitle: 'Share of active connections each update rewired' },
+    width: 'container',
+    height: 150,
+    params: stepParams(scope.domain),
+    datasets: { [DATASET.churn]: rows },
+    data: { name: DATASET.churn },
+    mark: { type: 'line', point: { size: 14 }, strokeWidth: 1.5 },
+    encoding: {
+      x: stepAxis(),
+      y: { field: 'churn', type: 'quantitative', title: 'Rewired', axis: { format: '.1~%' } },
+      color: { field: 'layer', type: 'nominal', title: 'Layer', legend: scope.layer ? null : { orient: 'top', labelLimit: 200, columns: 4 } },
+      tooltip: [
+        { field: 'layer', type: 'nominal', title: 'Layer' },
+        { field: 'step', type: 'quantitative', title: 'Step', format: ',d' },
+        { field: 'churn', type: 'quantitative', title: 'Rewired', format: '.2%' },
+        { field: 'drops', type: 'quantitative', title: 'Dropped', format: ',d' },
+        { field: 'grows', type: 'quantitative', title: 'Grown', format: ',d' },
+      ],
+    },
+  }
+}
+
+/**
+ * One layer's active-weight distribution over time, as TensorBoard's distributions view draws it but of the
+ * non-zero weights only: the middle 90% and middle 50% as bands, the median as a line.
+ * @example bandsSpec(bandRows(points), { layer: 'fc1', domain: [0, 3000] })
+ */
+export function bandsSpec(rows: readonly BandRow[], scope: { layer: string; domain: StepDomain }): VegaLiteSpec {
+  const x = stepAxis()
+  const band = (lo: string, hi: string, opacity: number) => ({
+    mark: { type: 'area', opacity, color: '#0072B2' },
+    encoding: { x, y: { field: lo, type: 'quantitative', title: 'Weight value' }, y2: { field: hi } },
+  })
+  return {
+    $schema: SCHEMA,
+    description: `Distribution of the non-zero weights of ${scope.layer} over training steps`,
+    title: { text: `Weight distribution over time · ${scope.layer}`, subtitle: 'Non-zero weights: median, middle 50% and middle 90%' },
+    width: 'container',
+    height: 170,
+    params: stepParams(scope.domain),
+    datasets: { [DATASET.bands]: rows },
+    data: { name: DATASET.bands },
+    layer: [
+      band('p5', 'p95', 0.2),
+      band('p25', 'p75', 0.4),
+      {
+        mark: { type: 'line', color: '#0072B2', strokeWidth: 1.5 },
+        encoding: {
+          x,
+          y: { field: 'p50', type: 'quantitative' },
+          tooltip: [
+            { field: 'step', type: 'quantitative', title: 'Step', format: ',d' },
+            { field: 'p5', type: 'quantitative', title: '5th percentile', format: '.4f' },
+            { field: 'p25', type: 'quantitative', title: '25th percentile', format: '.4f' },
+            { field: 'p50', type: 'quantitative', title: 'Median', format: '.4f' },
+            { field: 'p75', type: 'quantitative', title: '75th percentile', format: '.4f' },
+            { field: 'p95', type: 'quantitative', title: '95th percentile', format: '.4f' },
+          ],
+        },
+      },
+    ],
+  }
+}
+
+/** One model-level training scalar (the loss, say) at one sample: the mean of the values since the last sample. */
+export interface ScalarRow {
+  step: number
+  name: string
+  /** null: a NaN or ±Inf was passed in the sample's window. */
+  value: number | null
+}
+
+/** The training scalars of each sample that has any, one row per name. */
+export function scalarRows(samples: readonly SampleRecord[]): ScalarRow[] {
+  // absent in samples of older profilers and in windows where step() got no scalars
+  return samples.flatMap(({ step, scalars }) => (scalars ? (Object.entries(scalars) as [string, number | null][]).map(([name, value]) => ({ step, name, value })) : []))
+}
+
+/**
+ * A training scalar over the same step axis as the sparsity charts, so "the loss jumped at step 12k" lines up
+ * with what the layers did; steps where it was not finite are marked on the axis.
+ * @example scalarSpec(rows, { name: 'loss', domain: [0, 3000], log: true })
+ */
+export function scalarSpec(rows: readonly ScalarRow[], scope: { name: string; domain: StepDomain; log?: boolean }): VegaLiteSpec {
+  return {
+    $schema: SCHEMA,
+    description: `${scope.name} over training steps`,
+    title: { text: scope.name, subtitle: 'Mean of the values passed to step() since the previous sample' },
+    width: 'container',
+    height: 150,
+    params: stepParams(scope.domain),
+    datasets: { [DATASET.scalars]: rows },
+    data: { name: DATASET.scalars },
+    transform: [{ filter: { field: 'name', equal: scope.name } }],
+    layer: [
+      {
+        transform: [{ filter: 'isValid(datum.value)' }],
+        mark: { type: 'line', strokeWidth: 1.5, color: '#009E73', point: { size: 12 } },
+        encoding: {
+          x: stepAxis(),
+          y: { field: 'value', type: 'quantitative', title: scope.name, scale: scope.log ? { type: 'log' } : { zero: false }, axis: { format: '~g' } },
+          tooltip: [
+            { field: 'step', type: 'quantitative', title: 'Step', format: ',d' },
+            { field: 'value', type: 'quantitative', title: scope.name, format: '.4~g' },
+          ],
+        },
+      },
+      {
+        transform: [{ filter: '!isValid(datum.value)' }],
+        mark: { type: 'rule', color: '#D55E00', strokeWidth: 2 },
+        encoding: { x: stepAxis(), tooltip: [{ field: 'step', type: 'quantitative', title: `${scope.name} not finite at step`, format: ',d' }] },
+      },
+    ],
   }
 }

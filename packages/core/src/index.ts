@@ -37,29 +37,42 @@ export type { BatchProblem } from './checkBatch.js'
 export { RunStore } from './RunStore.js'
 export { SampleHistory } from './SampleHistory.js'
 export type { Thinning } from './SampleHistory.js'
-export { decimateSamples, layerHistory, layerPoint, runOverview, sparsityColumn } from './runViews.js'
+export { decimateSamples, layerHistory, layerPoint, runChurn, runOverview, sparsityColumn } from './runViews.js'
 export type { LayerHistory, LayerPoint, RunOverview } from './runViews.js'
 export { MAX_LAYER_CHANGES, OVERVIEW_POINTS, applyToOverview, liveLayerInfo, liveOverview } from './liveOverview.js'
 export type { LiveOverview, LiveOverviewOptions } from './liveOverview.js'
 export { LAYER_POINTS, applyToLayerHistory } from './applyToLayerHistory.js'
 export type { LayerHistoryOptions } from './applyToLayerHistory.js'
 export type { Acks, RunSnapshot, RunStatus, RunStoreOptions, RunSummary } from './RunStore.js'
-export { deriveTotals, formatBytes, formatLayerName, formatPercent, reportFileName } from './totals.js'
+export { deriveTotals, describeSaving, formatBytes, formatLayerName, formatPercent, memoryVsDense, reportFileName } from './totals.js'
 export type { ModelTotals } from './totals.js'
 export {
   DATASET,
   HEATMAP_LAYER_THRESHOLD,
   HISTOGRAM_SUBTITLE,
+  STEP_DOMAIN,
+  bandsSpec,
+  churnSpec,
   comparedHistogramRows,
   eventRows,
   eventsPerStep,
   eventsSpec,
+  heatmapRows,
   histogramRows,
   histogramSpec,
+  scalarRows,
+  scalarSpec,
   sparsityRows,
   sparsitySpec,
+  stepDomainOf,
 } from './chartSpecs.js'
-export type { EventRow, HistogramRow, SparsityRow, VegaLiteSpec } from './chartSpecs.js'
+export type { EventRow, HeatmapRow, HistogramRow, ScalarRow, SparsityRow, SparsitySpecOptions, StepDomain, VegaLiteSpec } from './chartSpecs.js'
+export { chartConfig, OKABE_ITO } from './chartTheme.js'
+export type { ColorScheme } from './chartTheme.js'
+export { BAND_PERCENTILES, MODEL_CHURN, addToChurn, bandRows, churnRows, histogramQuantile, nnzBefore } from './dynamics.js'
+export type { BandRow, ChurnRow } from './dynamics.js'
+export { COST_WINDOW, describeSampling, intervalAt, rollingOverhead } from './profilerCost.js'
+export type { CostPoint } from './profilerCost.js'
 export { rebinHistograms } from './rebinHistograms.js'
 export type { RebinnedHistograms } from './rebinHistograms.js'
 export { DEFAULT_SECTIONS, REPORT_SECTIONS, buildReport, samplesCsv, storageChanges } from './buildReport.js'

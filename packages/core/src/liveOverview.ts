@@ -1,5 +1,7 @@
-import { HEATMAP_LAYER_THRESHOLD, eventsPerStep, type EventRow, type SparsityRow } from './chartSpecs.js'
-import { decimateSamples, sparsityColumn, type RunOverview } from './runViews.js'
+import { HEATMAP_LAYER_THRESHOLD, eventsPerStep, scalarRows, type EventRow, type SparsityRow } from './chartSpecs.js'
+import { addToChurn, churnRows } from './dynamics.js'
+import { COST_WINDOW } from './profilerCost.js'
+import { costPoint, decimateSamples, modelChurn, sparsityColumn, thinChurn, type RunOverview } from './runViews.js'
 import type { EventRecord, LayerInfo, LayerRecord, WireRecord } from './schema.js'
 
 /** Samples a live page asks the overview for; `applyToOverview` thins back to this once it holds twice as many. */
@@ -64,6 +66,8 @@ export function applyToOverview(view: LiveOverview, record: WireRecord, options:
         steps: [...view.steps, record.step],
         sparsity: [...view.sparsity, column],
         sparsityRows: [...view.sparsityRows, ...lineRows(view.run.layers, [record.step], [column])],
+        scalars: [...view.scalars, ...scalarRows([record])],
+        costs: [...view.costs.slice(1 - COST_WINDOW), costPoint(record)],
         first: view.first ?? record,
         latest: record,
         liveSamples: view.liveSamples + 1,
@@ -71,7 +75,7 @@ export function applyToOverview(view: LiveOverview, record: WireRecord, options:
       return thin(grown, options.points ?? OVERVIEW_POINTS)
     }
     case 'event':
-      return { ...next, events: addEvent(view.events, record) }
+      return { ...next, events: addEvent(view.events, record), churn: addChurn(view, record, options.points ?? OVERVIEW_POINTS) }
     case 'sampler':
       return { ...next, sampler: [...view.sampler, record] }
     case 'layer':
@@ -111,7 +115,20 @@ function thin(view: LiveOverview, points: number): LiveOverview {
   const kept = decimateSamples(view.steps.map((_, i) => i), points)
   const steps = kept.map((i) => view.steps[i]!)
   const sparsity = kept.map((i) => view.sparsity[i]!)
-  return { ...view, steps, sparsity, sparsityRows: lineRows(view.run.layers, steps, sparsity) }
+  const shown = new Set(steps)
+  const scalars = view.scalars.filter((row) => shown.has(row.step))
+  return { ...view, steps, sparsity, scalars, sparsityRows: lineRows(view.run.layers, steps, sparsity) }
+}
+
+/** The event's update folded into the churn rows, over the nnz of the latest sample, as runChurn computes it. */
+function addChurn(view: LiveOverview, record: EventRecord, points: number) {
+  const model = modelChurn(view.first)
+  const sample = view.latest
+  const nnz = !sample ? undefined : (model ? sample.layers.reduce((n, l) => n + l.nnz, 0) : sample.layers.find((l) => l.name === record.layer)?.nnz)
+  const [update] = churnRows([record], () => nnz, model)
+  if (!update) return view.churn
+  const churn = addToChurn(view.churn, update)
+  return new Set(churn.map((row) => row.step)).size > 2 * points ? thinChurn(churn, points) : churn
 }
 
 /** Sums the event into its step's row, as `eventsPerStep` does over the whole run. */

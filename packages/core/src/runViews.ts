@@ -1,6 +1,8 @@
-import { eventRows, eventsPerStep, type EventRow } from './chartSpecs.js'
+import { HEATMAP_LAYER_THRESHOLD, eventRows, eventsPerStep, scalarRows, type EventRow, type ScalarRow } from './chartSpecs.js'
+import { churnRows, type ChurnRow } from './dynamics.js'
+import { COST_WINDOW, type CostPoint } from './profilerCost.js'
 import type { RunSnapshot, RunStatus } from './RunStore.js'
-import type { EndRecord, LayerRecord, LayerSample, RunRecord, SampleRecord, SamplerRecord } from './schema.js'
+import type { EndRecord, EventRecord, LayerRecord, LayerSample, RunRecord, SampleRecord, SamplerRecord } from './schema.js'
 import type { Thinning } from './SampleHistory.js'
 
 /** At most `max` samples: the first, the last and evenly spaced ones between. */
@@ -37,6 +39,43 @@ export interface RunOverview {
   latest: SampleRecord | null
   /** Drops and grows summed per step over the events held. */
   events: EventRow[]
+  /** Topology churn per update: of each layer, or of the whole model past HEATMAP_LAYER_THRESHOLD layers (see modelChurn). */
+  churn: ChurnRow[]
+  /** Training scalars (the loss) of the matrix's samples. */
+  scalars: ScalarRow[]
+  /** The profiler's cost of the last COST_WINDOW samples, for its rolling overhead. */
+  costs: CostPoint[]
+}
+
+/**
+ * Whether an overview sums its churn over the whole model: past HEATMAP_LAYER_THRESHOLD layers in the run's
+ * first sample (which never changes, so a live view and the server decide alike however layers come and go).
+ */
+export const modelChurn = (first: SampleRecord | null | undefined) => (first?.layers.length ?? 0) > HEATMAP_LAYER_THRESHOLD
+
+/** A sample's cost figures alone. */
+export const costPoint = ({ step, cost_ms, step_ms }: SampleRecord): CostPoint => ({ step, cost_ms, step_ms })
+
+/**
+ * Churn of the events held, each update over the nnz of the latest sample that came before its first event
+ * (by seq): what a live page computes as records arrive. An update before any sample is left out.
+ */
+export function runChurn(samples: readonly SampleRecord[], events: readonly EventRecord[], model: boolean): ChurnRow[] {
+  const before = (seq: number) => {
+    let lo = 0
+    let hi = samples.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1
+      if (samples[mid]!.seq < seq) lo = mid
+      else hi = mid - 1
+    }
+    const sample = samples[lo]
+    return sample && sample.seq < seq ? sample : undefined
+  }
+  return churnRows(events, (e) => {
+    const sample = before(e.seq)
+    return sample && (model ? sample.layers.reduce((n, l) => n + l.nnz, 0) : sample.layers.find((l) => l.name === e.layer)?.nnz)
+  }, model)
 }
 
 /** One matrix row: each layer's sparsity in `layers` order. */
@@ -65,7 +104,18 @@ export function runOverview(snapshot: RunSnapshot, points: number): RunOverview 
     first: snapshot.samples[0] ?? null,
     latest: snapshot.samples.at(-1) ?? null,
     events: eventsPerStep(snapshot.events),
+    churn: thinChurn(runChurn(snapshot.samples, snapshot.events, modelChurn(snapshot.samples[0])), points),
+    scalars: scalarRows(shown),
+    costs: snapshot.samples.slice(-COST_WINDOW).map(costPoint),
   }
+}
+
+/** At most `points` update steps of churn rows: the first, the newest and evenly spaced ones between. */
+export function thinChurn(rows: ChurnRow[], points: number): ChurnRow[] {
+  const steps = [...new Set(rows.map((r) => r.step))]
+  if (steps.length <= points) return rows
+  const kept = new Set(decimateSamples(steps, points))
+  return rows.filter((r) => kept.has(r.step))
 }
 
 /** One layer at one sample. */

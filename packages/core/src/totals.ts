@@ -68,3 +68,26 @@ export function formatBytes(bytes: number): string {
   const digits = unit === 0 || value >= 100 ? 0 : value >= 10 ? 1 : 2
   return `${bytes < 0 ? '-' : ''}${value.toFixed(digits)} ${units[unit]}`
 }
+
+/**
+ * Memory against the dense baseline in words, one sign convention everywhere: what is saved, or what the
+ * sparse storage costs on top of dense.
+ * @example describeSaving(240_640, 337_920) // '235 KiB saved: 71% of the 330 KiB dense baseline'
+ * @example describeSaving(2_355, 0) // '2.30 KiB more than dense'
+ */
+export function describeSaving(savedBytes: number, denseBytes: number): string {
+  const share = denseBytes > 0 ? `: ${Math.round((Math.abs(savedBytes) / denseBytes) * 100)}% of the ${formatBytes(denseBytes)} dense baseline` : ''
+  if (savedBytes > 0) return `${formatBytes(savedBytes)} saved${share}`
+  if (savedBytes < 0) return `${formatBytes(-savedBytes)} more than dense${share}`
+  return 'same as dense'
+}
+
+/**
+ * One layer's memory against its dense size, short enough for a table cell.
+ * @example memoryVsDense(1024, 5120) // '4.00 KiB less than dense'
+ */
+export function memoryVsDense(bytes: number, denseBytes: number): string {
+  const saved = denseBytes - bytes
+  if (saved === 0) return 'same as dense'
+  return `${formatBytes(Math.abs(saved))} ${saved > 0 ? 'less' : 'more'} than dense`
+}

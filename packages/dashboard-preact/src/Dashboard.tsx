@@ -2,21 +2,31 @@ import { useEffect, useMemo, useState } from 'preact/hooks'
 import {
   DATASET,
   HEATMAP_LAYER_THRESHOLD,
+  STEP_DOMAIN,
+  churnSpec,
   deriveTotals,
-  formatBytes,
+  describeSampling,
+  describeSaving,
+  eventsSpec,
   formatPercent,
+  intervalAt,
   liveLayerInfo,
+  rollingOverhead,
+  scalarSpec,
   sparsitySpec,
   type LiveOverview,
   type RunSummary,
+  type StepDomain,
 } from '@sparselab-profiler/core'
 import { DASHBOARD_CSS } from './dashboardCss.js'
+import { EmptyState } from './EmptyState.js'
 import { ExportDialog } from './ExportDialog.js'
 import { LayerInspector } from './LayerInspector.js'
 import { LayerTable } from './LayerTable.js'
 import { runsClient, type RunsClient } from './runsClient.js'
 import { SparsityHeatmap } from './SparsityHeatmap.js'
 import { StorageChanges } from './StorageChanges.js'
+import { readUrlState, writeUrlState, type UrlState } from './urlState.js'
 import { useLiveRun } from './useLiveRun.js'
 import { VegaChart } from './VegaChart.js'
 
@@ -27,10 +37,12 @@ export interface DashboardProps {
   run?: string
   /** Bearer token for a server started with --token. */
   token?: string
+  /** Keep run, inspected layer, step and zoom in the page's URL (the served page does; an embedding page need not). */
+  urlState?: boolean
 }
 
-function useRuns(client: RunsClient): RunSummary[] {
-  const [runs, setRuns] = useState<RunSummary[]>([])
+function useRuns(client: RunsClient): RunSummary[] | null {
+  const [runs, setRuns] = useState<RunSummary[] | null>(null)
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined
     let cancelled = false
@@ -52,131 +64,208 @@ function useRuns(client: RunsClient): RunSummary[] {
   return runs
 }
 
+const count = (n: number) => n.toLocaleString('en-US')
+
 /**
- * The live dashboard: run header, per-layer sparsity, layer inspector, pause and export.
+ * The live dashboard: run header, training scalars, per-layer sparsity and topology dynamics on one step
+ * axis (drag across the sparsity lines to zoom), the layer inspector, pause and export.
  * @example render(<Dashboard url="http://127.0.0.1:8080" />, element)
  */
-export function Dashboard({ url, run, token }: DashboardProps) {
+export function Dashboard({ url, run, token, urlState = false }: DashboardProps) {
   const client = useMemo(() => runsClient({ url, token }), [url, token])
   const runs = useRuns(client)
-  const [chosenRun, setChosenRun] = useState(run)
-  const activeRun = chosenRun ?? runs[0]?.run
+  const [view, setView] = useState<UrlState>(() => ({ ...(urlState ? readUrlState(location.search) : {}), ...(run ? { run } : {}) }))
+  const update = (change: Partial<UrlState>) => setView((state) => ({ ...state, ...change }))
+  const activeRun = view.run ?? runs?.[0]?.run
   const { data, status, error, observer } = useLiveRun({ client, run: activeRun })
-  const [chosenLayer, setChosenLayer] = useState<string | undefined>(undefined)
   // the view on show when updates were paused: views are never changed, so later records leave it be
   const [frozen, setFrozen] = useState<LiveOverview | null>(null)
   const [exporting, setExporting] = useState(false)
+  const [scalar, setScalar] = useState<string | undefined>(undefined)
+  const [logScale, setLogScale] = useState(false)
   useEffect(() => setFrozen(null), [activeRun])
+  useEffect(() => {
+    if (urlState) history.replaceState(history.state, '', `${location.pathname}${writeUrlState(location.search, view)}${location.hash}`)
+  }, [urlState, view])
 
   // While paused the charts get the view taken at pause; on resume the live one, whose arrays begin with the
   // same rows, so the charts insert only what arrived meanwhile.
   const shown = frozen ?? data
-  const sparsityRows = shown?.sparsityRows ?? []
-  const eventRows = shown?.events ?? []
-  const layerCount = data?.run.layers.length ?? 0
-  // the line chart's spec; past the threshold the canvas heatmap draws instead
-  const sparsity = useMemo(() => sparsitySpec([], [], Math.min(layerCount, HEATMAP_LAYER_THRESHOLD)), [layerCount])
+  const layerNames = useMemo(() => data?.run.layers.map((l) => l.name) ?? [], [data?.run.layers])
+  const lineLayers = layerNames.length > HEATMAP_LAYER_THRESHOLD ? [] : layerNames
+  const runDomain: StepDomain = [shown?.steps[0] ?? 0, shown?.steps.at(-1) ?? 0]
+  const domain = view.zoom ?? runDomain
+  const signals = { [STEP_DOMAIN.lo]: domain[0], [STEP_DOMAIN.hi]: Math.max(domain[1], domain[0] + 1) }
+  // specs hold no data and a placeholder domain: they change only with the layers, the rest streams in
+  const sparsity = useMemo(() => sparsitySpec([], [], { layers: lineLayers, domain: [0, 1] }), [lineLayers.join('\n')])
+  const churn = useMemo(() => churnSpec([], { domain: [0, 1] }), [])
+  const events = useMemo(() => eventsSpec([], { domain: [0, 1] }), [])
+  const scalarNames = useMemo(() => [...new Set(shown?.scalars.map((r) => r.name))], [shown?.scalars])
+  const shownScalar = scalar && scalarNames.includes(scalar) ? scalar : (scalarNames.includes('loss') ? 'loss' : scalarNames[0])
+  const scalarChart = useMemo(() => shownScalar && scalarSpec([], { name: shownScalar, domain: [0, 1], log: logScale }), [shownScalar, logScale])
 
-  const silent = runs.find((r) => r.run === activeRun)?.status === 'interrupted'
+  const known = runs?.find((r) => r.run === activeRun)
   const latest = shown?.latest ?? undefined
   const totals = latest ? deriveTotals(latest) : null
-  const layerNames = useMemo(() => data?.run.layers.map((l) => l.name) ?? [], [data?.run.layers])
-  const layer = chosenLayer && layerNames.includes(chosenLayer) ? chosenLayer : layerNames[0]
+  const layer = view.layer && layerNames.includes(view.layer) ? view.layer : layerNames[0]
   const waiting = data && frozen ? data.liveSamples - frozen.liveSamples : 0
-  const every = data?.sampler.at(-1)?.every ?? data?.run.sampler.every ?? 1
-  const overhead = latest?.step_ms ? latest.cost_ms / (every * latest.step_ms) : null
-  const statusText = data?.end
-    ? `run ${data.end.status}`
-    : silent
+  const overhead = data ? rollingOverhead(data.costs, (step) => intervalAt(step, data.run.sampler, data.sampler)) : null
+  const ended = data?.end ?? null
+  const unreachable = status === 'reconnecting'
+  const statusText = ended
+    ? `run ${ended.status}`
+    : known?.status === 'interrupted'
       ? 'run interrupted (training went silent)'
-      : status === 'reconnecting'
-        ? 'reconnecting…'
-        : status
+      : unreachable
+        ? 'server unreachable, retrying…'
+        : frozen
+          ? 'paused'
+          : status
+  const pill = ended ? 'ended' : unreachable ? 'unreachable' : frozen ? 'paused' : status
+
+  if (runs !== null && runs.length === 0 && !view.run)
+    return (
+      <div class="slp-dashboard">
+        <style>{DASHBOARD_CSS}</style>
+        <header class="slp-bar">
+          <h1>SparseLab Profiler</h1>
+        </header>
+        <EmptyState url={url} />
+      </div>
+    )
 
   return (
     <div class="slp-dashboard">
       <style>{DASHBOARD_CSS}</style>
       <header class="slp-bar">
         <h1>SparseLab Profiler</h1>
-        <label>
+        <label class="slp-run-picker">
           Run{' '}
-          <select value={activeRun ?? ''} onChange={(e) => setChosenRun((e.target as HTMLSelectElement).value)}>
-            {runs.map((r) => (
+          <select value={activeRun ?? ''} onChange={(e) => setView({ run: (e.target as HTMLSelectElement).value })}>
+            {runs?.map((r) => (
               <option value={r.run} key={r.run}>
                 {r.name} · {r.run} ({r.status})
               </option>
             ))}
           </select>
         </label>
-        <span class={`slp-status slp-status-${status}`} data-status={status} role="status">
+        <span class={`slp-status slp-status-${pill}`} data-status={status} role="status">
           {statusText}
         </span>
-        <button
-          type="button"
-          disabled={!data}
-          aria-pressed={frozen !== null}
-          onClick={() => setFrozen(frozen ? null : data)}
-        >
-          {frozen ? `Resume updates${waiting ? ` (${waiting} new)` : ''}` : 'Pause updates'}
-        </button>
-        <button type="button" disabled={!data} onClick={() => setExporting(true)}>
-          Export report
-        </button>
+        <span class="slp-bar-actions">
+          <button type="button" disabled={!data || ended !== null} aria-pressed={frozen !== null} onClick={() => setFrozen(frozen ? null : data)}>
+            {frozen ? `Resume updates${waiting ? ` (${waiting} new)` : ''}` : 'Pause updates'}
+          </button>
+          <button type="button" disabled={!data || unreachable} title={unreachable ? 'The server is not answering' : undefined} onClick={() => setExporting(true)}>
+            Export report
+          </button>
+        </span>
       </header>
       {exporting && data && (
         <ExportDialog client={client} run={data.run.run} runName={data.run.name} step={latest?.step ?? 0} onClose={() => setExporting(false)} />
       )}
-      {!activeRun && <p class="slp-empty">Waiting for a run… start training with SparsityProfilerCallback.</p>}
+      {runs === null && !data && <p class="slp-empty">Connecting to the server…</p>}
       {error && <p class="slp-error">Cannot load run: {error}</p>}
       {data && (
         <>
           <dl class="slp-stats">
             <div>
               <dt>Training step</dt>
-              <dd data-stat="step">{latest?.step ?? '–'}</dd>
+              <dd data-stat="step">{latest ? count(latest.step) : '–'}</dd>
             </div>
             <div>
-              <dt>Total model sparsity</dt>
+              <dt>Model sparsity</dt>
               <dd data-stat="sparsity">{totals ? formatPercent(totals.sparsity) : '–'}</dd>
+              {totals && <dd class="slp-note">{`${count(totals.nnz)} of ${count(totals.numel)} weights active`}</dd>}
             </div>
             <div>
-              <dt>Memory saved vs dense</dt>
-              <dd data-stat="saved">{totals ? formatBytes(totals.savedBytes) : '–'}</dd>
+              <dt>Memory against dense</dt>
+              <dd data-stat="saved">{totals ? describeSaving(totals.savedBytes, totals.denseBytes) : '–'}</dd>
             </div>
             <div>
-              <dt>Profiler cost per sample</dt>
-              <dd data-stat="cost">
-                {latest ? `${latest.cost_ms.toFixed(1)} ms` : '–'}
-                {overhead !== null ? ` (~${formatPercent(overhead)} of training)` : ''}
+              <dt>Profiler cost</dt>
+              <dd data-stat="cost">{overhead === null ? '–' : `${formatPercent(overhead)} of training time`}</dd>
+              <dd class="slp-note" data-stat="sampling">
+                {`over the last ${data.costs.length} samples; sampling ${describeSampling(data.run.sampler, data.sampler)}`}
               </dd>
             </div>
           </dl>
           {!latest && <p class="slp-empty">Waiting for the first sample…</p>}
+          {view.zoom && (
+            <p class="slp-zoom" role="status">
+              Steps {count(view.zoom[0])}–{count(view.zoom[1])} of {count(runDomain[0])}–{count(runDomain[1])}{' '}
+              <button type="button" onClick={() => update({ zoom: undefined })}>
+                Reset zoom
+              </button>
+            </p>
+          )}
+          {scalarChart && shownScalar && (
+            <section>
+              <div class="slp-section-head">
+                <h2>Training</h2>
+                {scalarNames.length > 1 && (
+                  <select aria-label="Scalar" value={shownScalar} onChange={(e) => setScalar((e.target as HTMLSelectElement).value)}>
+                    {scalarNames.map((name) => (
+                      <option value={name} key={name}>
+                        {name}
+                      </option>
+                    ))}
+                  </select>
+                )}
+                <label>
+                  <input type="checkbox" checked={logScale} onChange={() => setLogScale(!logScale)} /> log scale
+                </label>
+              </div>
+              <VegaChart name="scalars" spec={scalarChart} data={{ [DATASET.scalars]: shown!.scalars }} signals={signals} />
+            </section>
+          )}
           <section>
-            <h2>Per-layer sparsity evolution</h2>
-            {layerCount > HEATMAP_LAYER_THRESHOLD ? (
+            <div class="slp-section-head">
+              <h2>Per-layer sparsity</h2>
+              {lineLayers.length > 0 && !view.zoom && <span class="slp-hint">drag across the chart to zoom</span>}
+            </div>
+            {layerNames.length > HEATMAP_LAYER_THRESHOLD ? (
               <SparsityHeatmap
                 layers={layerNames}
                 steps={shown!.steps}
                 sparsity={shown!.sparsity}
-                events={eventRows}
-                onLayer={setChosenLayer}
+                events={shown!.events}
+                layer={layer}
+                onLayer={(name) => update({ layer: name, step: undefined })}
               />
             ) : (
-              <VegaChart name="sparsity" spec={sparsity} data={{ [DATASET.sparsity]: sparsityRows, [DATASET.eventMarks]: eventRows }} />
+              <VegaChart
+                name="sparsity"
+                spec={sparsity}
+                data={{ [DATASET.sparsity]: shown!.sparsityRows, [DATASET.eventMarks]: shown!.events }}
+                signals={signals}
+                onZoom={(zoom) => update({ zoom })}
+              />
             )}
             <details>
               <summary>Every layer as text</summary>
-              {layer && <LayerTable sample={latest} infoOf={(name) => liveLayerInfo(data, name)} layer={layer} onLayer={setChosenLayer} />}
+              {layer && (
+                <LayerTable sample={latest} infoOf={(name) => liveLayerInfo(data, name)} layer={layer} onLayer={(name) => update({ layer: name, step: undefined })} />
+              )}
             </details>
             <StorageChanges changes={data.layerChanges} />
+          </section>
+          <section>
+            <h2>Topology dynamics</h2>
+            <div class="slp-pair">
+              <VegaChart name="churn" spec={churn} data={{ [DATASET.churn]: shown!.churn }} signals={signals} empty="No topology updates yet: churn appears with the first drop or grow." />
+              <VegaChart name="events" spec={events} data={{ [DATASET.events]: shown!.events }} signals={signals} empty="No topology updates yet." />
+            </div>
           </section>
           {layer && observer && (
             <LayerInspector
               live={observer}
               layers={layerNames}
               layer={layer}
-              onLayer={setChosenLayer}
+              onLayer={(name) => update({ layer: name, step: undefined })}
+              step={view.step}
+              onStep={(step) => update({ step })}
+              domain={domain}
               untilStep={frozen ? (frozen.latest?.step ?? -1) : null}
             />
           )}

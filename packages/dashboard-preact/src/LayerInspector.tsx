@@ -1,11 +1,19 @@
 import { useMemo, useState } from 'preact/hooks'
 import {
   DATASET,
+  STEP_DOMAIN,
+  bandRows,
+  bandsSpec,
+  churnRows,
+  churnSpec,
   comparedHistogramRows,
   eventsSpec,
   formatBytes,
   formatPercent,
   histogramSpec,
+  memoryVsDense,
+  nnzBefore,
+  type StepDomain,
 } from '@sparselab-profiler/core'
 import type { LiveRunObserver } from './LiveRunObserver.js'
 import { useLayerHistory } from './useLayerHistory.js'
@@ -17,24 +25,38 @@ export interface LayerInspectorProps {
   layers: string[]
   layer: string
   onLayer: (layer: string) => void
+  /** The step whose histogram is shown (the nearest sample at or before it); undefined follows the newest. */
+  step: number | undefined
+  onStep: (step: number | undefined) => void
+  /** The step range the page's charts show. */
+  domain: StepDomain
   /** While updates are paused: the newest step on show; later points are held back. */
   untilStep: number | null
 }
 
+const count = (n: number) => n.toLocaleString('en-US')
+
+/** Index of the last point at or before `step`; the first point for an earlier step. */
+function pointAt(points: readonly { step: number }[], step: number): number {
+  let index = points.length - 1
+  while (index > 0 && points[index]!.step > step) index--
+  return Math.max(0, index)
+}
+
 /**
- * One layer in depth: its numbers as text, its non-zero histogram at a chosen step, its drop/grow
- * timeline. Its history is fetched for the chosen layer only and then follows the live run.
+ * One layer in depth: its numbers as text, its non-zero histogram at a chosen step and its distribution
+ * over time, its churn and drop/grow timeline. Its history is fetched for the chosen layer only and then
+ * follows the live run.
  */
-export function LayerInspector({ live, layers, layer, onLayer, untilStep }: LayerInspectorProps) {
+export function LayerInspector({ live, layers, layer, onLayer, step, onStep, domain, untilStep }: LayerInspectorProps) {
   const { history, error } = useLayerHistory({ live, layer })
-  // null follows the newest point; a number pins the slider to that point
-  const [pinned, setPinned] = useState<number | null>(null)
   const [compare, setCompare] = useState(false)
+  const [filter, setFilter] = useState('')
   const points = useMemo(
     () => (history ? (untilStep === null ? history.points : history.points.filter((p) => p.step <= untilStep)) : []),
     [history, untilStep],
   )
-  const index = pinned === null ? points.length - 1 : Math.min(pinned, points.length - 1)
+  const index = step === undefined ? points.length - 1 : pointAt(points, step)
   const stats = points[index]
   const first = points[0]
   const histogram = useMemo(() => {
@@ -48,21 +70,43 @@ export function LayerInspector({ live, layers, layer, onLayer, untilStep }: Laye
     () => (history ? history.events.filter((e) => untilStep === null || e.step <= untilStep) : []),
     [history, untilStep],
   )
+  const bands = useMemo(() => bandRows(points.map((p) => ({ ...p, layer }))), [points, layer])
+  const churn = useMemo(() => churnRows(layerEvents, nnzBefore(points)), [layerEvents, points])
+  const specs = useMemo(
+    () => ({
+      histogram: histogramSpec([], { layer }),
+      bands: bandsSpec([], { layer, domain: [0, 1] }),
+      churn: churnSpec([], { layer, domain: [0, 1] }),
+      events: eventsSpec([], { layer, domain: [0, 1] }),
+    }),
+    [layer],
+  )
+  const signals = { [STEP_DOMAIN.lo]: domain[0], [STEP_DOMAIN.hi]: Math.max(domain[1], domain[0] + 1) }
+  const needle = filter.trim().toLowerCase()
+  const choices = needle ? layers.filter((name) => name === layer || name.toLowerCase().includes(needle)) : layers
   const drops = layerEvents.filter((e) => e.op === 'drop').reduce((n, e) => n + e.count, 0)
   const grows = layerEvents.filter((e) => e.op === 'grow').reduce((n, e) => n + e.count, 0)
 
   return (
     <section class="slp-inspector" aria-label="Layer inspector">
-      <h2>
-        Layer inspector:{' '}
+      <div class="slp-section-head">
+        <h2>Layer inspector</h2>
+        <input
+          type="search"
+          placeholder={`Filter ${count(layers.length)} layers`}
+          aria-label="Filter layers"
+          value={filter}
+          onInput={(e) => setFilter((e.target as HTMLInputElement).value)}
+        />
         <select value={layer} aria-label="Layer" onChange={(e) => onLayer((e.target as HTMLSelectElement).value)}>
-          {layers.map((name) => (
+          {choices.map((name) => (
             <option value={name} key={name}>
               {name}
             </option>
           ))}
         </select>
-      </h2>
+        {needle && <span class="slp-hint">{count(choices.length)} match</span>}
+      </div>
       {error && <p class="slp-error">Cannot load layer {layer}: {error}</p>}
       {stats && (
         <dl class="slp-stats" data-inspector-stats>
@@ -71,21 +115,24 @@ export function LayerInspector({ live, layers, layer, onLayer, untilStep }: Laye
             <dd data-stat="layer-sparsity">{formatPercent(stats.sparsity)}</dd>
           </div>
           <div>
-            <dt>NNZ</dt>
+            <dt>Active weights</dt>
             <dd data-stat="layer-nnz">
-              {stats.nnz.toLocaleString('en-US')} / {stats.numel.toLocaleString('en-US')}
+              {count(stats.nnz)} / {count(stats.numel)}
             </dd>
           </div>
           <div>
             <dt>Memory vs dense</dt>
             <dd data-stat="layer-memory">
-              {formatBytes(stats.bytes)} vs {formatBytes(stats.dense_bytes)} ({formatBytes(stats.bytes - stats.dense_bytes)})
+              {memoryVsDense(stats.bytes, stats.dense_bytes)}
+            </dd>
+            <dd class="slp-note">
+              {formatBytes(stats.bytes)} used, {formatBytes(stats.dense_bytes)} dense
             </dd>
           </div>
           <div>
             <dt>Dropped / grown so far</dt>
             <dd data-stat="layer-events">
-              {drops.toLocaleString('en-US')} / {grows.toLocaleString('en-US')}
+              {count(drops)} / {count(grows)}
             </dd>
           </div>
           <div>
@@ -97,7 +144,7 @@ export function LayerInspector({ live, layers, layer, onLayer, untilStep }: Laye
       {points.length > 0 && (
         <div class="slp-controls">
           <label>
-            Step {stats?.step}{' '}
+            Step {stats ? count(stats.step) : ''}{' '}
             <input
               type="range"
               aria-label="Histogram step"
@@ -106,7 +153,7 @@ export function LayerInspector({ live, layers, layer, onLayer, untilStep }: Laye
               value={index}
               onInput={(e) => {
                 const value = Number((e.target as HTMLInputElement).value)
-                setPinned(value === points.length - 1 ? null : value)
+                onStep(value === points.length - 1 ? undefined : points[value]!.step)
               }}
             />
           </label>
@@ -116,8 +163,10 @@ export function LayerInspector({ live, layers, layer, onLayer, untilStep }: Laye
         </div>
       )}
       <div class="slp-pair">
-        {stats && <VegaChart name="histogram" spec={histogramSpec([], { layer })} data={{ [DATASET.histogram]: histogram }} />}
-        <VegaChart name="events" spec={eventsSpec([], { layer })} data={{ [DATASET.events]: layerEvents }} />
+        {stats && <VegaChart name="histogram" spec={specs.histogram} data={{ [DATASET.histogram]: histogram }} />}
+        <VegaChart name="bands" spec={specs.bands} data={{ [DATASET.bands]: bands }} signals={signals} empty="No non-zero weights sampled yet." />
+        <VegaChart name="layer-churn" spec={specs.churn} data={{ [DATASET.churn]: churn }} signals={signals} empty={`No topology updates of ${layer} yet.`} />
+        <VegaChart name="layer-events" spec={specs.events} data={{ [DATASET.events]: layerEvents }} signals={signals} empty={`No topology updates of ${layer} yet.`} />
       </div>
     </section>
   )

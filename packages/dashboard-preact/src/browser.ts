@@ -1,5 +1,5 @@
-// Entry of the page the server serves at `/`: the dashboard for this origin, run from `?run=`.
+// Entry of the page the server serves at `/`: the dashboard for this origin, its view (run, layer, step, zoom) kept in the URL.
 import { mount } from './mount.js'
 
 const params = new URLSearchParams(location.search)
-mount(document.getElementById('app')!, { url: '', run: params.get('run') ?? undefined, token: params.get('token') ?? undefined })
+mount(document.getElementById('app')!, { url: '', token: params.get('token') ?? undefined, urlState: true })

@@ -1,15 +1,34 @@
-// Every rule is scoped under .slp-dashboard so an embedding page keeps its own styles.
+// Every rule is scoped under .slp-dashboard so an embedding page keeps its own styles; the first rule resets what
+// an embedding page's element rules (a coloured h1, a button theme) would otherwise impose on the dashboard.
 export const DASHBOARD_CSS = `
-.slp-dashboard{font-family:system-ui,sans-serif;color:CanvasText;background:Canvas;color-scheme:light dark;padding:12px 16px}
-.slp-dashboard h1{font-size:1.2rem;margin:0}
-.slp-dashboard h2{font-size:1rem;margin:16px 0 8px}
-.slp-dashboard .slp-bar{display:flex;gap:16px;align-items:center;flex-wrap:wrap}
-.slp-dashboard .slp-bar button{margin-left:auto}
+.slp-dashboard :where(h1,h2,p,dl,dt,dd,table,th,td,pre,code,figure,section,header,label,details,summary){all:revert}
+.slp-dashboard{font-family:system-ui,sans-serif;font-size:14px;line-height:1.4;color:CanvasText;background:Canvas;color-scheme:light dark;padding:12px 16px;overflow-wrap:anywhere;--slp-muted:color-mix(in srgb,CanvasText 62%,Canvas)}
+.slp-dashboard h1{font-size:1.2rem;margin:0;color:inherit}
+.slp-dashboard h2{font-size:1rem;margin:16px 0 8px;color:inherit}
+.slp-dashboard .slp-bar{display:flex;gap:8px 16px;align-items:center;flex-wrap:wrap}
+.slp-dashboard .slp-bar-actions{display:flex;gap:8px;margin-left:auto}
+.slp-dashboard .slp-run-picker select{max-width:min(420px,70vw)}
+.slp-dashboard .slp-status-live{color:#1a7f37}
+.slp-dashboard .slp-status-paused{color:#9a6700}
+.slp-dashboard .slp-status-unreachable{color:#cf222e}
+@media (prefers-color-scheme:dark){.slp-dashboard .slp-status-live{color:#3fb950}.slp-dashboard .slp-status-paused{color:#d29922}.slp-dashboard .slp-status-unreachable{color:#f85149}}
+.slp-dashboard .slp-note,.slp-dashboard .slp-hint{font-size:.75rem;font-weight:400;color:var(--slp-muted)}
+.slp-dashboard .slp-section-head{display:flex;gap:8px 16px;align-items:baseline;flex-wrap:wrap}
+.slp-dashboard .slp-section-head h2{margin-right:auto}
+.slp-dashboard .slp-zoom{margin:8px 0;font-size:.85rem}
+.slp-dashboard .slp-figure{position:relative;margin:0;min-width:0}
+.slp-dashboard .slp-downloads{position:absolute;top:0;right:0;display:flex;gap:4px;opacity:0;transition:opacity .15s}
+.slp-dashboard .slp-figure:hover .slp-downloads,.slp-dashboard .slp-downloads:focus-within{opacity:1}
+.slp-dashboard .slp-downloads button{font-size:.7rem;padding:1px 6px}
+.slp-dashboard .slp-chart-empty{min-height:0;padding:24px 12px;margin:0;border:1px dashed #8886;border-radius:6px;color:var(--slp-muted);font-size:.85rem}
+.slp-dashboard .slp-empty-state{max-width:720px;margin:32px 0}
+.slp-dashboard .slp-empty-state pre{background:color-mix(in srgb,CanvasText 6%,Canvas);padding:12px;border-radius:6px;overflow-x:auto;font-size:.8rem}
 .slp-dashboard .slp-stats{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:8px 24px;margin:12px 0}
-.slp-dashboard .slp-stats dt{font-size:.75rem;opacity:.7}
+.slp-dashboard .slp-stats dt{font-size:.75rem;color:var(--slp-muted)}
 .slp-dashboard .slp-stats dd{margin:0;font-weight:600;font-variant-numeric:tabular-nums}
-.slp-dashboard .slp-chart{width:100%;min-height:120px}
-.slp-dashboard .slp-pair{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:16px}
+.slp-dashboard .slp-chart{width:100%;min-height:120px;min-width:0}
+.slp-dashboard .slp-pair{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(340px,100%),1fr));gap:16px 24px}
+.slp-dashboard .slp-pair>*{min-width:0}
 .slp-dashboard .slp-status{font-size:.8rem;padding:2px 8px;border-radius:10px;border:1px solid currentColor}
 .slp-dashboard .slp-error{color:#d62728}
 .slp-dashboard .slp-empty{opacity:.7}
@@ -25,10 +44,18 @@ export const DASHBOARD_CSS = `
 .slp-dashboard .slp-table tr[aria-selected="true"]{background:#8882}
 .slp-dashboard .slp-changes td,.slp-dashboard .slp-changes th{text-align:left}
 .slp-dashboard .slp-table tbody tr{cursor:pointer}
-.slp-dashboard .slp-table-scroll{max-height:320px;overflow-y:auto;display:inline-block}
+.slp-dashboard .slp-table-scroll{max-height:320px;overflow:auto;max-width:100%}
 .slp-dashboard .slp-table tbody tr{height:24px}
-.slp-dashboard .slp-heatmap canvas{display:block;image-rendering:pixelated}
-.slp-dashboard .slp-heatmap-axis{display:flex;justify-content:space-between;align-items:center;gap:12px;font-size:.75rem;opacity:.8}
-.slp-dashboard .slp-heatmap-legend{flex:0 0 160px;height:8px;background:linear-gradient(90deg,#440154,#3b528b,#21918c,#5ec962,#fde725)}
-.slp-dashboard .slp-heatmap-hover{display:block;font-size:.8rem;min-height:1.2em}
+.slp-dashboard .slp-heatmap{min-width:0;max-width:100%;overflow:hidden}
+.slp-dashboard .slp-heatmap-plot{position:relative;width:100%}
+.slp-dashboard .slp-heatmap-plot canvas{position:absolute;display:block}
+.slp-dashboard .slp-heatmap-plot canvas[data-chart]{image-rendering:pixelated}
+.slp-dashboard .slp-heatmap-overlay{left:0;top:0;pointer-events:none}
+.slp-dashboard .slp-heatmap-key{display:flex;align-items:flex-start;flex-wrap:wrap;gap:4px 10px;font-size:.75rem;margin:0 0 4px;box-sizing:border-box}
+.slp-dashboard .slp-heatmap-key-title{font-weight:600;line-height:10px}
+.slp-dashboard .slp-heatmap-scale{display:inline-flex;flex-direction:column;width:140px;gap:2px}
+.slp-dashboard .slp-heatmap-legend{display:block;height:10px;border-radius:2px;background:linear-gradient(90deg,#440154,#3b528b,#21918c,#5ec962,#fde725)}
+.slp-dashboard .slp-heatmap-scale-labels{display:flex;justify-content:space-between;opacity:.8;font-variant-numeric:tabular-nums}
+.slp-dashboard .slp-heatmap-key-note{margin-left:auto;opacity:.7;line-height:10px}
+.slp-dashboard .slp-heatmap-hover{display:block;font-size:.8rem;min-height:1.2em;overflow-wrap:anywhere}
 `

@@ -1,6 +1,17 @@
 import { createHash } from 'node:crypto'
 import escapeHtml from 'escape-html'
-import { formatBytes, formatLayerName, formatPercent, type ReportModel, type VegaLibraries } from '@sparselab-profiler/core'
+import {
+  HISTOGRAM_SUBTITLE,
+  chartConfig,
+  describeSaving,
+  formatBytes,
+  formatLayerName,
+  formatPercent,
+  memoryVsDense,
+  type ReportChart,
+  type ReportModel,
+  type VegaLibraries,
+} from '@sparselab-profiler/core'
 
 export interface RenderReportOptions {
   /** The Vega builds to inline; see loadVegaLibraries(). */
@@ -18,35 +29,85 @@ function inlineJson(value: unknown): string {
 }
 
 const STYLE = `
-:root{color-scheme:light dark;font-family:system-ui,sans-serif}
-body{margin:0 auto;max-width:1100px;padding:24px}
-h1{margin:0 0 4px;font-size:1.5rem}
-dl{display:grid;grid-template-columns:repeat(auto-fit,minmax(180px,1fr));gap:8px 24px;margin:16px 0}
-dt{font-size:.75rem;opacity:.7}dd{margin:0;font-weight:600}
-section{margin:24px 0}h2{font-size:1.1rem}
-table{border-collapse:collapse;font-variant-numeric:tabular-nums}th,td{padding:4px 10px;text-align:right;border-bottom:1px solid #8884}
-th:first-child,td:first-child{text-align:left}
+:root{color-scheme:light dark;font-family:system-ui,sans-serif;--muted:color-mix(in srgb,CanvasText 65%,Canvas)}
+body{margin:0 auto;max-width:1200px;padding:24px;background:Canvas;color:CanvasText}
+h1{margin:0;font-size:1.5rem;color:inherit}
+.byline{color:var(--muted);margin:4px 0 0}
+.headline{display:grid;grid-template-columns:repeat(auto-fit,minmax(190px,1fr));gap:12px;margin:20px 0 8px}
+.headline div{border:1px solid #8884;border-radius:8px;padding:10px 14px}
+.headline dt{font-size:.75rem;color:var(--muted)}.headline dd{margin:2px 0 0;font-size:1.25rem;font-weight:650;font-variant-numeric:tabular-nums}
+.headline dd small{display:block;font-size:.8rem;font-weight:400;color:var(--muted)}
+.facts{display:grid;grid-template-columns:repeat(auto-fit,minmax(230px,1fr));gap:6px 24px;margin:12px 0;font-size:.85rem}
+.facts dt{font-size:.72rem;color:var(--muted)}.facts dd{margin:0}
+time{white-space:nowrap}
+section{margin:28px 0}h2{font-size:1.1rem;margin:0 0 6px}section>p{margin:0 0 10px;color:var(--muted);font-size:.85rem}
+.table-scroll{max-height:480px;overflow:auto;border:1px solid #8884;border-radius:6px}
+table{border-collapse:collapse;font-variant-numeric:tabular-nums;width:100%;font-size:.85rem}
+th,td{padding:4px 10px;text-align:right;border-bottom:1px solid #8884}
+thead th{position:sticky;top:0;background:Canvas}
+th:first-child,td:first-child{text-align:left;overflow-wrap:anywhere}
 .changes td,.changes th{text-align:left}.changes td:first-child,.changes th:first-child{text-align:right}
-.chart{width:100%}
-footer{margin-top:32px;font-size:.75rem;opacity:.7}`
+.chart{width:100%;min-width:0}
+.multiples{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:16px 20px}
+footer{margin-top:32px;font-size:.75rem;color:var(--muted)}`
 
 const BOOT = `
 const report = JSON.parse(document.getElementById('report-data').textContent)
-for (const chart of report.charts) {
-  const element = document.getElementById('chart-' + chart.id)
-  // ast: Vega interprets expressions instead of compiling them with new Function, which the CSP forbids
-  vegaEmbed(element, chart.spec, { renderer: 'svg', actions: false, ast: true }).then(function () { element.dataset.rendered = 'true' })
+const dark = window.matchMedia('(prefers-color-scheme: dark)')
+const views = []
+function draw() {
+  while (views.length) views.pop().finalize()
+  const config = report.themes[dark.matches ? 'dark' : 'light']
+  return Promise.all(report.charts.map(function (chart) {
+    const element = document.getElementById('chart-' + chart.id)
+    // ast: Vega interprets expressions instead of compiling them with new Function, which the CSP forbids
+    return vegaEmbed(element, Object.assign({}, chart.spec, { config: config }), { renderer: 'svg', actions: false, ast: true }).then(function (result) {
+      views.push(result)
+      element.dataset.rendered = 'true'
+    })
+  }))
 }
+draw()
+dark.addEventListener('change', draw)
 const csvLink = document.getElementById('csv-link')
 if (csvLink) csvLink.href = URL.createObjectURL(new Blob([report.csv], { type: 'text/csv' }))`
+
+const count = (n: number) => n.toLocaleString('en-US')
+
+/** An ISO timestamp people read: no T, no milliseconds, kept on one line. */
+function timestamp(iso: string): string {
+  return `<time datetime="${escapeHtml(iso)}">${escapeHtml(iso.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'))}</time>`
+}
 
 function layerTable(report: ReportModel): string {
   const rows = report.layers!.map(
     (l) =>
-      `<tr><td>${escapeHtml(formatLayerName(l.layer, l.aliases))}</td><td>${formatPercent(l.sparsity)}</td><td>${l.nnz.toLocaleString('en-US')} / ${l.numel.toLocaleString('en-US')}</td>` +
-      `<td>${formatBytes(l.bytes)}</td><td>${formatBytes(l.denseBytes)}</td><td>${formatBytes(l.denseBytes - l.bytes)}</td><td>${l.drops}</td><td>${l.grows}</td></tr>`,
+      `<tr><td>${escapeHtml(formatLayerName(l.layer, l.aliases))}</td><td>${formatPercent(l.sparsity)}</td><td>${count(l.nnz)} / ${count(l.numel)}</td>` +
+      `<td>${formatBytes(l.bytes)}</td><td>${formatBytes(l.denseBytes)}</td><td>${memoryVsDense(l.bytes, l.denseBytes)}</td><td>${count(l.drops)}</td><td>${count(l.grows)}</td></tr>`,
   )
-  return `<section><h2>Memory and layers at step ${report.lastStep}</h2><table><thead><tr><th>Layer</th><th>Sparsity</th><th>NNZ</th><th>Memory used</th><th>Dense</th><th>Saved</th><th>Dropped</th><th>Grown</th></tr></thead><tbody>${rows.join('')}</tbody></table></section>`
+  return `<section><h2>Layers at step ${count(report.lastStep)}</h2><div class="table-scroll"><table><thead><tr><th>Layer</th><th>Sparsity</th><th>Non-zeros / weights</th><th>Memory used</th><th>Dense</th><th>Against dense</th><th>Dropped</th><th>Grown</th></tr></thead><tbody>${rows.join('')}</tbody></table></div></section>`
+}
+
+const GROUPS: Record<ReportChart['group'], { title: string; text: string }> = {
+  training: { title: 'Training and sparsity', text: 'Every chart shares the step axis. Dashed rules mark the steps where the topology changed.' },
+  topology: {
+    title: 'Topology dynamics',
+    text: 'Churn is the share of a layer’s active connections an update replaced; a run that settles shows it falling. Rewired connections were dropped and regrown at once; the net change is what pruning or growth alone left.',
+  },
+  layers: { title: 'Per layer', text: `Histograms: ${HISTOGRAM_SUBTITLE.join(' ')} Bands: the median, middle 50% and middle 90% of the non-zero weights over time.` },
+}
+
+function chartSections(report: ReportModel): string {
+  return (Object.keys(GROUPS) as ReportChart['group'][])
+    .map((group) => {
+      const charts = report.charts.filter((c) => c.group === group)
+      if (!charts.length) return ''
+      const divs = charts.map((c) => `<div class="chart" id="chart-${escapeHtml(c.id)}" role="img" aria-label="${escapeHtml(c.title)}"></div>`).join('\n')
+      const note = group === 'layers' && report.layerChartsNote ? ` ${escapeHtml(report.layerChartsNote)}` : ''
+      const body = charts.every((c) => c.small) ? `<div class="multiples">${divs}</div>` : divs
+      return `<section data-group="${group}"><h2>${GROUPS[group].title}</h2><p>${escapeHtml(GROUPS[group].text)}${note}</p>${body}</section>`
+    })
+    .join('\n')
 }
 
 function storageChangesTable(changes: ReportModel['storageChanges']): string {
@@ -62,7 +123,7 @@ function storageChangesTable(changes: ReportModel['storageChanges']): string {
 
 function latencyTable(latency: NonNullable<ReportModel['latency']>): string {
   const ms = (x: number) => `${x.toFixed(2)} ms`
-  return `<section><h2>Profiler latency</h2><table><thead><tr><th>Samples</th><th>Median</th><th>P95</th><th>Max</th></tr></thead><tbody><tr><td>${latency.samples}</td><td>${ms(latency.p50)}</td><td>${ms(latency.p95)}</td><td>${ms(latency.max)}</td></tr></tbody></table></section>`
+  return `<section><h2>Profiler latency</h2><table><thead><tr><th>Samples</th><th>Median</th><th>P95</th><th>Max</th></tr></thead><tbody><tr><td>${count(latency.samples)}</td><td>${ms(latency.p50)}</td><td>${ms(latency.p95)}</td><td>${ms(latency.max)}</td></tr></tbody></table></section>`
 }
 
 /**
@@ -76,30 +137,30 @@ export function renderReportHtml(report: ReportModel, { libraries }: RenderRepor
   // Only these exact scripts may run: no other script, no eval, no network.
   const hashes = [...scripts, boot].map((source) => `'sha256-${createHash('sha256').update(source).digest('base64')}'`)
   const csp = `default-src 'none'; script-src ${hashes.join(' ')}; style-src 'unsafe-inline'; img-src data: blob:`
+  const totals = report.totals
+  const headline: [string, string, string][] = totals
+    ? [
+        ['Model sparsity', formatPercent(totals.sparsity), `${count(totals.nnz)} of ${count(totals.numel)} weights active`],
+        ['Memory', describeSaving(totals.savedBytes, totals.denseBytes), `${formatBytes(totals.bytes)} used, ${formatBytes(totals.denseBytes)} dense`],
+        ['Steps', count(report.lastStep), report.statusText],
+        ['Algorithm', report.algorithm, report.model],
+      ]
+    : [['Steps', count(report.lastStep), report.statusText], ['Algorithm', report.algorithm, report.model]]
   const facts: [string, string][] = [
-    ['Run', report.runId],
-    ['Algorithm', report.algorithm],
-    ['Model', report.model],
-    ['Host', report.host],
-    ['Started', report.started],
-    ['Last record', report.lastRecord],
-    ['Last step', String(report.lastStep)],
-    ['Status', report.status],
-    ['Samples', report.samples],
-    ['Recorded by', report.profiler],
+    ['Run', escapeHtml(report.runId)],
+    ['Host', escapeHtml(report.host)],
+    ['Started', timestamp(report.started)],
+    ['Last record', timestamp(report.lastRecord)],
+    ['Samples', escapeHtml(report.samples)],
+    ['Sampling', escapeHtml(report.sampling)],
+    ['Recorded by', escapeHtml(report.profiler)],
   ]
-  if (report.totals) {
-    facts.push(['Model sparsity', formatPercent(report.totals.sparsity)])
-    facts.push(['Non-zeros', `${report.totals.nnz.toLocaleString('en-US')} / ${report.totals.numel.toLocaleString('en-US')}`])
-    facts.push(['Memory used / dense', `${formatBytes(report.totals.bytes)} / ${formatBytes(report.totals.denseBytes)}`])
-    facts.push(['Memory saved', formatBytes(report.totals.savedBytes)])
-  }
   const sections = [
-    ...report.charts.map((c) => `<section><h2>${escapeHtml(c.title)}</h2><div class="chart" id="chart-${escapeHtml(c.id)}"></div></section>`),
-    report.storageChanges.length ? storageChangesTable(report.storageChanges) : '',
     report.layers ? layerTable(report) : '',
+    chartSections(report),
+    report.storageChanges.length ? storageChangesTable(report.storageChanges) : '',
     report.latency ? latencyTable(report.latency) : '',
-    report.csv ? `<section><h2>Raw data</h2><p><a id="csv-link" download="${escapeHtml(`${report.runId}.csv`)}" href="#">Download every sample as CSV</a> (${report.csv.split('\n').length - 2} rows)</p></section>` : '',
+    report.csv ? `<section><h2>Raw data</h2><p><a id="csv-link" download="${escapeHtml(`${report.runId}.csv`)}" href="#">Download every sample as CSV</a> (${count(report.csv.split('\n').length - 2)} rows)</p></section>` : '',
   ].join('\n')
   return `<!doctype html>
 <html lang="en">
@@ -111,14 +172,15 @@ export function renderReportHtml(report: ReportModel, { libraries }: RenderRepor
 <style>${STYLE}</style>
 </head>
 <body>
-<header><h1>${escapeHtml(report.title)}</h1><div>SparseLab Profiler report</div></header>
-<dl>${facts.map(([k, v]) => `<div><dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd></div>`).join('')}</dl>
+<header><h1>${escapeHtml(report.title)}</h1><p class="byline">SparseLab Profiler report · ${escapeHtml(report.statusText)}</p></header>
+<dl class="headline">${headline.map(([k, v, note]) => `<div><dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}<small>${escapeHtml(note)}</small></dd></div>`).join('')}</dl>
+<dl class="facts">${facts.map(([k, v]) => `<div><dt>${escapeHtml(k)}</dt><dd>${v}</dd></div>`).join('')}</dl>
 <main>
 ${sections}
 </main>
-<footer>Generated ${escapeHtml(new Date().toISOString())} by SparseLab Profiler. Self-contained: no network needed.</footer>
+<footer>Generated ${timestamp(new Date().toISOString())} by SparseLab Profiler. Self-contained: no network needed.</footer>
 ${scripts.map((source) => `<script>${source}</script>`).join('\n')}
-<script type="application/json" id="report-data">${inlineJson({ charts: report.charts, csv: report.csv })}</script>
+<script type="application/json" id="report-data">${inlineJson({ charts: report.charts, csv: report.csv, themes: { light: chartConfig('light'), dark: chartConfig('dark') } })}</script>
 <script>${boot}</script>
 </body>
 </html>

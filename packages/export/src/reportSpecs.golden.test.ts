@@ -24,7 +24,7 @@ function vectorsRun(): RunSnapshot {
 }
 
 /** 14 layers (past the heatmap threshold), 20 samples, sparsity rising and histogram ranges widening by fixed rules. */
-function manyLayersRun(): RunSnapshot {
+function manyLayersRun(sampled: (s: number) => boolean = () => true): RunSnapshot {
   const run = 'fixture-many-layers'
   const layers = Array.from({ length: 14 }, (_, i) => `block${i}.conv`)
   const records: WireRecord[] = [
@@ -32,6 +32,7 @@ function manyLayersRun(): RunSnapshot {
       layers: layers.map((name) => ({ name, shape: [16, 16], numel: 256, dtype: 'float32', format: 'dense', mask_source: 'inferred_zeros' })), sampler: { every: 10 } },
   ]
   for (let s = 0; s < 20; s++) {
+    if (!sampled(s)) continue
     records.push({
       type: 'sample', run, seq: records.length, step: s * 10, time: s, cost_ms: 1, step_ms: 10,
       layers: layers.map((name, i) => {
@@ -85,4 +86,23 @@ test('the charts and the CSV hold exactly the numbers of the run log', () => {
   )
   const histogram = report.charts.find((c) => c.id === 'histogram-1')!.spec.datasets as Record<string, { count: number; series: string }[]>
   expect(histogram.histogram!.filter((r) => r.series === 'step 100').map((r) => r.count)).toEqual(samples.at(-1).layers[0].hist.counts)
+})
+
+test("the report's heatmap has no empty column when the sampling interval widened", async () => {
+  // every 10 steps up to step 40, then every 50: a heatmap binned by step would leave columns empty
+  const report = buildReport(manyLayersRun((s) => s <= 4 || s % 5 === 0), { sections: ['sparsity'] })
+  const spec = report.charts.find((c) => c.id === 'sparsity')!.spec
+  const svg = await toSvg(spec)
+  const group = svg.slice(svg.indexOf('class="mark-rect'), svg.indexOf('</g>', svg.indexOf('class="mark-rect')))
+  // each cell is drawn as a path "M{x},{y}h{width}v{height}h-{width}Z"; a row is one layer
+  const cells = [...group.matchAll(/d="M([\d.-]+),([\d.-]+)h([\d.-]+)v/g)].map(([, x, y, w]) => ({ x: Number(x), y: Number(y), w: Number(w) }))
+  const rows = new Map<number, typeof cells>()
+  for (const c of cells) rows.set(c.y, [...(rows.get(c.y) ?? []), c])
+  expect(rows.size).toBe(14)
+  for (const row of rows.values()) {
+    row.sort((a, b) => a.x - b.x)
+    expect(row.map((c) => c.x)).toHaveLength(8) // steps 0, 10, 20, 30, 40, 50, 100, 150
+    expect(row[0]!.x).toBeCloseTo(0, 3)
+    for (let i = 1; i < row.length; i++) expect(row[i]!.x).toBeCloseTo(row[i - 1]!.x + row[i - 1]!.w, 3) // no gap, no overlap
+  }
 })

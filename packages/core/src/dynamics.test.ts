@@ -1,0 +1,81 @@
+import { expect, test } from 'vitest'
+import { addToChurn, bandRows, churnRows, histogramQuantile, nnzBefore } from './dynamics.js'
+import { describeSampling, intervalAt, rollingOverhead } from './profilerCost.js'
+import type { SamplerRecord } from './schema.js'
+import { describeSaving, memoryVsDense } from './totals.js'
+
+const event = (step: number, layer: string, op: 'drop' | 'grow', count: number) => ({ step, layer, op, count })
+
+test('churn: the larger of drops and grows over the active connections before the update', () => {
+  const nnz = nnzBefore([{ step: 0, nnz: 400 }, { step: 100, nnz: 300 }, { step: 200, nnz: 200 }])
+  const rows = churnRows(
+    [event(100, 'fc1', 'drop', 30), event(100, 'fc1', 'grow', 30), event(150, 'fc1', 'drop', 20), event(250, 'fc1', 'grow', 50)],
+    (e) => nnz(e),
+  )
+  expect(rows).toEqual([
+    { step: 100, layer: 'fc1', drops: 30, grows: 30, nnz: 300, churn: 0.1 }, // rewired 30 of 300
+    { step: 150, layer: 'fc1', drops: 20, grows: 0, nnz: 300, churn: 20 / 300 }, // pruned only
+    { step: 250, layer: 'fc1', drops: 0, grows: 50, nnz: 200, churn: 0.25 }, // grown only
+  ])
+})
+
+test('whole-model churn sums every layer of a step; an update with no known nnz is left out', () => {
+  const events = [event(10, 'a', 'drop', 5), event(10, 'b', 'drop', 15), event(10, 'a', 'grow', 5), event(10, 'b', 'grow', 15), event(20, 'a', 'drop', 1)]
+  expect(churnRows(events, (e) => (e.step === 10 ? 200 : undefined), true)).toEqual([
+    { step: 10, layer: 'all layers', drops: 20, grows: 20, nnz: 200, churn: 0.1 },
+  ])
+})
+
+test('a live update folded in equals the churn of all events at once', () => {
+  const events = [event(10, 'a', 'drop', 4), event(10, 'b', 'drop', 2), event(10, 'a', 'grow', 4), event(20, 'a', 'drop', 1), event(20, 'a', 'grow', 3)]
+  const nnz = () => 40
+  const folded = events.reduce((rows, e) => addToChurn(rows, churnRows([e], nnz)[0]!), churnRows([], nnz))
+  expect(folded).toEqual(churnRows(events, nnz))
+})
+
+test('nnzBefore takes the last point at or before the step, or the first one for an earlier step', () => {
+  const nnz = nnzBefore([{ step: 10, nnz: 7 }, { step: 20, nnz: 5 }])
+  expect([0, 10, 15, 20, 99].map((step) => nnz({ step }))).toEqual([7, 7, 7, 5, 5])
+  expect(nnzBefore([])({ step: 1 })).toBeUndefined()
+})
+
+test('histogram percentiles interpolate within a bin, values spread evenly across it', () => {
+  const hist = { lo: -1, hi: 1, counts: [10, 30, 40, 20] } // bins of width 0.5
+  expect(histogramQuantile(hist, 0.5)).toBeCloseTo(0.125, 12) // 10 + 30 below 0; 10 of the next 40 → a quarter into [0, 0.5)
+  expect(histogramQuantile(hist, 0.05)).toBeCloseTo(-0.75, 12) // 5 of the first 10
+  expect(histogramQuantile(hist, 1)).toBe(1)
+  expect(histogramQuantile({ lo: 0, hi: 1, counts: [0, 0] }, 0.5)).toBeNaN()
+  expect(bandRows([{ step: 3, layer: 'fc1', hist: { lo: 0, hi: 100, counts: [100] } }])).toEqual([
+    { step: 3, layer: 'fc1', p5: 5, p25: 25, p50: 50, p75: 75, p95: 95 },
+  ])
+  expect(bandRows([{ step: 3, layer: 'dead', hist: { lo: 0, hi: 0, counts: [0] } }])).toEqual([])
+})
+
+const widened: SamplerRecord = { type: 'sampler', run: 'r', seq: 9, step: 300, time: 0, every: 40, overhead: 0.023 }
+
+test('the rolling overhead is the recent cost over the training time the samples stood for', () => {
+  const every = (step: number) => intervalAt(step, { every: 10 }, [widened])
+  // 2 ms per sample every 10 steps of 100 ms, then 4 ms every 40 steps of 100 ms
+  const points = [
+    { step: 280, cost_ms: 2, step_ms: 100 },
+    { step: 290, cost_ms: 2, step_ms: 100 },
+    { step: 340, cost_ms: 4, step_ms: 100 },
+    { step: 380, cost_ms: 4, step_ms: null },
+  ]
+  expect(rollingOverhead(points, every)).toBeCloseTo((2 + 2 + 4) / (1000 + 1000 + 4000), 12)
+  expect(rollingOverhead([{ step: 0, cost_ms: 1, step_ms: null }], every)).toBeNull()
+})
+
+test('sampling and memory are said in words, with their baseline and one sign convention', () => {
+  expect(describeSampling({ every: 10, budget: 0.01 }, [])).toBe('every 10 steps, as requested')
+  expect(describeSampling({ every: 10, budget: 0.01 }, [widened])).toBe('every 40 steps since step 300, widened from 10 to stay under the 1% budget (it cost 2.3%)')
+  expect(describeSampling({ every: 1, budget: null }, [])).toBe('every step (fixed)')
+  expect(describeSampling({ every: 40, budget: 0.01 }, [widened, { ...widened, step: 900, every: 20, overhead: 0.002 }])).toBe(
+    'every 20 steps since step 900, narrowed from 40: the cost fell to 0.2%, within the 1% budget',
+  )
+  expect(describeSaving(240_640, 337_920)).toBe('235 KiB saved: 71% of the 330 KiB dense baseline')
+  expect(describeSaving(-2_355, 10_240)).toBe('2.30 KiB more than dense: 23% of the 10.0 KiB dense baseline')
+  expect(describeSaving(0, 10)).toBe('same as dense')
+  expect(memoryVsDense(1024, 5120)).toBe('4.00 KiB less than dense')
+  expect(memoryVsDense(5120, 1024)).toBe('4.00 KiB more than dense')
+})
