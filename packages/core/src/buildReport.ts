@@ -1,4 +1,5 @@
 import {
+  algorithmTarget,
   bandsSpec,
   churnSpec,
   comparedHistogramRows,
@@ -38,6 +39,8 @@ export interface ReportChart {
   group: ReportGroup
   /** One of many per-layer charts, drawn as small multiples side by side. */
   small: boolean
+  /** The layer a per-layer chart shows. */
+  layer?: string
   spec: VegaLiteSpec
 }
 
@@ -237,7 +240,8 @@ export function buildReport(snapshot: RunSnapshot, options: BuildReportOptions =
   const layerNames = snapshot.run.layers.map((l) => l.name)
   const domain = stepDomainOf(snapshot.samples)
   const charts: ReportChart[] = []
-  const chart = (id: string, title: string, group: ReportGroup, spec: VegaLiteSpec, small = false) => charts.push({ id, title, group, small, spec })
+  const chart = (id: string, title: string, group: ReportGroup, spec: VegaLiteSpec, layer?: string) =>
+    charts.push({ id, title, group, small: layer !== undefined, spec, ...(layer === undefined ? {} : { layer }) })
   const perLayer = Math.max(50, Math.min(500, Math.floor(20_000 / Math.max(1, layerNames.length))))
   const drawn = decimateSamples(snapshot.samples, options.maxChartSamples ?? perLayer)
   const charted = chartedLayers(snapshot, options.histogramLayers)
@@ -246,7 +250,7 @@ export function buildReport(snapshot: RunSnapshot, options: BuildReportOptions =
     for (const name of new Set(scalars.map((r) => r.name))) chart(`scalar-${name}`, name, 'training', scalarSpec(scalars, { name, domain }))
     const heatmap = layerNames.length > HEATMAP_LAYER_THRESHOLD
     const rows = heatmap ? heatmapRows(drawn) : sparsityRows(drawn)
-    chart('sparsity', 'Per-layer sparsity', 'training', sparsitySpec(rows, eventsPerStep(snapshot.events), { layers: layerNames, domain }))
+    chart('sparsity', 'Per-layer sparsity', 'training', sparsitySpec(rows, eventsPerStep(snapshot.events), { layers: layerNames, domain, target: algorithmTarget(snapshot.run.algorithm) }))
   }
   if (sections.has('events') && snapshot.events.length) {
     const churn = runChurn(snapshot.samples, snapshot.events, modelChurn(first))
@@ -263,13 +267,13 @@ export function buildReport(snapshot: RunSnapshot, options: BuildReportOptions =
           ...(initial && first !== last ? [{ hist: initial.hist, series: `step ${first!.step}` }] : []),
           { hist: layer.hist, series: `step ${last.step}` },
         ])
-        chart(`histogram-${index + 1}`, layer.name, 'layers', histogramSpec(rows, { layer: layer.name, small: true }), true)
-        chart(`bands-${index + 1}`, layer.name, 'layers', bandsSpec(bandRows(decimateSamples(points, perLayer)), { layer: layer.name, domain }), true)
+        chart(`histogram-${index + 1}`, layer.name, 'layers', histogramSpec(rows, { layer: layer.name, small: true }), layer.name)
+        chart(`bands-${index + 1}`, layer.name, 'layers', bandsSpec(bandRows(decimateSamples(points, perLayer)), { layer: layer.name, domain }), layer.name)
       }
       const own = snapshot.events.filter((e) => e.layer === layer.name)
       if (sections.has('events') && own.length) {
-        chart(`churn-${index + 1}`, layer.name, 'layers', churnSpec(churnRows(own, nnzBefore(points)), { layer: layer.name, domain }), true)
-        chart(`events-${index + 1}`, layer.name, 'layers', eventsSpec(eventRows(own), { layer: layer.name, domain }), true)
+        chart(`churn-${index + 1}`, layer.name, 'layers', churnSpec(churnRows(own, nnzBefore(points)), { layer: layer.name, domain }), layer.name)
+        chart(`events-${index + 1}`, layer.name, 'layers', eventsSpec(eventRows(own), { layer: layer.name, domain }), layer.name)
       }
     })
   }

@@ -41,7 +41,7 @@ function stepAxis(title = 'Training step') {
     type: 'quantitative',
     title,
     scale: { domainMin: { expr: STEP_DOMAIN.lo }, domainMax: { expr: STEP_DOMAIN.hi }, nice: false, zero: false },
-    axis: { format: ',d', tickMinStep: 1 },
+    axis: { format: ',d', tickMinStep: 1, tickCount: 8 },
   }
 }
 
@@ -127,6 +127,17 @@ export function eventsPerStep(events: readonly EventRecord[]): EventRow[] {
   return [...sums.values()]
 }
 
+const formatTarget = (fraction: number) => `${Number((fraction * 100).toFixed(2))}%`
+
+/**
+ * The sparsity an algorithm aims for, when its parameters say (`sparsity`, or `target_sparsity`, between 0 and 1).
+ * @example algorithmTarget({ name: 'RigL', params: { sparsity: 0.9 } }) // 0.9
+ */
+export function algorithmTarget(algorithm: { params: Record<string, unknown> } | null | undefined): number | null {
+  const value = algorithm?.params.sparsity ?? algorithm?.params.target_sparsity
+  return typeof value === 'number' && value >= 0 && value <= 1 ? value : null
+}
+
 /** A heatmap cell: one layer from one sample until the next, so a widened sampling interval leaves no gap. */
 export interface HeatmapRow extends SparsityRow {
   step_end: number
@@ -149,6 +160,8 @@ const SHORT_LAYER_LABEL = "length(datum.label) > 32 ? substring(datum.label, 0, 
 export interface SparsitySpecOptions {
   /** The layers drawn, in order: their count picks lines or heatmap; their names fill the crosshair tooltip. */
   layers: readonly string[]
+  /** The sparsity the algorithm aims for (its `sparsity` parameter), drawn as a labelled rule. */
+  target?: number | null
   /** The steps the x axis spans (see STEP_DOMAIN). */
   domain: StepDomain
 }
@@ -160,7 +173,7 @@ export interface SparsitySpecOptions {
  * Dragging across the lines selects a step range (the `zoom` param) a page may zoom to.
  * @example sparsitySpec(sparsityRows(snapshot.samples), eventsPerStep(snapshot.events), { layers, domain: stepDomainOf(snapshot.samples) })
  */
-export function sparsitySpec(rows: readonly SparsityRow[], events: readonly EventRow[], { layers, domain }: SparsitySpecOptions): VegaLiteSpec {
+export function sparsitySpec(rows: readonly SparsityRow[], events: readonly EventRow[], { layers, domain, target }: SparsitySpecOptions): VegaLiteSpec {
   const base = {
     $schema: SCHEMA,
     description: 'Per-layer sparsity over training steps',
@@ -194,10 +207,26 @@ export function sparsitySpec(rows: readonly SparsityRow[], events: readonly Even
       },
     }
   }
+  const targetRule =
+    typeof target === 'number'
+      ? [
+          {
+            data: { values: [{ target, label: `target ${formatTarget(target)}` }] },
+            mark: { type: 'rule', strokeDash: [6, 3], strokeWidth: 1 },
+            encoding: { y: { field: 'target', type: 'quantitative' } },
+          },
+          {
+            data: { values: [{ target, label: `target ${formatTarget(target)}` }] },
+            mark: { type: 'text', align: 'left', baseline: 'bottom', dx: 4, dy: -2, fontSize: 10 },
+            encoding: { y: { field: 'target', type: 'quantitative' }, x: { value: 0 }, text: { field: 'label' } },
+          },
+        ]
+      : []
   return {
     ...base,
-    height: 240,
+    height: 220,
     layer: [
+      ...targetRule,
       {
         data: { name: DATASET.eventMarks },
         mark: { type: 'rule', opacity: 0.35, strokeDash: [2, 2] },
@@ -277,8 +306,8 @@ export function histogramSpec(rows: readonly HistogramRow[], at: { layer: string
   }
 }
 
-const REWIRED = 'rewired (dropped and regrown)'
-const NET = 'net change (grown − dropped)'
+const REWIRED = 'rewired'
+const NET = 'net change'
 
 /**
  * Topology updates per step: the connections an update rewired (dropped and regrown at once, as RigL and SET
@@ -291,7 +320,7 @@ export function eventsSpec(rows: readonly EventRow[], scope: { layer?: string; d
   return {
     $schema: SCHEMA,
     description: `Topology updates${scope.layer ? ` of ${scope.layer}` : ''}: connections rewired and net change per step`,
-    title: { text: `Topology updates · ${scope.layer ?? 'all layers'}`, subtitle: 'Connections rewired per update, and the net change in active connections' },
+    title: { text: `Topology updates · ${scope.layer ?? 'all layers'}`, subtitle: ['Rewired: dropped and regrown at once.', 'Net change: grown minus dropped.'] },
     width: 'container',
     height: 150,
     params: stepParams(scope.domain),
@@ -310,7 +339,6 @@ export function eventsSpec(rows: readonly EventRow[], scope: { layer?: string; d
     mark: { type: 'bar', size: 4 },
     encoding: {
       x: stepAxis(),
-      xOffset: { field: 'kind', sort: [REWIRED, NET] },
       y: { field: 'connections', type: 'quantitative', title: 'Connections', axis: { format: ',~s' } },
       color: { field: 'kind', type: 'nominal', title: null, scale: { domain: [REWIRED, NET], range: ['#0072B2', '#D55E00'] }, legend: { orient: 'top' } },
       tooltip: [

@@ -51,6 +51,7 @@ export {
   HEATMAP_LAYER_THRESHOLD,
   HISTOGRAM_SUBTITLE,
   STEP_DOMAIN,
+  algorithmTarget,
   bandsSpec,
   churnSpec,
   comparedHistogramRows,

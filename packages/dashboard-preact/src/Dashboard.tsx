@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks'
 import {
   DATASET,
+  algorithmTarget,
   HEATMAP_LAYER_THRESHOLD,
   STEP_DOMAIN,
   churnSpec,
@@ -97,7 +98,8 @@ export function Dashboard({ url, run, token, urlState = false }: DashboardProps)
   const domain = view.zoom ?? runDomain
   const signals = { [STEP_DOMAIN.lo]: domain[0], [STEP_DOMAIN.hi]: Math.max(domain[1], domain[0] + 1) }
   // specs hold no data and a placeholder domain: they change only with the layers, the rest streams in
-  const sparsity = useMemo(() => sparsitySpec([], [], { layers: lineLayers, domain: [0, 1] }), [lineLayers.join('\n')])
+  const target = algorithmTarget(data?.run.algorithm)
+  const sparsity = useMemo(() => sparsitySpec([], [], { layers: lineLayers, domain: [0, 1], target }), [lineLayers.join('\n'), target])
   const churn = useMemo(() => churnSpec([], { domain: [0, 1] }), [])
   const events = useMemo(() => eventsSpec([], { domain: [0, 1] }), [])
   const scalarNames = useMemo(() => [...new Set(shown?.scalars.map((r) => r.name))], [shown?.scalars])

@@ -48,7 +48,8 @@ thead th{position:sticky;top:0;background:Canvas}
 th:first-child,td:first-child{text-align:left;overflow-wrap:anywhere}
 .changes td,.changes th{text-align:left}.changes td:first-child,.changes th:first-child{text-align:right}
 .chart{width:100%;min-width:0}
-.multiples{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:16px 20px}
+.multiples{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:12px 20px}
+h3{font-size:.95rem;margin:18px 0 4px;padding-top:10px;border-top:1px solid #8884;overflow-wrap:anywhere}
 footer{margin-top:32px;font-size:.75rem;color:var(--muted)}`
 
 const BOOT = `
@@ -102,9 +103,13 @@ function chartSections(report: ReportModel): string {
     .map((group) => {
       const charts = report.charts.filter((c) => c.group === group)
       if (!charts.length) return ''
-      const divs = charts.map((c) => `<div class="chart" id="chart-${escapeHtml(c.id)}" role="img" aria-label="${escapeHtml(c.title)}"></div>`).join('\n')
+      const div = (c: ReportChart) => `<div class="chart" id="chart-${escapeHtml(c.id)}" role="img" aria-label="${escapeHtml(c.title)}"></div>`
       const note = group === 'layers' && report.layerChartsNote ? ` ${escapeHtml(report.layerChartsNote)}` : ''
-      const body = charts.every((c) => c.small) ? `<div class="multiples">${divs}</div>` : divs
+      // small multiples: one row of charts per layer, under its name
+      const layers = [...new Set(charts.map((c) => c.layer))]
+      const body = charts.every((c) => c.small)
+        ? layers.map((layer) => `<h3>${escapeHtml(layer ?? '')}</h3><div class="multiples">${charts.filter((c) => c.layer === layer).map(div).join('\n')}</div>`).join('\n')
+        : charts.map(div).join('\n')
       return `<section data-group="${group}"><h2>${GROUPS[group].title}</h2><p>${escapeHtml(GROUPS[group].text)}${note}</p>${body}</section>`
     })
     .join('\n')
