@@ -46,7 +46,7 @@ test('the dashboard shows a real SparseLab run live and the server ends with eve
   // Vega labels each chart's container with the spec's description.
   await page.waitForSelector('[data-chart="histogram"][aria-label="Share of the finite non-zero weights of fc2 per bin"]')
   expect(await page.locator('[data-chart="histogram"] .mark-rect path').count()).toBe(64)
-  await page.waitForSelector('[data-chart="events"][aria-label="Drop/grow events of fc2"] .mark-rect path', { state: 'attached' })
+  await page.waitForSelector('[data-chart="layer-events"][aria-label="Topology updates of fc2: connections rewired and net change per step"] .mark-rect path', { state: 'attached' })
 
   const finished = await training.done
   expect(finished.stderr).not.toMatch(/Traceback/)

@@ -268,12 +268,12 @@ export function buildReport(snapshot: RunSnapshot, options: BuildReportOptions =
           { hist: layer.hist, series: `step ${last.step}` },
         ])
         chart(`histogram-${index + 1}`, layer.name, 'layers', histogramSpec(rows, { layer: layer.name, small: true }), layer.name)
-        chart(`bands-${index + 1}`, layer.name, 'layers', bandsSpec(bandRows(decimateSamples(points, perLayer)), { layer: layer.name, domain }), layer.name)
+        chart(`bands-${index + 1}`, layer.name, 'layers', bandsSpec(bandRows(decimateSamples(points, perLayer)), { layer: layer.name, domain, small: true }), layer.name)
       }
       const own = snapshot.events.filter((e) => e.layer === layer.name)
       if (sections.has('events') && own.length) {
-        chart(`churn-${index + 1}`, layer.name, 'layers', churnSpec(churnRows(own, nnzBefore(points)), { layer: layer.name, domain }), layer.name)
-        chart(`events-${index + 1}`, layer.name, 'layers', eventsSpec(eventRows(own), { layer: layer.name, domain }), layer.name)
+        chart(`churn-${index + 1}`, layer.name, 'layers', churnSpec(churnRows(own, nnzBefore(points)), { layer: layer.name, domain, small: true }), layer.name)
+        chart(`events-${index + 1}`, layer.name, 'layers', eventsSpec(eventRows(own), { layer: layer.name, domain, small: true }), layer.name)
       }
     })
   }

@@ -93,7 +93,7 @@ test('specs carry their data under named datasets with labelled axes, on the sha
   expect(spec.params).toEqual([{ name: 'step_lo', value: 0 }, { name: 'step_hi', value: 40 }])
   expect(lines!.encoding).toMatchObject({
     x: { title: 'Training step', scale: { domainMin: { expr: 'step_lo' }, domainMax: { expr: 'step_hi' }, nice: false } },
-    y: { title: 'Sparsity', axis: { format: '.1%' } },
+    y: { title: 'Sparsity', axis: { format: '.1~%' } },
   })
   // the crosshair's tooltip names every layer, dotted names taken literally
   const dotted = sparsitySpec([], [], { layers: ['blocks.0.fc'], domain: [0, 1] }).layer as typeof spec.layer & { encoding: { tooltip: { field: string; title: string }[] } }[]

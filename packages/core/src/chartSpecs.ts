@@ -45,9 +45,9 @@ function stepAxis(title = 'Training step') {
   }
 }
 
-/** A Vega field reference to a name taken literally (layer names hold dots, which Vega reads as nesting). */
+/** A Vega field reference to a name taken literally (Vega reads dots, brackets and quotes in field names as a path). */
 function literalField(name: string): string {
-  return name.replace(/[.[\]\\]/g, (c) => `\\${c}`)
+  return name.replace(/[.[\]\\'"]/g, (c) => `\\${c}`)
 }
 
 /** The steps a run's samples span, for the step-axis charts. */
@@ -217,7 +217,7 @@ export function sparsitySpec(rows: readonly SparsityRow[], events: readonly Even
           },
           {
             data: { values: [{ target, label: `target ${formatTarget(target)}` }] },
-            mark: { type: 'text', align: 'left', baseline: 'bottom', dx: 4, dy: -2, fontSize: 10 },
+            mark: { type: 'text', align: 'left', baseline: 'top', dx: 4, dy: 3, fontSize: 10 },
             encoding: { y: { field: 'target', type: 'quantitative' }, x: { value: 0 }, text: { field: 'label' } },
           },
         ]
@@ -238,7 +238,7 @@ export function sparsitySpec(rows: readonly SparsityRow[], events: readonly Even
         mark: { type: 'line', point: { size: 16 }, strokeWidth: 1.5 },
         encoding: {
           x: stepAxis(),
-          y: { field: 'sparsity', type: 'quantitative', title: 'Sparsity', axis: { format: '.1%' }, scale: { zero: false } },
+          y: { field: 'sparsity', type: 'quantitative', title: 'Sparsity', axis: { format: '.1~%' }, scale: { zero: false, padding: 8 } },
           color: { field: 'layer', type: 'nominal', title: 'Layer', sort: layers, legend: { orient: 'top', labelLimit: 200, columns: 4 } },
         },
       },
@@ -284,7 +284,7 @@ export function histogramSpec(rows: readonly HistogramRow[], at: { layer: string
     $schema: SCHEMA,
     description: `Share of the finite non-zero weights of ${where} per bin`,
     // small multiples say what they count once, above them all
-    title: at.small ? { text: `Weights · ${where}` } : { text: where, subtitle: HISTOGRAM_SUBTITLE, subtitleFontSize: 11 },
+    title: at.small ? { text: 'Weights: first vs last step' } : { text: where, subtitle: HISTOGRAM_SUBTITLE, subtitleFontSize: 11 },
     width: 'container',
     height: at.small ? 130 : 200,
     datasets: { [DATASET.histogram]: rows },
@@ -316,11 +316,13 @@ const NET = 'net change'
  * are summed.
  * @example eventsSpec(eventRows(snapshot.events, 'fc1'), { layer: 'fc1', domain: stepDomainOf(snapshot.samples) })
  */
-export function eventsSpec(rows: readonly EventRow[], scope: { layer?: string; domain: StepDomain }): VegaLiteSpec {
+export function eventsSpec(rows: readonly EventRow[], scope: { layer?: string; domain: StepDomain; small?: boolean }): VegaLiteSpec {
   return {
     $schema: SCHEMA,
     description: `Topology updates${scope.layer ? ` of ${scope.layer}` : ''}: connections rewired and net change per step`,
-    title: { text: `Topology updates · ${scope.layer ?? 'all layers'}`, subtitle: ['Rewired: dropped and regrown at once.', 'Net change: grown minus dropped.'] },
+    title: scope.small
+      ? { text: 'Topology updates' }
+      : { text: `Topology updates · ${scope.layer ?? 'all layers'}`, subtitle: ['Rewired: dropped and regrown at once.', 'Net change: grown minus dropped.'] },
     width: 'container',
     height: 150,
     params: stepParams(scope.domain),
@@ -339,8 +341,8 @@ export function eventsSpec(rows: readonly EventRow[], scope: { layer?: string; d
     mark: { type: 'bar', size: 4 },
     encoding: {
       x: stepAxis(),
-      y: { field: 'connections', type: 'quantitative', title: 'Connections', axis: { format: ',~s' } },
-      color: { field: 'kind', type: 'nominal', title: null, scale: { domain: [REWIRED, NET], range: ['#0072B2', '#D55E00'] }, legend: { orient: 'top' } },
+      y: { field: 'connections', type: 'quantitative', title: 'Connections', axis: { format: ',d' } },
+      color: { field: 'kind', type: 'nominal', title: null, scale: { domain: [REWIRED, NET] }, legend: { orient: 'top' } },
       tooltip: [
         { field: 'step', type: 'quantitative', title: 'Step', format: ',d' },
         { field: 'dropped', type: 'quantitative', title: 'Dropped', format: ',d' },
@@ -357,11 +359,13 @@ export function eventsSpec(rows: readonly EventRow[], scope: { layer?: string; d
  * line per layer; a run that settles shows its lines falling toward 0.
  * @example churnSpec(churnRows(events, nnzAt), { domain: [0, 3000] })
  */
-export function churnSpec(rows: readonly ChurnRow[], scope: { layer?: string; domain: StepDomain }): VegaLiteSpec {
+export function churnSpec(rows: readonly ChurnRow[], scope: { layer?: string; domain: StepDomain; small?: boolean }): VegaLiteSpec {
   return {
     $schema: SCHEMA,
     description: `Topology churn${scope.layer ? ` of ${scope.layer}` : ''}: share of active connections rewired per update`,
-    title: { text: `Topology churn · ${scope.layer ?? 'per layer'}`, subtitle: 'Share of active connections each update rewired' },
+    title: scope.small
+      ? { text: 'Topology churn' }
+      : { text: `Topology churn · ${scope.layer ?? 'per layer'}`, subtitle: 'Share of active connections each update rewired' },
     width: 'container',
     height: 150,
     params: stepParams(scope.domain),
@@ -388,26 +392,28 @@ export function churnSpec(rows: readonly ChurnRow[], scope: { layer?: string; do
  * non-zero weights only: the middle 90% and middle 50% as bands, the median as a line.
  * @example bandsSpec(bandRows(points), { layer: 'fc1', domain: [0, 3000] })
  */
-export function bandsSpec(rows: readonly BandRow[], scope: { layer: string; domain: StepDomain }): VegaLiteSpec {
+export function bandsSpec(rows: readonly BandRow[], scope: { layer: string; domain: StepDomain; small?: boolean }): VegaLiteSpec {
   const x = stepAxis()
   const band = (lo: string, hi: string, opacity: number) => ({
-    mark: { type: 'area', opacity, color: '#0072B2' },
+    mark: { type: 'area', opacity },
     encoding: { x, y: { field: lo, type: 'quantitative', title: 'Weight value' }, y2: { field: hi } },
   })
   return {
     $schema: SCHEMA,
     description: `Distribution of the non-zero weights of ${scope.layer} over training steps`,
-    title: { text: `Weight distribution over time · ${scope.layer}`, subtitle: 'Non-zero weights: median, middle 50% and middle 90%' },
+    title: scope.small
+      ? { text: 'Weights over time' }
+      : { text: `Weight distribution over time · ${scope.layer}`, subtitle: 'Non-zero weights: median, middle 50%, middle 90%' },
     width: 'container',
     height: 170,
     params: stepParams(scope.domain),
     datasets: { [DATASET.bands]: rows },
     data: { name: DATASET.bands },
     layer: [
-      band('p5', 'p95', 0.2),
-      band('p25', 'p75', 0.4),
+      band('p5', 'p95', 0.25),
+      band('p25', 'p75', 0.5),
       {
-        mark: { type: 'line', color: '#0072B2', strokeWidth: 1.5 },
+        mark: { type: 'line', strokeWidth: 2 },
         encoding: {
           x,
           y: { field: 'p50', type: 'quantitative' },
@@ -444,7 +450,9 @@ export function scalarRows(samples: readonly SampleRecord[]): ScalarRow[] {
  * with what the layers did; steps where it was not finite are marked on the axis.
  * @example scalarSpec(rows, { name: 'loss', domain: [0, 3000], log: true })
  */
-export function scalarSpec(rows: readonly ScalarRow[], scope: { name: string; domain: StepDomain; log?: boolean }): VegaLiteSpec {
+export function scalarSpec(rows: readonly ScalarRow[], scope: { name: string; domain: StepDomain; log?: boolean; nonFinite?: boolean }): VegaLiteSpec {
+  // a layer with no rows warns of an infinite extent: the non-finite marks are drawn only when there are some
+  const nonFinite = scope.nonFinite ?? rows.some((r) => r.name === scope.name && r.value === null)
   return {
     $schema: SCHEMA,
     description: `${scope.name} over training steps`,
@@ -458,7 +466,7 @@ export function scalarSpec(rows: readonly ScalarRow[], scope: { name: string; do
     layer: [
       {
         transform: [{ filter: 'isValid(datum.value)' }],
-        mark: { type: 'line', strokeWidth: 1.5, color: '#009E73', point: { size: 12 } },
+        mark: { type: 'line', strokeWidth: 1.5, point: { size: 12 } },
         encoding: {
           x: stepAxis(),
           y: { field: 'value', type: 'quantitative', title: scope.name, scale: scope.log ? { type: 'log' } : { zero: false }, axis: { format: '~g' } },
@@ -468,11 +476,15 @@ export function scalarSpec(rows: readonly ScalarRow[], scope: { name: string; do
           ],
         },
       },
-      {
-        transform: [{ filter: '!isValid(datum.value)' }],
-        mark: { type: 'rule', color: '#D55E00', strokeWidth: 2 },
-        encoding: { x: stepAxis(), tooltip: [{ field: 'step', type: 'quantitative', title: `${scope.name} not finite at step`, format: ',d' }] },
-      },
+      ...(nonFinite
+        ? [
+            {
+              transform: [{ filter: '!isValid(datum.value)' }],
+              mark: { type: 'rule', color: '#D55E00', strokeWidth: 2 },
+              encoding: { x: stepAxis(), tooltip: [{ field: 'step', type: 'quantitative', title: `${scope.name} not finite at step`, format: ',d' }] },
+            },
+          ]
+        : []),
     ],
   }
 }

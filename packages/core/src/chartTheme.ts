@@ -4,9 +4,12 @@ export type ColorScheme = 'light' | 'dark'
 /** Okabe & Ito's palette: its colours stay apart for the common colour-vision deficiencies. */
 export const OKABE_ITO = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442', '#999999'] as const
 
-const INK: Record<ColorScheme, { text: string; muted: string; grid: string; domain: string }> = {
-  light: { text: '#1f2328', muted: '#57606a', grid: '#d0d7de', domain: '#8c959f' },
-  dark: { text: '#e6edf3', muted: '#9198a1', grid: '#30363d', domain: '#6e7681' },
+/** The same colours in an order for dark pages: the light-on-dark ones first (Okabe–Ito's blue is dim on black). */
+const OKABE_ITO_DARK = ['#56B4E9', '#E69F00', '#009E73', '#CC79A7', '#F0E442', '#D55E00', '#0072B2', '#999999'] as const
+
+const INK: Record<ColorScheme, { text: string; muted: string; grid: string; domain: string; category: readonly string[] }> = {
+  light: { text: '#1f2328', muted: '#57606a', grid: '#d0d7de', domain: '#8c959f', category: OKABE_ITO },
+  dark: { text: '#e6edf3', muted: '#9198a1', grid: '#30363d', domain: '#6e7681', category: OKABE_ITO_DARK },
 }
 
 /**
@@ -28,7 +31,12 @@ export function chartConfig(scheme: ColorScheme): Record<string, unknown> {
     axis: { ...label, gridColor: ink.grid, domainColor: ink.domain, tickColor: ink.domain, labelFlush: true, labelOverlap: 'greedy' },
     legend: { ...label, symbolStrokeWidth: 2 },
     header: { labelColor: ink.text, titleColor: ink.text, labelFontSize: 11 },
-    range: { category: [...OKABE_ITO] },
+    range: { category: [...ink.category] },
+    // marks without a colour encoding take the scheme's first colour
+    mark: { color: ink.category[0] },
+    area: { color: ink.category[0] },
+    line: { color: ink.category[0] },
+    bar: { color: ink.category[0] },
     rule: { color: ink.muted },
     text: { color: ink.text },
   }

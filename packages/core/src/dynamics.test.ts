@@ -68,7 +68,7 @@ test('the rolling overhead is the recent cost over the training time the samples
 
 test('sampling and memory are said in words, with their baseline and one sign convention', () => {
   expect(describeSampling({ every: 10, budget: 0.01 }, [])).toBe('every 10 steps, as requested')
-  expect(describeSampling({ every: 10, budget: 0.01 }, [widened])).toBe('every 40 steps since step 300, widened from 10 to stay under the 1% budget (it cost 2.3%)')
+  expect(describeSampling({ every: 10, budget: 0.01 }, [widened])).toBe('every 40 steps since step 300, widened from 10 when it cost 2.3%, to stay under the 1% budget')
   expect(describeSampling({ every: 1, budget: null }, [])).toBe('every step (fixed)')
   expect(describeSampling({ every: 40, budget: 0.01 }, [widened, { ...widened, step: 900, every: 20, overhead: 0.002 }])).toBe(
     'every 20 steps since step 900, narrowed from 40: the cost fell to 0.2%, within the 1% budget',

@@ -32,7 +32,7 @@ export function rollingOverhead(points: readonly CostPoint[], every: (step: numb
 /**
  * The sampling interval in force, in words, with when and why it last changed.
  * @example describeSampling({ every: 10, budget: 0.01 }, [{ step: 300, every: 40, overhead: 0.023, … }])
- * // 'every 40 steps since step 300, widened from 10 to stay under the 1% budget (it cost 2.3%)'
+ * // 'every 40 steps since step 300, widened from 10 when it cost 2.3%, to stay under the 1% budget'
  */
 export function describeSampling(config: SamplerConfig, changes: readonly SamplerRecord[]): string {
   const last = changes.at(-1)
@@ -41,7 +41,7 @@ export function describeSampling(config: SamplerConfig, changes: readonly Sample
   if (!last) return `every ${plural(config.every)}${fraction === null ? ' (fixed)' : ', as requested'}`
   const before = changes.at(-2)?.every ?? config.every
   const since = `every ${plural(last.every)} since step ${last.step.toLocaleString('en-US')}`
-  if (last.every > before) return `${since}, widened from ${before} to stay under${budget} (it cost ${percent(last.overhead)})`
+  if (last.every > before) return `${since}, widened from ${before} when it cost ${percent(last.overhead)}, to stay under${budget}`
   if (last.every < before) return `${since}, narrowed from ${before}: the cost fell to ${percent(last.overhead)}, within${budget}`
   return since
 }

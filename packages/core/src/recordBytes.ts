@@ -11,6 +11,7 @@ const STRING_BYTES = 40
 export function sampleBytes(sample: SampleRecord): number {
   let bytes = RECORD_BYTES
   for (const layer of sample.layers) bytes += LAYER_BYTES + 2 * layer.name.length + NUMBER_BYTES * layer.hist.counts.length
+  for (const name in sample.scalars ?? {}) bytes += NUMBER_BYTES + 2 * name.length
   return bytes
 }
 

@@ -26,6 +26,10 @@ export const MAX_EVENT_ROWS = 1_000_000
 export const MAX_REASON_CHARS = 500
 /** Most characters (code points) of a layer's `device`. */
 export const MAX_DEVICE_CHARS = 64
+/** Most named training scalars (loss, accuracy, …) one sample may carry. */
+export const MAX_SCALARS = 64
+/** Most characters (code points) of a training scalar's name. */
+export const MAX_SCALAR_NAME_CHARS = 64
 
 /** How a layer's weights are stored, which decides the bytes it really uses. */
 export const STORAGE_FORMATS = ['padded_csr', 'dense', 'dense_masked', 'coo', 'csr', 'semi_structured_2_4'] as const
@@ -59,7 +63,15 @@ export interface LayerInfo extends v.InferOutput<typeof LayerInfoSchema> {}
 export const AlgorithmInfoSchema = object({ name: nonEmptyString(), params: recordOf(scalar()) })
 export interface AlgorithmInfo extends v.InferOutput<typeof AlgorithmInfoSchema> {}
 
-export const SamplerConfigSchema = object({ every: integer(1) })
+export const SamplerConfigSchema = object({
+  every: integer(1),
+  /**
+   * The share of training time the adaptive sampler keeps the profiler under (0.01 = 1%) by widening `every`
+   * (each change is a sampler record), or null when it is off and `every` stays fixed. Absent in logs of older
+   * profilers: unknown.
+   */
+  budget: optional(nullable(finiteNumber(0))),
+})
 export interface SamplerConfig extends v.InferOutput<typeof SamplerConfigSchema> {}
 
 export const RunRecordSchema = object({
@@ -114,6 +126,13 @@ export const SampleRecordSchema = laterRecord('sample', {
   cost_ms: finiteNumber(0),
   /** Recent training step time in milliseconds, `null` before two steps were seen. */
   step_ms: nullable(finiteNumber(0)),
+  /**
+   * Training scalars the user passed with each step (loss, accuracy, …): name → the mean of the values passed
+   * since the previous sample, this sample's step included, or null when one of them was NaN or ±Inf (a
+   * diverged loss; JSON has no NaN). At most MAX_SCALARS names of 1 to MAX_SCALAR_NAME_CHARS characters.
+   * Absent when none were passed in that window, and in logs of older profilers.
+   */
+  scalars: optional(recordOf(nullable(finiteNumber()), { maxKeys: MAX_SCALARS, keyChars: MAX_SCALAR_NAME_CHARS })),
 })
 export interface SampleRecord extends v.InferOutput<typeof SampleRecordSchema> {}
 
@@ -315,9 +334,23 @@ function object<const T extends v.ObjectEntries>(entries: T, rule?: Rule<v.Infer
   return v.pipe(v.custom<v.InferInput<typeof fields>>(isObject, expected('an object')), fields, refine)
 }
 
-/** An object whose values are all `value`; the first key holding a bad value is named. */
+/**
+ * An object whose values are all `value`; the first key holding a bad value is named. With `keys`, at most
+ * `maxKeys` keys of 1 to `keyChars` characters (code points), checked before the values and failing at the
+ * object itself, as JSON Schema's `maxProperties` and `propertyNames` (which the metadata states) do.
+ */
 /* @__NO_SIDE_EFFECTS__ */
-function recordOf<const T extends v.GenericSchema>(value: T) {
+function recordOf<const T extends v.GenericSchema>(value: T, keys?: { maxKeys: number; keyChars: number }) {
+  const keyLimits = v.rawCheck<Record<string, unknown>>(({ dataset, addIssue }) => {
+    if (!dataset.typed || !keys) return
+    const names = Object.keys(dataset.value)
+    if (names.length > keys.maxKeys) return addIssue({ message: `expected at most ${keys.maxKeys} keys, got ${names.length}` })
+    const bad = names.find((k) => k.length === 0 || codePoints(k, keys.keyChars) > keys.keyChars)
+    if (bad !== undefined) addIssue({ message: `expected keys of 1 to ${keys.keyChars} characters, got ${describe(bad)}` })
+  })
+  const keyBounds = v.metadata<Record<string, unknown>, Record<string, unknown>>(
+    keys ? { maxProperties: keys.maxKeys, propertyNames: { type: 'string', minLength: 1, maxLength: keys.keyChars } } : {},
+  )
   const skippedKey = v.rawCheck<Record<string, unknown>>(({ dataset, addIssue }) => {
     if (!dataset.typed) return
     const input = dataset.value
@@ -328,7 +361,7 @@ function recordOf<const T extends v.GenericSchema>(value: T) {
     addIssue({ message: issue.message, input: input[key], path: [{ type: 'object', origin: 'value', input, key, value: input[key] }] })
   })
   const fields = v.record(v.string(), value)
-  return v.pipe(v.custom<Record<string, unknown>>(isObject, expected('an object')), skippedKey, fields)
+  return v.pipe(v.custom<Record<string, unknown>>(isObject, expected('an object')), keyLimits, skippedKey, fields, keyBounds)
 }
 
 /** May be absent, as in logs of older profilers; when present, must fit. */

@@ -104,7 +104,11 @@ export function Dashboard({ url, run, token, urlState = false }: DashboardProps)
   const events = useMemo(() => eventsSpec([], { domain: [0, 1] }), [])
   const scalarNames = useMemo(() => [...new Set(shown?.scalars.map((r) => r.name))], [shown?.scalars])
   const shownScalar = scalar && scalarNames.includes(scalar) ? scalar : (scalarNames.includes('loss') ? 'loss' : scalarNames[0])
-  const scalarChart = useMemo(() => shownScalar && scalarSpec([], { name: shownScalar, domain: [0, 1], log: logScale }), [shownScalar, logScale])
+  const nonFinite = shown?.scalars.some((r) => r.name === shownScalar && r.value === null) ?? false
+  const scalarChart = useMemo(
+    () => shownScalar && scalarSpec([], { name: shownScalar, domain: [0, 1], log: logScale, nonFinite }),
+    [shownScalar, logScale, nonFinite],
+  )
 
   const known = runs?.find((r) => r.run === activeRun)
   const latest = shown?.latest ?? undefined
@@ -155,7 +159,7 @@ export function Dashboard({ url, run, token, urlState = false }: DashboardProps)
           {statusText}
         </span>
         <span class="slp-bar-actions">
-          <button type="button" disabled={!data || ended !== null} aria-pressed={frozen !== null} onClick={() => setFrozen(frozen ? null : data)}>
+          <button type="button" disabled={!data || (ended !== null && !frozen)} aria-pressed={frozen !== null} onClick={() => setFrozen(frozen ? null : data)}>
             {frozen ? `Resume updates${waiting ? ` (${waiting} new)` : ''}` : 'Pause updates'}
           </button>
           <button type="button" disabled={!data || unreachable} title={unreachable ? 'The server is not answering' : undefined} onClick={() => setExporting(true)}>

@@ -165,6 +165,8 @@ export function LayerInspector({ live, layers, layer, onLayer, step, onStep, dom
       <div class="slp-pair">
         {stats && <VegaChart name="histogram" spec={specs.histogram} data={{ [DATASET.histogram]: histogram }} />}
         <VegaChart name="bands" spec={specs.bands} data={{ [DATASET.bands]: bands }} signals={signals} empty="No non-zero weights sampled yet." />
+      </div>
+      <div class="slp-pair">
         <VegaChart name="layer-churn" spec={specs.churn} data={{ [DATASET.churn]: churn }} signals={signals} empty={`No topology updates of ${layer} yet.`} />
         <VegaChart name="layer-events" spec={specs.events} data={{ [DATASET.events]: layerEvents }} signals={signals} empty={`No topology updates of ${layer} yet.`} />
       </div>

@@ -46,16 +46,16 @@ export const DASHBOARD_CSS = `
 .slp-dashboard .slp-table tbody tr{cursor:pointer}
 .slp-dashboard .slp-table-scroll{max-height:320px;overflow:auto;max-width:100%}
 .slp-dashboard .slp-table tbody tr{height:24px}
-.slp-dashboard .slp-heatmap{min-width:0;max-width:100%;overflow:hidden}
+.slp-dashboard .slp-heatmap{min-width:0;max-width:100%;overflow-x:clip}
 .slp-dashboard .slp-heatmap-plot{position:relative;width:100%}
 .slp-dashboard .slp-heatmap-plot canvas{position:absolute;display:block}
 .slp-dashboard .slp-heatmap-plot canvas[data-chart]{image-rendering:pixelated}
 .slp-dashboard .slp-heatmap-overlay{left:0;top:0;pointer-events:none}
-.slp-dashboard .slp-heatmap-key{display:flex;align-items:flex-start;flex-wrap:wrap;gap:4px 10px;font-size:.75rem;margin:0 0 4px;box-sizing:border-box}
-.slp-dashboard .slp-heatmap-key-title{font-weight:600;line-height:10px}
-.slp-dashboard .slp-heatmap-scale{display:inline-flex;flex-direction:column;width:140px;gap:2px}
+.slp-dashboard .slp-heatmap-key{display:flex;align-items:flex-start;flex-wrap:wrap;gap:4px 10px;font-size:.75rem;line-height:16px;margin:0 0 2px;box-sizing:border-box}
+.slp-dashboard .slp-heatmap-key-title{font-weight:600}
+.slp-dashboard .slp-heatmap-scale{display:inline-flex;flex-direction:column;width:140px;padding-top:3px}
 .slp-dashboard .slp-heatmap-legend{display:block;height:10px;border-radius:2px;background:linear-gradient(90deg,#440154,#3b528b,#21918c,#5ec962,#fde725)}
 .slp-dashboard .slp-heatmap-scale-labels{display:flex;justify-content:space-between;opacity:.8;font-variant-numeric:tabular-nums}
-.slp-dashboard .slp-heatmap-key-note{margin-left:auto;opacity:.7;line-height:10px}
+.slp-dashboard .slp-heatmap-key-note{margin-left:auto;opacity:.7}
 .slp-dashboard .slp-heatmap-hover{display:block;font-size:.8rem;min-height:1.2em;overflow-wrap:anywhere}
 `

@@ -30,7 +30,7 @@ test('inlines the three Vega builds and every chart spec', () => {
   expect(page).toContain('<dd>SET (sparsity=0.9, drop_fraction=0.3, update_freq=100)<small>2 profiled layers, 40 weights (padded_csr 1, dense 1)</small></dd>')
   expect(page).toContain('<dt>Samples</dt><dd>2 samples, every one taken</dd>')
   expect(page).toContain('<dt>Started</dt><dd><time datetime="2025-04-15T10:15:00.500Z">2025-04-15 10:15:00 UTC</time></dd>')
-  expect(page).toContain('<dt>Sampling</dt><dd>every 20 steps since step 100, widened from 10 to stay under the 1% budget (it cost 1.3%)</dd>')
+  expect(page).toContain('<dt>Sampling</dt><dd>every 20 steps since step 100, widened from 10 when it cost 1.3%, to stay under the 1% budget</dd>')
   expect(page).not.toMatch(/\blive\b/)
 })
 

@@ -32,6 +32,7 @@ from .records import (
     SamplerRecord,
 )
 from .sampler import AdaptiveSampler
+from .scalars import ScalarWindow
 from .sources import LayerSource, RigLTorchSource, SparseLabLayerSource
 from .topology import (
     TopologyChange,
@@ -69,7 +70,7 @@ class SparsityProfilerCallback:
         >>> profiler.attach(model, algorithm=rigl)
         >>> for batch in loader:
         ...     loss.backward(); optimizer.step(); rigl.step()
-        ...     profiler.step()
+        ...     profiler.step(loss=loss)
         >>> profiler.close()
 
     Nothing here ever raises into the training loop: an internal error prints one warning and the
@@ -115,6 +116,7 @@ class SparsityProfilerCallback:
         self._snapshots = MaskSnapshots()
         self._device_metrics = None if measure_on_device is False else DeviceMetrics(bins, forced=measure_on_device is True)
         self._pending: Optional[tuple] = None
+        self._scalars = ScalarWindow()
         self._workspace = Workspace()
         self._diff_layers: frozenset[str] = frozenset()
         self._hooked: set[str] = set()  # layers whose topology events come exactly from a hooked algorithm
@@ -167,15 +169,20 @@ class SparsityProfilerCallback:
         self._guard(self._attach, model, algorithm)
         return self
 
-    def step(self, step: Optional[int] = None) -> None:
+    def step(self, step: Optional[int] = None, loss: object = None, **scalars: object) -> None:
         """Call once per training step, after ``optimizer.step()`` and ``algorithm.step()``.
 
         ``step`` is the number of optimizer steps taken so far, for trainers that count them
         (Lightning's ``global_step``); by default the profiler counts calls.
+
+        ``loss`` and any other named ``scalars`` (``accuracy=0.91``) are numbers or one-element tensors (None:
+        no value this step). Each sample carries, per name, the mean of the values passed since the previous
+        sample, or null when one was NaN or ±Inf. A tensor is summed where it lives and read once per sample,
+        never per step (no GPU sync); a value that is no real number warns once and is left out.
         """
         if self._disabled or not self._attached or self._closed:
             return
-        self._guard(self._on_step, step)
+        self._guard(self._on_step, step, {"loss": loss, **scalars})
 
     def follow_step_counter(self, counter: Callable[[], int]) -> None:
         """Label topology events with `counter()` (a trainer's global step) instead of the next call count."""
@@ -240,7 +247,7 @@ class SparsityProfilerCallback:
         algo_info = describe_algorithm(algorithm) if algorithm is not None else None
         self._write(RunRecord(
             run=self.run_id, name=name, started=time.time(), algorithm=algo_info,
-            layers=[s.info for s in self._sources], sampler={"every": self._sampler.base},
+            layers=[s.info for s in self._sources], sampler={"every": self._sampler.base, "budget": self._sampler.budget},
             host=socket.gethostname() or "unknown", profiler=f"sparselab-profiler {__version__}",
         ))
         self._sample()
@@ -304,8 +311,11 @@ class SparsityProfilerCallback:
         if self._recorder is not None:  # ranks other than 0 measure (collectives need them) but never write
             self._recorder.write(record)
 
-    def _on_step(self, step: Optional[int]) -> None:
+    def _on_step(self, step: Optional[int], scalars: dict[str, object]) -> None:
         now = time.perf_counter()
+        if self._recorder is not None:  # only rank 0 records them
+            for name, value in scalars.items():
+                self._scalars.add(name, value)
         if self._last_step_time is not None:
             elapsed_ms = (now - self._last_step_time) * 1000
             self._step_ms = elapsed_ms if self._step_ms is None else 0.9 * self._step_ms + 0.1 * elapsed_ms
@@ -317,6 +327,7 @@ class SparsityProfilerCallback:
     def _sample(self) -> None:
         started = time.perf_counter()
         self._flush_pending()  # the previous sample's device results landed long ago
+        scalars = self._scalars.take()  # before measuring: a host measurement's sync lands the copy with it
         self._follow_model(time.time())
         measurement = measure_layers(
             self._sources, self._ranges, self.bins, device_metrics=self._device_metrics,
@@ -326,8 +337,8 @@ class SparsityProfilerCallback:
         now = time.time()
         cost_ms = (time.perf_counter() - started) * 1000
         self.total_cost_ms += cost_ms
-        self._pending = (measurement, self._step, now, cost_ms, self._step_ms)
-        if measurement.is_ready():
+        self._pending = (measurement, scalars, self._step, now, cost_ms, self._step_ms)
+        if measurement.is_ready() and (scalars is None or scalars.ready()):
             self._flush_pending()
         self._last_sampled_step = self._step
         self._adapt_interval(measurement.agreed[0], now)
@@ -336,11 +347,11 @@ class SparsityProfilerCallback:
         """Writes the last sample (and the drop/grow its mask diffs inferred) once its numbers are in."""
         if self._pending is None:
             return
-        measurement, step, when, cost_ms, step_ms = self._pending
+        measurement, scalars, step, when, cost_ms, step_ms = self._pending
         self._pending = None
         layers, changes = measurement.complete()
         self._write(SampleRecord(run=self.run_id, seq=0, step=step, time=when, layers=layers, cost_ms=cost_ms,
-                                 step_ms=step_ms))
+                                 step_ms=step_ms, scalars=scalars.results() if scalars else None))
         for source, dropped, grown in changes:
             for op, count in (("drop", dropped), ("grow", grown)):
                 self._write(EventRecord(run=self.run_id, seq=0, step=step, time=when, layer=source.info.name,

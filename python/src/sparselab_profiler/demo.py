@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
                 loss.backward()
                 optimizer.step()
                 rigl.step()
-                profiler.step()
+                profiler.step(loss=loss)
                 step += 1
                 if args.step_delay:
                     time.sleep(args.step_delay)

@@ -22,6 +22,8 @@ MAX_SHAPE_DIMS = 8  # dimensions of one layer's shape
 MAX_EVENT_ROWS = 1_000_000  # output rows one topology event may break its count into
 MAX_REASON_CHARS = 500  # characters of a layer record's reason
 MAX_DEVICE_CHARS = 64  # characters of a layer's device
+MAX_SCALARS = 64  # training scalars (loss, accuracy, …) of one sample
+MAX_SCALAR_NAME_CHARS = 64  # characters of a training scalar's name
 
 
 @dataclass
@@ -72,7 +74,8 @@ class RunRecord:
     started: float
     algorithm: Optional[AlgorithmInfo]
     layers: list[LayerInfo]
-    sampler: dict[str, int]
+    #: {"every": the configured interval, "budget": the overhead budget fraction, None when `every` stays fixed}
+    sampler: dict[str, Optional[Union[int, float]]]
     host: str = ""
     profiler: str = ""
     seq: int = 0
@@ -89,6 +92,9 @@ class SampleRecord:
     layers: list[LayerSample]
     cost_ms: float
     step_ms: Optional[float]
+    #: name → mean of the values passed to step() since the previous sample, None where one was NaN or ±Inf;
+    #: left out of the record when none were passed
+    scalars: Optional[dict[str, Optional[float]]] = None
     type: Literal["sample"] = "sample"
 
 
@@ -151,10 +157,14 @@ class EndRecord:
 Record = Union[RunRecord, SampleRecord, EventRecord, SamplerRecord, LayerRecord, EndRecord]
 
 
+# Optional fields of schema v1 that are absent, not null, while None.
+_ABSENT_WHEN_NONE = frozenset({"scalars"})
+
+
 def _plain(value: Any) -> Any:
     # dataclasses.asdict deep-copies every leaf; our records hold only JSON types, so vars() suffices.
     if hasattr(value, "__dataclass_fields__"):
-        return {k: _plain(v) for k, v in vars(value).items()}
+        return {k: _plain(v) for k, v in vars(value).items() if v is not None or k not in _ABSENT_WHEN_NONE}
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
