@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Screenshots of the dashboard and the exported report of a real run, for reviewing layout and theme:
-// trains the SparseLab demo (300 steps, no server), serves its logdir with the built server, exports the
+// trains the SparseLab demo (1,000 steps, one sample every 10, no server), serves its logdir with the built server, exports the
 // report, and writes PNGs into docs/screenshots/ with Debian's chromium:
 //   dashboard-light.png, dashboard-dark.png   1,280 px wide, the full page
 //   dashboard-800.png                         800 px wide, light, the full page
@@ -18,7 +18,8 @@ import { startServer } from 'sparselab-profiler'
 const REPO = fileURLToPath(new URL('..', import.meta.url))
 const PYTHON = join(REPO, '.venv', 'bin', 'python')
 const OUT = join(REPO, 'docs', 'screenshots')
-const STEPS = 300
+// a fixed interval: screenshots taken on a busy machine show the same samples as on a quiet one
+const STEPS = 1000
 const REPORT_HEIGHT = 2400
 
 /** Runs a command to its end; resolves with its stdout, rejects with its stderr. */
@@ -80,7 +81,7 @@ let browser
 try {
   console.log(`training the SparseLab demo (${STEPS} steps) …`)
   const logdir = join(work, 'runs')
-  const stdout = await runToEnd(PYTHON, ['-m', 'sparselab_profiler.demo', '--server', 'none', '--logdir', logdir, '--steps', String(STEPS)])
+  const stdout = await runToEnd(PYTHON, ['-m', 'sparselab_profiler.demo', '--server', 'none', '--logdir', logdir, '--steps', String(STEPS), '--overhead-budget', 'none'])
   const { run } = JSON.parse(stdout.trim().split('\n').at(-1))
 
   // The server restores the run from the trainer's log, as `sparselab-profiler serve --logdir` does.
