@@ -16,7 +16,7 @@ import {
   stepDomainOf,
   type VegaLiteSpec,
 } from './chartSpecs.js'
-import { bandRows, nnzBefore, churnRows } from './dynamics.js'
+import { MODEL_CHURN, bandRows, churnRows, nnzBefore } from './dynamics.js'
 import { describeSampling } from './profilerCost.js'
 import type { RunSnapshot, RunStatus } from './RunStore.js'
 import type { LayerRecord, MaskSource, StorageFormat } from './schema.js'
@@ -253,8 +253,9 @@ export function buildReport(snapshot: RunSnapshot, options: BuildReportOptions =
     chart('sparsity', 'Per-layer sparsity', 'training', sparsitySpec(rows, eventsPerStep(snapshot.events), { layers: layerNames, domain, target: algorithmTarget(snapshot.run.algorithm) }))
   }
   if (sections.has('events') && snapshot.events.length) {
-    const churn = runChurn(snapshot.samples, snapshot.events, modelChurn(first))
-    chart('churn', 'Topology churn', 'topology', churnSpec(churn, { domain }))
+    const model = modelChurn(first)
+    const churn = runChurn(snapshot.samples, snapshot.events, model)
+    chart('churn', 'Topology churn', 'topology', churnSpec(churn, { domain, ...(model ? { layer: MODEL_CHURN } : {}) }))
     chart('events', 'Topology updates', 'topology', eventsSpec(eventsPerStep(snapshot.events), { domain }))
   }
   if (last && (sections.has('weights') || sections.has('events'))) {

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks'
 import {
   DATASET,
+  MODEL_CHURN,
   algorithmTarget,
   HEATMAP_LAYER_THRESHOLD,
   STEP_DOMAIN,
@@ -100,7 +101,9 @@ export function Dashboard({ url, run, token, urlState = false }: DashboardProps)
   // specs hold no data and a placeholder domain: they change only with the layers, the rest streams in
   const target = algorithmTarget(data?.run.algorithm)
   const sparsity = useMemo(() => sparsitySpec([], [], { layers: lineLayers, domain: [0, 1], target }), [lineLayers.join('\n'), target])
-  const churn = useMemo(() => churnSpec([], { domain: [0, 1] }), [])
+  // past the threshold the overview's churn is the whole model's (see modelChurn)
+  const wholeModel = (shown?.first?.layers.length ?? 0) > HEATMAP_LAYER_THRESHOLD
+  const churn = useMemo(() => churnSpec([], { domain: [0, 1], ...(wholeModel ? { layer: MODEL_CHURN } : {}) }), [wholeModel])
   const events = useMemo(() => eventsSpec([], { domain: [0, 1] }), [])
   const scalarNames = useMemo(() => [...new Set(shown?.scalars.map((r) => r.name))], [shown?.scalars])
   const shownScalar = scalar && scalarNames.includes(scalar) ? scalar : (scalarNames.includes('loss') ? 'loss' : scalarNames[0])

@@ -121,7 +121,7 @@ export function LayerInspector({ live, layers, layer, onLayer, step, onStep, dom
             </dd>
           </div>
           <div>
-            <dt>Memory vs dense</dt>
+            <dt>Memory against dense</dt>
             <dd data-stat="layer-memory">
               {memoryVsDense(stats.bytes, stats.dense_bytes)}
             </dd>

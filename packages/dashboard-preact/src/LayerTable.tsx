@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { formatBytes, formatLayerName, formatPercent, type LayerInfo, type SampleRecord } from '@sparselab-profiler/core'
+import { formatLayerName, formatPercent, memoryVsDense, type LayerInfo, type SampleRecord } from '@sparselab-profiler/core'
 
 export interface LayerTableProps {
   sample: SampleRecord | undefined
@@ -74,7 +74,7 @@ export function LayerTable({ sample, infoOf, layer, onLayer }: LayerTableProps) 
             <th>Layer</th>
             <th>Sparsity</th>
             <th>NNZ</th>
-            <th>Memory vs dense</th>
+            <th>Memory against dense</th>
             <th>Format</th>
             <th>Mask source</th>
             <th>Dtype</th>
@@ -98,7 +98,7 @@ export function LayerTable({ sample, infoOf, layer, onLayer }: LayerTableProps) 
                 <td>
                   {l.nnz.toLocaleString('en-US')} / {l.numel.toLocaleString('en-US')}
                 </td>
-                <td>{formatBytes(l.bytes - l.dense_bytes)}</td>
+                <td>{memoryVsDense(l.bytes, l.dense_bytes)}</td>
                 <td>{info?.format ?? '–'}</td>
                 <td>{info?.mask_source ?? '–'}</td>
                 <td>{info?.dtype ?? '–'}</td>

@@ -372,6 +372,27 @@ export function SparsityHeatmap({ layers, steps, sparsity, events, onLayer, laye
     return { layer: layers[j]!, step: steps[i]!, value: sparsity[i]![j] }
   }
 
+  // the map and its labels as one PNG, on the page's background
+  const download = () => {
+    const map = canvas.current
+    const labels = overlay.current
+    if (!map || !labels) return
+    const scale = labels.width / Math.max(1, width)
+    const image = document.createElement('canvas')
+    image.width = labels.width
+    image.height = labels.height
+    const context = image.getContext('2d')!
+    context.fillStyle = getComputedStyle(root.current!.closest('.slp-dashboard') ?? root.current!).backgroundColor
+    context.fillRect(0, 0, image.width, image.height)
+    context.imageSmoothingEnabled = false
+    context.drawImage(map, gutter * scale, STRIP_ABOVE * scale, mapWidth * scale, mapHeight * scale)
+    context.drawImage(labels, 0, 0)
+    const link = document.createElement('a')
+    link.href = image.toDataURL('image/png')
+    link.download = 'sparsity.png'
+    link.click()
+  }
+
   return (
     <div class="slp-heatmap" ref={root}>
       <div class="slp-heatmap-key" style={{ paddingLeft: `${gutter}px` }}>
@@ -385,6 +406,9 @@ export function SparsityHeatmap({ layers, steps, sparsity, events, onLayer, laye
           </span>
         </span>
         <span class="slp-heatmap-key-note">rows: {layers.length.toLocaleString('en-US')} layers in model order</span>
+        <button type="button" class="slp-heatmap-download" title="Download the heatmap as PNG" onClick={download}>
+          PNG
+        </button>
       </div>
       <div
         class="slp-heatmap-plot"

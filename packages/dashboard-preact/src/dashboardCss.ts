@@ -57,5 +57,6 @@ export const DASHBOARD_CSS = `
 .slp-dashboard .slp-heatmap-legend{display:block;height:10px;border-radius:2px;background:linear-gradient(90deg,#440154,#3b528b,#21918c,#5ec962,#fde725)}
 .slp-dashboard .slp-heatmap-scale-labels{display:flex;justify-content:space-between;opacity:.8;font-variant-numeric:tabular-nums}
 .slp-dashboard .slp-heatmap-key-note{margin-left:auto;opacity:.7}
+.slp-dashboard .slp-heatmap-download{font-size:.7rem;padding:0 6px}
 .slp-dashboard .slp-heatmap-hover{display:block;font-size:.8rem;min-height:1.2em;overflow-wrap:anywhere}
 `
