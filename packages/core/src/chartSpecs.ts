@@ -34,7 +34,11 @@ function stepParams(domain: StepDomain) {
   ]
 }
 
-/** The x encoding of a step-axis chart: the shared domain, no padding past the data, thousands separators. */
+/**
+ * The x encoding of a step-axis chart: the shared domain, no padding past the data, thousands separators. Its
+ * marks clip to the plot: a zoomed domain leaves marks outside it, which would otherwise draw over the axes and
+ * make a container-fitted chart shrink its plot to hold them.
+ */
 function stepAxis(title = 'Training step') {
   return {
     field: 'step',
@@ -186,7 +190,7 @@ export function sparsitySpec(rows: readonly SparsityRow[], events: readonly Even
       ...base,
       height: Math.min(12 * layers.length, 2400),
       data: { name: DATASET.sparsity },
-      mark: { type: 'rect' },
+      mark: { type: 'rect', clip: true },
       encoding: {
         x: stepAxis(),
         x2: { field: 'step_end' },
@@ -229,13 +233,13 @@ export function sparsitySpec(rows: readonly SparsityRow[], events: readonly Even
       ...targetRule,
       {
         data: { name: DATASET.eventMarks },
-        mark: { type: 'rule', opacity: 0.35, strokeDash: [2, 2] },
+        mark: { type: 'rule', opacity: 0.35, strokeDash: [2, 2], clip: true },
         encoding: { x: stepAxis() },
       },
       {
         data: { name: DATASET.sparsity },
         params: [{ name: 'zoom', select: { type: 'interval', encodings: ['x'] } }],
-        mark: { type: 'line', point: { size: 16 }, strokeWidth: 1.5 },
+        mark: { type: 'line', point: { size: 16 }, strokeWidth: 1.5, clip: true },
         encoding: {
           x: stepAxis(),
           y: { field: 'sparsity', type: 'quantitative', title: 'Sparsity', axis: { format: '.1~%' }, scale: { zero: false, padding: 8 } },
@@ -247,7 +251,7 @@ export function sparsitySpec(rows: readonly SparsityRow[], events: readonly Even
         data: { name: DATASET.sparsity },
         transform: [{ pivot: 'layer', value: 'sparsity', groupby: ['step'] }],
         params: [{ name: 'crosshair', select: { type: 'point', fields: ['step'], nearest: true, on: 'pointerover', clear: 'pointerout' } }],
-        mark: { type: 'rule', strokeWidth: 1 },
+        mark: { type: 'rule', strokeWidth: 1, clip: true },
         encoding: {
           x: stepAxis(),
           opacity: { condition: { param: 'crosshair', empty: false, value: 0.6 }, value: 0 },
@@ -338,7 +342,7 @@ export function eventsSpec(rows: readonly EventRow[], scope: { layer?: string; d
       { fold: [REWIRED, NET], as: ['kind', 'connections'] },
       { filter: 'datum.connections != 0' },
     ],
-    mark: { type: 'bar', size: 4 },
+    mark: { type: 'bar', size: 4, clip: true },
     encoding: {
       x: stepAxis(),
       y: { field: 'connections', type: 'quantitative', title: 'Connections', axis: { format: ',d' } },
@@ -371,7 +375,7 @@ export function churnSpec(rows: readonly ChurnRow[], scope: { layer?: string; do
     params: stepParams(scope.domain),
     datasets: { [DATASET.churn]: rows },
     data: { name: DATASET.churn },
-    mark: { type: 'line', point: { size: 14 }, strokeWidth: 1.5 },
+    mark: { type: 'line', point: { size: 14 }, strokeWidth: 1.5, clip: true },
     encoding: {
       x: stepAxis(),
       y: { field: 'churn', type: 'quantitative', title: 'Rewired', axis: { format: '.1~%' } },
@@ -395,7 +399,7 @@ export function churnSpec(rows: readonly ChurnRow[], scope: { layer?: string; do
 export function bandsSpec(rows: readonly BandRow[], scope: { layer: string; domain: StepDomain; small?: boolean }): VegaLiteSpec {
   const x = stepAxis()
   const band = (lo: string, hi: string, opacity: number) => ({
-    mark: { type: 'area', opacity },
+    mark: { type: 'area', opacity, clip: true },
     encoding: { x, y: { field: lo, type: 'quantitative', title: 'Weight value' }, y2: { field: hi } },
   })
   return {
@@ -413,7 +417,7 @@ export function bandsSpec(rows: readonly BandRow[], scope: { layer: string; doma
       band('p5', 'p95', 0.25),
       band('p25', 'p75', 0.5),
       {
-        mark: { type: 'line', strokeWidth: 2 },
+        mark: { type: 'line', strokeWidth: 2, clip: true },
         encoding: {
           x,
           y: { field: 'p50', type: 'quantitative' },
@@ -466,7 +470,7 @@ export function scalarSpec(rows: readonly ScalarRow[], scope: { name: string; do
     layer: [
       {
         transform: [{ filter: 'isValid(datum.value)' }],
-        mark: { type: 'line', strokeWidth: 1.5, point: { size: 12 } },
+        mark: { type: 'line', strokeWidth: 1.5, point: { size: 12 }, clip: true },
         encoding: {
           x: stepAxis(),
           y: { field: 'value', type: 'quantitative', title: scope.name, scale: scope.log ? { type: 'log' } : { zero: false }, axis: { format: '~g' } },
@@ -480,7 +484,7 @@ export function scalarSpec(rows: readonly ScalarRow[], scope: { name: string; do
         ? [
             {
               transform: [{ filter: '!isValid(datum.value)' }],
-              mark: { type: 'rule', color: '#D55E00', strokeWidth: 2 },
+              mark: { type: 'rule', color: '#D55E00', strokeWidth: 2, clip: true },
               encoding: { x: stepAxis(), tooltip: [{ field: 'step', type: 'quantitative', title: `${scope.name} not finite at step`, format: ',d' }] },
             },
           ]

@@ -64,7 +64,11 @@ export function VegaChart({ spec, data, name, signals = {}, empty, onZoom }: Veg
     const element = host.current!
     shown.current = {}
     const initial = latest.current.data
-    const themed = { ...spec, config: chartConfig(scheme), datasets: { ...(spec.datasets as object), ...initial } }
+    // the params start at the page's values (the shared step domain), not the spec's placeholders
+    const params = (spec.params as { name: string; value?: unknown }[] | undefined)?.map((p) =>
+      p.name in latest.current.signals ? { ...p, value: latest.current.signals[p.name] } : p,
+    )
+    const themed = { ...spec, ...(params ? { params } : {}), config: chartConfig(scheme), datasets: { ...(spec.datasets as object), ...initial } }
     void embed(element, themed as never, { renderer: 'svg', actions: false }).then((result) => {
       if (cancelled) return result.finalize()
       view.current = result

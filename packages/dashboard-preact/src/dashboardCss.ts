@@ -1,7 +1,7 @@
 // Every rule is scoped under .slp-dashboard so an embedding page keeps its own styles; the first rule resets what
 // an embedding page's element rules (a coloured h1, a button theme) would otherwise impose on the dashboard.
 export const DASHBOARD_CSS = `
-.slp-dashboard :where(h1,h2,p,dl,dt,dd,table,th,td,pre,code,figure,section,header,label,details,summary){all:revert}
+.slp-dashboard :where(h1,h2,h3,p,dl,dt,dd,table,th,td,pre,code,figure,section,header,label,details,summary,button,input,select){all:revert}
 .slp-dashboard{font-family:system-ui,sans-serif;font-size:14px;line-height:1.4;color:CanvasText;background:Canvas;color-scheme:light dark;padding:12px 16px;overflow-wrap:anywhere;--slp-muted:color-mix(in srgb,CanvasText 62%,Canvas)}
 .slp-dashboard h1{font-size:1.2rem;margin:0;color:inherit}
 .slp-dashboard h2{font-size:1rem;margin:16px 0 8px;color:inherit}
