@@ -26,6 +26,7 @@ interface Shown {
 /**
  * Renders a core spec once, themed for the page's colour scheme, then streams row changes into the live
  * view as Vega changesets: rows appended to an array are inserted, anything else replaces that dataset.
+ * While scrolled out of view it takes no updates, and catches up when it comes back into view.
  * `data-rows` counts the rows shown of the chart's own dataset. PNG and SVG downloads sit in its corner.
  */
 export function VegaChart({ spec, data, name, signals = {}, empty, onZoom }: VegaChartProps) {
@@ -36,10 +37,12 @@ export function VegaChart({ spec, data, name, signals = {}, empty, onZoom }: Veg
   latest.current = { data, signals, onZoom }
   const scheme = useColorScheme()
   const blank = empty !== undefined && Object.values(data).every((rows) => rows.length === 0)
+  // a chart scrolled out of view takes no updates (a live page redraws only what is seen) and catches up on return
+  const visible = useRef(true)
 
   const sync = () => {
     const result = view.current
-    if (!result) return
+    if (!result || !visible.current) return
     let changed = false
     for (const [dataset, rows] of Object.entries(latest.current.data)) {
       const before = shown.current[dataset] ?? { count: 0, first: undefined }
@@ -77,7 +80,13 @@ export function VegaChart({ spec, data, name, signals = {}, empty, onZoom }: Veg
       if (hasParam(spec, 'zoom')) followZoom(result, element, (range) => latest.current.onZoom?.(range))
       sync()
     })
+    const seen = new IntersectionObserver(([entry]) => {
+      visible.current = entry!.isIntersecting
+      sync()
+    })
+    seen.observe(element)
     return () => {
+      seen.disconnect()
       cancelled = true
       view.current?.finalize()
       view.current = undefined
