@@ -129,7 +129,7 @@ test('layer inspector: text values, step slider, comparison with the first step'
   // Every layer as text; the arrow keys walk the inspected layer through them.
   await page.getByText('Every layer as text').click()
   const headRow = page.locator('tr[data-layer-row="head"]')
-  expect(await headRow.locator('td').allTextContents()).toEqual(['head', '0.00%', '2,560 / 2,560', '0 B', 'dense', 'inferred_zeros', 'float32'])
+  expect(await headRow.locator('td').allTextContents()).toEqual(['head', '0.00%', '2,560 / 2,560', 'same as dense', 'dense', 'inferred_zeros', 'float32'])
   await page.locator('tr[data-layer-row="fc2"]').focus()
   await page.keyboard.press('ArrowDown')
   expect(await page.locator('select[aria-label="Layer"]').inputValue()).toBe('head')

@@ -94,6 +94,14 @@ function stepAxes(page: Page): Promise<Record<StepChart, StepAxis>> {
   }, [...STEP_CHARTS])
 }
 
+/** Scrolls each step-axis chart into view in turn: a chart out of view takes its updates only when seen. */
+async function seeEveryStepChart(page: Page) {
+  for (const name of STEP_CHARTS) {
+    await page.locator(`[data-chart="${name}"]`).scrollIntoViewIfNeeded()
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))))
+  }
+}
+
 /** Step-axis charts whose plot is narrower than 80% of their column, described. */
 async function collapsedCharts(page: Page): Promise<string[]> {
   const axes = await stepAxes(page)
@@ -166,10 +174,10 @@ test('brushing across the sparsity chart zooms every step-axis chart; Reset zoom
   expect(Math.abs(b - end)).toBeLessThanOrEqual(2)
   expect(new URL(page.url()).searchParams.get('zoom')).toBe(`${a}-${b}`)
 
-  // every step-axis chart now spans [a, b]: its tick labels lie within it and spread across it
+  // every step-axis chart now spans [a, b] once seen: its tick labels lie within it and spread across it
   await expect
     .poll(async () =>
-      Object.entries(await stepAxes(page))
+      Object.entries(await seeEveryStepChart(page).then(() => stepAxes(page)))
         .filter(([, axis]) => axis.labels.length < 2 || axis.labels.some((step) => step < a || step > b) || Math.max(...axis.labels) - Math.min(...axis.labels) < (b - a) / 2)
         .map(([name, axis]) => `${name}: ${axis.labels.join(', ')}`),
     )
@@ -207,7 +215,7 @@ test('brushing across the sparsity chart zooms every step-axis chart; Reset zoom
   await chartsFitted(page)
   await expect
     .poll(async () =>
-      Object.entries(await stepAxes(page))
+      Object.entries(await seeEveryStepChart(page).then(() => stepAxes(page)))
         .filter(([, axis]) => axis.labels.some((step) => step < lo || step > hi) || Math.min(...axis.labels) > lo + span / 4 || Math.max(...axis.labels) < hi - span / 4)
         .map(([name, axis]) => `${name}: ${axis.labels.join(', ')}`),
     )

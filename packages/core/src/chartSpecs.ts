@@ -59,6 +59,9 @@ export function stepDomainOf(samples: readonly { step: number }[]): StepDomain {
   return [samples[0]?.step ?? 0, samples.at(-1)?.step ?? 0]
 }
 
+/** Plot height of a per-layer small multiple, in pixels. */
+const SMALL_HEIGHT = 100
+
 /** Above this many layers the sparsity chart becomes a layer × step heatmap. */
 export const HEATMAP_LAYER_THRESHOLD = 12
 
@@ -290,7 +293,7 @@ export function histogramSpec(rows: readonly HistogramRow[], at: { layer: string
     // small multiples say what they count once, above them all
     title: at.small ? { text: 'Weights: first vs last step' } : { text: where, subtitle: HISTOGRAM_SUBTITLE, subtitleFontSize: 11 },
     width: 'container',
-    height: at.small ? 130 : 200,
+    height: at.small ? SMALL_HEIGHT : 200,
     datasets: { [DATASET.histogram]: rows },
     data: { name: DATASET.histogram },
     mark: { type: 'bar', binSpacing: 0, opacity: 0.6 },
@@ -298,7 +301,7 @@ export function histogramSpec(rows: readonly HistogramRow[], at: { layer: string
       x: { field: 'bin_start', type: 'quantitative', title: 'Weight value', bin: { binned: true } },
       x2: { field: 'bin_end' },
       y: { field: 'share', type: 'quantitative', title: 'Share of non-zero weights', stack: null, axis: { format: '.1~%' } },
-      color: { field: 'series', type: 'nominal', title: 'Histogram', legend: { orient: 'top' } },
+      color: { field: 'series', type: 'nominal', title: 'Histogram', legend: { orient: 'top', title: null } },
       tooltip: [
         { field: 'series', type: 'nominal', title: 'Histogram' },
         { field: 'bin_start', type: 'quantitative', title: 'From', format: '.4f' },
@@ -328,7 +331,7 @@ export function eventsSpec(rows: readonly EventRow[], scope: { layer?: string; d
       ? { text: 'Topology updates' }
       : { text: `Topology updates · ${scope.layer ?? 'all layers'}`, subtitle: ['Rewired: dropped and regrown at once.', 'Net change: grown minus dropped.'] },
     width: 'container',
-    height: 150,
+    height: scope.small ? SMALL_HEIGHT : 150,
     params: stepParams(scope.domain),
     datasets: { [DATASET.events]: rows },
     data: { name: DATASET.events },
@@ -371,7 +374,7 @@ export function churnSpec(rows: readonly ChurnRow[], scope: { layer?: string; do
       ? { text: 'Topology churn' }
       : { text: `Topology churn · ${scope.layer ?? 'per layer'}`, subtitle: 'Share of active connections each update rewired' },
     width: 'container',
-    height: 150,
+    height: scope.small ? SMALL_HEIGHT : 150,
     params: stepParams(scope.domain),
     datasets: { [DATASET.churn]: rows },
     data: { name: DATASET.churn },
@@ -409,7 +412,7 @@ export function bandsSpec(rows: readonly BandRow[], scope: { layer: string; doma
       ? { text: 'Weights over time' }
       : { text: `Weight distribution over time · ${scope.layer}`, subtitle: 'Non-zero weights: median, middle 50%, middle 90%' },
     width: 'container',
-    height: 170,
+    height: scope.small ? SMALL_HEIGHT : 170,
     params: stepParams(scope.domain),
     datasets: { [DATASET.bands]: rows },
     data: { name: DATASET.bands },
