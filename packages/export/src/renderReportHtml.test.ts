@@ -26,8 +26,8 @@ test('inlines the three Vega builds and every chart spec', () => {
   // the headline comes first: 1 - (4 + 6) / (32 + 8) at the last sample; (128 + 32) - (112 + 32) bytes saved
   expect(page.indexOf('<dl class="headline">')).toBeLessThan(page.indexOf('<dl class="facts">'))
   expect(page).toContain('<dt>Model sparsity</dt><dd>75.00%<small>10 of 40 weights active</small></dd>')
-  expect(page).toContain('<dt>Memory</dt><dd>16 B saved: 10% of the 160 B dense baseline<small>144 B used, 160 B dense</small></dd>')
-  expect(page).toContain('<dd>SET (sparsity=0.9, drop_fraction=0.3, update_freq=100)<small>2 profiled layers, 40 weights (padded_csr 1, dense 1)</small></dd>')
+  expect(page).toContain('<dt>Memory</dt><dd>16 B saved<small>10% of the 160 B dense baseline; 144 B used</small></dd>')
+  expect(page).toContain('<dt>Algorithm</dt><dd>SET<small>sparsity=0.9, drop_fraction=0.3, update_freq=100; 2 profiled layers, 40 weights (padded_csr 1, dense 1)</small></dd>')
   expect(page).toContain('<dt>Samples</dt><dd>2 samples, every one taken</dd>')
   expect(page).toContain('<dt>Started</dt><dd><time datetime="2025-04-15T10:15:00.500Z">2025-04-15 10:15:00 UTC</time></dd>')
   expect(page).toContain('<dt>Sampling</dt><dd>every 20 steps since step 100, widened from 10 when it cost 1.3%, to stay under the 1% budget</dd>')
@@ -72,7 +72,7 @@ test('lists every storage change with its step, layer, reason and new descriptio
       '<tr><td>12,300</td><td>fc1</td><td>module &lt;fc1&gt; removed</td><td colspan="4">no longer profiled</td></tr></tbody></table></section>',
   )
   expect(page).toContain('<tr><td>head (also: embed.weight)</td><td>25.00%</td>')
-  expect(page).toContain('<small>1 profiled layers, 8 weights (dense 1); 1 no longer profiled</small>')
+  expect(page).toContain('; 1 profiled layers, 8 weights (dense 1); 1 no longer profiled</small>')
 })
 
 test('a run whose layers never changed has no storage changes section', () => {

@@ -143,14 +143,19 @@ export function renderReportHtml(report: ReportModel, { libraries }: RenderRepor
   const hashes = [...scripts, boot].map((source) => `'sha256-${createHash('sha256').update(source).digest('base64')}'`)
   const csp = `default-src 'none'; script-src ${hashes.join(' ')}; style-src 'unsafe-inline'; img-src data: blob:`
   const totals = report.totals
-  const headline: [string, string, string][] = totals
-    ? [
-        ['Model sparsity', formatPercent(totals.sparsity), `${count(totals.nnz)} of ${count(totals.numel)} weights active`],
-        ['Memory', describeSaving(totals.savedBytes, totals.denseBytes), `${formatBytes(totals.bytes)} used, ${formatBytes(totals.denseBytes)} dense`],
-        ['Steps', count(report.lastStep), report.statusText],
-        ['Algorithm', report.algorithm, report.model],
-      ]
-    : [['Steps', count(report.lastStep), report.statusText], ['Algorithm', report.algorithm, report.model]]
+  // the figure large, what it is measured against small under it
+  const [saving = '', baseline = ''] = totals ? describeSaving(totals.savedBytes, totals.denseBytes).split(': ') : []
+  const [, algorithm = report.algorithm, params = ''] = /^(.*?)(?: \((.*)\))?$/.exec(report.algorithm) ?? []
+  const headline: [string, string, string][] = [
+    ...(totals
+      ? ([
+          ['Model sparsity', formatPercent(totals.sparsity), `${count(totals.nnz)} of ${count(totals.numel)} weights active`],
+          ['Memory', saving, `${baseline ? `${baseline}; ` : ''}${formatBytes(totals.bytes)} used`],
+        ] as [string, string, string][])
+      : []),
+    ['Steps', count(report.lastStep), report.statusText],
+    ['Algorithm', algorithm, [params, report.model].filter(Boolean).join('; ')],
+  ]
   const facts: [string, string][] = [
     ['Run', escapeHtml(report.runId)],
     ['Host', escapeHtml(report.host)],
