@@ -45,7 +45,7 @@ function stepAxis(title = 'Training step') {
     type: 'quantitative',
     title,
     scale: { domainMin: { expr: STEP_DOMAIN.lo }, domainMax: { expr: STEP_DOMAIN.hi }, nice: false, zero: false },
-    axis: { format: ',d', tickMinStep: 1, tickCount: 8 },
+    axis: { format: ',d', tickMinStep: 1, tickCount: { expr: 'ceil(width / 90)' } },
   }
 }
 
