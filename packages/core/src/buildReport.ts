@@ -21,7 +21,7 @@ import { describeSampling } from './profilerCost.js'
 import type { RunSnapshot, RunStatus } from './RunStore.js'
 import type { LayerRecord, MaskSource, StorageFormat } from './schema.js'
 import { decimateSamples, modelChurn, runChurn } from './runViews.js'
-import { deriveTotals, type ModelTotals } from './totals.js'
+import { deriveTotals, formatCount, type ModelTotals } from './totals.js'
 
 /** The parts of a report a user can choose, as in the export dialog. */
 export const REPORT_SECTIONS = ['sparsity', 'weights', 'memory', 'events', 'csv', 'latency'] as const
@@ -143,7 +143,7 @@ function describeModel(snapshot: RunSnapshot): string {
   for (const l of layers) formats.set(l.format, (formats.get(l.format) ?? 0) + 1)
   const byFormat = [...formats].map(([format, n]) => `${format} ${n}`).join(', ')
   const gone = untracked.size ? `; ${untracked.size} no longer profiled` : ''
-  return `${layers.length} profiled layers, ${weights.toLocaleString('en-US')} weights (${byFormat})${gone}`
+  return `${layers.length} profiled layers, ${formatCount(weights)} weights (${byFormat})${gone}`
 }
 
 /**
@@ -178,13 +178,13 @@ export function samplesCsv(snapshot: RunSnapshot): string {
 }
 
 function describeSamples(snapshot: RunSnapshot): string {
-  const held = `${snapshot.samples.length.toLocaleString('en-US')} samples`
+  const held = `${formatCount(snapshot.samples.length)} samples`
   const { thinning } = snapshot
   return thinning ? `${held}; before step ${thinning.fullFrom}, one in ${thinning.keepsOneIn} (thinned to fit memory)` : `${held}, every one taken`
 }
 
 function describeStatus(snapshot: RunSnapshot, lastStep: number): string {
-  const at = `at step ${lastStep.toLocaleString('en-US')}`
+  const at = `at step ${formatCount(lastStep)}`
   if (snapshot.status === 'live') return `still training when exported (${at})`
   if (snapshot.status === 'finished') return `finished ${at}`
   return `${snapshot.status} ${at}`
@@ -198,7 +198,7 @@ function chartedLayers(snapshot: RunSnapshot, wanted: string[] | undefined): { n
   const largest = [...layers].sort((a, b) => b.numel - a.numel).slice(0, MAX_LAYER_CHARTS)
   return {
     names: new Set(largest.map((l) => l.name)),
-    note: `Per-layer charts for the ${MAX_LAYER_CHARTS} largest of ${layers.length.toLocaleString('en-US')} layers; the table lists every layer.`,
+    note: `Per-layer charts for the ${MAX_LAYER_CHARTS} largest of ${formatCount(layers.length)} layers; the table lists every layer.`,
   }
 }
 

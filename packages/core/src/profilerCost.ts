@@ -1,4 +1,5 @@
 import type { SampleRecord, SamplerConfig, SamplerRecord } from './schema.js'
+import { formatCount } from './totals.js'
 
 /** Samples the rolling profiler cost is taken over. */
 export const COST_WINDOW = 20
@@ -40,11 +41,11 @@ export function describeSampling(config: SamplerConfig, changes: readonly Sample
   const budget = typeof fraction === 'number' ? ` the ${percent(fraction)} budget` : ' its overhead budget'
   if (!last) return `every ${plural(config.every)}${fraction === null ? ' (fixed)' : ', as requested'}`
   const before = changes.at(-2)?.every ?? config.every
-  const since = `every ${plural(last.every)} since step ${last.step.toLocaleString('en-US')}`
+  const since = `every ${plural(last.every)} since step ${formatCount(last.step)}`
   if (last.every > before) return `${since}, widened from ${before} when it cost ${percent(last.overhead)}, to stay under${budget}`
   if (last.every < before) return `${since}, narrowed from ${before}: the cost fell to ${percent(last.overhead)}, within${budget}`
   return since
 }
 
-const plural = (every: number) => (every === 1 ? 'step' : `${every.toLocaleString('en-US')} steps`)
+const plural = (every: number) => (every === 1 ? 'step' : `${formatCount(every)} steps`)
 const percent = (fraction: number) => `${Number((fraction * 100).toPrecision(2))}%`

@@ -91,3 +91,11 @@ export function memoryVsDense(bytes: number, denseBytes: number): string {
   if (saved === 0) return 'same as dense'
   return `${formatBytes(Math.abs(saved))} ${saved > 0 ? 'less' : 'more'} than dense`
 }
+
+/**
+ * A count with thousands separators, as every number people read here is written.
+ * @example formatCount(84480) // '84,480'
+ */
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US')
+}

@@ -1,15 +1,16 @@
 import { useEffect, useMemo, useState } from 'preact/hooks'
 import {
   DATASET,
-  MODEL_CHURN,
-  algorithmTarget,
   HEATMAP_LAYER_THRESHOLD,
+  MODEL_CHURN,
   STEP_DOMAIN,
+  algorithmTarget,
   churnSpec,
   deriveTotals,
   describeSampling,
   describeSaving,
   eventsSpec,
+  formatCount,
   formatPercent,
   intervalAt,
   liveLayerInfo,
@@ -65,8 +66,6 @@ function useRuns(client: RunsClient): RunSummary[] | null {
   }, [client])
   return runs
 }
-
-const count = (n: number) => n.toLocaleString('en-US')
 
 /**
  * The live dashboard: run header, training scalars, per-layer sparsity and topology dynamics on one step
@@ -180,12 +179,12 @@ export function Dashboard({ url, run, token, urlState = false }: DashboardProps)
           <dl class="slp-stats">
             <div>
               <dt>Training step</dt>
-              <dd data-stat="step">{latest ? count(latest.step) : '–'}</dd>
+              <dd data-stat="step">{latest ? formatCount(latest.step) : '–'}</dd>
             </div>
             <div>
               <dt>Model sparsity</dt>
               <dd data-stat="sparsity">{totals ? formatPercent(totals.sparsity) : '–'}</dd>
-              {totals && <dd class="slp-note">{`${count(totals.nnz)} of ${count(totals.numel)} weights active`}</dd>}
+              {totals && <dd class="slp-note">{`${formatCount(totals.nnz)} of ${formatCount(totals.numel)} weights active`}</dd>}
             </div>
             <div>
               <dt>Memory against dense</dt>
@@ -202,7 +201,7 @@ export function Dashboard({ url, run, token, urlState = false }: DashboardProps)
           {!latest && <p class="slp-empty">Waiting for the first sample…</p>}
           {view.zoom && (
             <p class="slp-zoom" role="status">
-              Steps {count(view.zoom[0])}–{count(view.zoom[1])} of {count(runDomain[0])}–{count(runDomain[1])}{' '}
+              Steps {formatCount(view.zoom[0])}–{formatCount(view.zoom[1])} of {formatCount(runDomain[0])}–{formatCount(runDomain[1])}{' '}
               <button type="button" onClick={() => update({ zoom: undefined })}>
                 Reset zoom
               </button>

@@ -9,6 +9,7 @@ import {
   comparedHistogramRows,
   eventsSpec,
   formatBytes,
+  formatCount,
   formatPercent,
   histogramSpec,
   memoryVsDense,
@@ -33,8 +34,6 @@ export interface LayerInspectorProps {
   /** While updates are paused: the newest step on show; later points are held back. */
   untilStep: number | null
 }
-
-const count = (n: number) => n.toLocaleString('en-US')
 
 /** Index of the last point at or before `step`; the first point for an earlier step. */
 function pointAt(points: readonly { step: number }[], step: number): number {
@@ -93,7 +92,7 @@ export function LayerInspector({ live, layers, layer, onLayer, step, onStep, dom
         <h2>Layer inspector</h2>
         <input
           type="search"
-          placeholder={`Filter ${count(layers.length)} layers`}
+          placeholder={`Filter ${formatCount(layers.length)} layers`}
           aria-label="Filter layers"
           value={filter}
           onInput={(e) => setFilter((e.target as HTMLInputElement).value)}
@@ -105,7 +104,7 @@ export function LayerInspector({ live, layers, layer, onLayer, step, onStep, dom
             </option>
           ))}
         </select>
-        {needle && <span class="slp-hint">{count(choices.length)} match</span>}
+        {needle && <span class="slp-hint">{formatCount(choices.length)} match</span>}
       </div>
       {error && <p class="slp-error">Cannot load layer {layer}: {error}</p>}
       {stats && (
@@ -117,7 +116,7 @@ export function LayerInspector({ live, layers, layer, onLayer, step, onStep, dom
           <div>
             <dt>Active weights</dt>
             <dd data-stat="layer-nnz">
-              {count(stats.nnz)} / {count(stats.numel)}
+              {formatCount(stats.nnz)} / {formatCount(stats.numel)}
             </dd>
           </div>
           <div>
@@ -132,7 +131,7 @@ export function LayerInspector({ live, layers, layer, onLayer, step, onStep, dom
           <div>
             <dt>Dropped / grown so far</dt>
             <dd data-stat="layer-events">
-              {count(drops)} / {count(grows)}
+              {formatCount(drops)} / {formatCount(grows)}
             </dd>
           </div>
           <div>
@@ -144,7 +143,7 @@ export function LayerInspector({ live, layers, layer, onLayer, step, onStep, dom
       {points.length > 0 && (
         <div class="slp-controls">
           <label>
-            Step {stats ? count(stats.step) : ''}{' '}
+            Step {stats ? formatCount(stats.step) : ''}{' '}
             <input
               type="range"
               aria-label="Histogram step"

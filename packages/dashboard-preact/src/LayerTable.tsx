@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { formatLayerName, formatPercent, memoryVsDense, type LayerInfo, type SampleRecord } from '@sparselab-profiler/core'
+import { formatCount, formatLayerName, formatPercent, memoryVsDense, type LayerInfo, type SampleRecord } from '@sparselab-profiler/core'
 
 export interface LayerTableProps {
   sample: SampleRecord | undefined
@@ -96,7 +96,7 @@ export function LayerTable({ sample, infoOf, layer, onLayer }: LayerTableProps) 
                 <td>{formatLayerName(l.name, info?.aliases)}</td>
                 <td>{formatPercent(l.sparsity)}</td>
                 <td>
-                  {l.nnz.toLocaleString('en-US')} / {l.numel.toLocaleString('en-US')}
+                  {formatCount(l.nnz)} / {formatCount(l.numel)}
                 </td>
                 <td>{memoryVsDense(l.bytes, l.dense_bytes)}</td>
                 <td>{info?.format ?? '–'}</td>

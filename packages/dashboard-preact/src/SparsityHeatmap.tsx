@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
-import { formatPercent, type EventRow } from '@sparselab-profiler/core'
+import { formatCount, formatPercent, type EventRow } from '@sparselab-profiler/core'
 
 export interface SparsityHeatmapProps {
   layers: readonly string[]
@@ -281,14 +281,14 @@ export function SparsityHeatmap({ layers, steps, sparsity, events, onLayer, laye
     context.font = `${LABEL_FONT}px ${fontFamily}`
     context.textBaseline = 'top'
     context.textAlign = 'left'
-    const widest = context.measureText(last.toLocaleString('en-US')).width
+    const widest = context.measureText(formatCount(last)).width
     let end = -Infinity
     if (count)
       for (const step of stepTicks(first, last, Math.min(6, Math.floor(mapWidth / (widest + 24)) + 1))) {
         const x = gutter + columnOf(step)
         context.globalAlpha = 1
         context.fillRect(Math.min(x, width - 1), mapBottom, 1, 4)
-        const text = step.toLocaleString('en-US')
+        const text = formatCount(step)
         const w = context.measureText(text).width
         const left = Math.min(width - w, Math.max(gutter - 4, x + 0.5 - w / 2))
         if (left < end + 8) continue
@@ -364,7 +364,7 @@ export function SparsityHeatmap({ layers, steps, sparsity, events, onLayer, laye
       if (near === null) return null
       const at = events.filter((e) => e.step === near)
       const sum = (op: string) => at.filter((e) => e.op === op).reduce((a, e) => a + e.count, 0)
-      return { update: `topology update at step ${near.toLocaleString('en-US')}: ${sum('drop').toLocaleString('en-US')} dropped, ${sum('grow').toLocaleString('en-US')} grown` }
+      return { update: `topology update at step ${formatCount(near)}: ${formatCount(sum('drop'))} dropped, ${formatCount(sum('grow'))} grown` }
     }
     const j = Math.floor((y - EVENT_STRIP) / rowHeight)
     if (j < 0 || j >= layers.length || x < -gutter) return null
@@ -405,7 +405,7 @@ export function SparsityHeatmap({ layers, steps, sparsity, events, onLayer, laye
             <span>100%</span>
           </span>
         </span>
-        <span class="slp-heatmap-key-note">rows: {layers.length.toLocaleString('en-US')} layers in model order</span>
+        <span class="slp-heatmap-key-note">rows: {formatCount(layers.length)} layers in model order</span>
         <button type="button" class="slp-heatmap-download" title="Download the heatmap as PNG" onClick={download}>
           PNG
         </button>

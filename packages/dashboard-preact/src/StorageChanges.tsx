@@ -1,4 +1,4 @@
-import { storageChanges, type LayerRecord } from '@sparselab-profiler/core'
+import { formatCount, storageChanges, type LayerRecord } from '@sparselab-profiler/core'
 
 export interface StorageChangesProps {
   /** The run's layer records, oldest first. */
@@ -18,7 +18,7 @@ export function StorageChanges({ changes, limit = 100 }: StorageChangesProps) {
   return (
     <details class="slp-changes">
       <summary>
-        Storage changes ({changes.length.toLocaleString('en-US')}
+        Storage changes ({formatCount(changes.length)}
         {changes.length > limit ? `, the newest ${limit} shown` : ''})
       </summary>
       <table class="slp-table" aria-label="Storage changes">
@@ -35,7 +35,7 @@ export function StorageChanges({ changes, limit = 100 }: StorageChangesProps) {
         <tbody>
           {rows.map((row, i) => (
             <tr key={newest[i]!.seq} data-change-seq={newest[i]!.seq}>
-              <td>{row.step.toLocaleString('en-US')}</td>
+              <td>{formatCount(row.step)}</td>
               <td>{row.layer}</td>
               <td>{row.reason}</td>
               {row.format === null ? (

@@ -6,6 +6,7 @@ import {
   describeSaving,
   formatBytes,
   formatLayerName,
+  formatCount,
   formatPercent,
   memoryVsDense,
   type ReportChart,
@@ -73,8 +74,6 @@ dark.addEventListener('change', draw)
 const csvLink = document.getElementById('csv-link')
 if (csvLink) csvLink.href = URL.createObjectURL(new Blob([report.csv], { type: 'text/csv' }))`
 
-const count = (n: number) => n.toLocaleString('en-US')
-
 /** An ISO timestamp people read: no T, no milliseconds, kept on one line. */
 function timestamp(iso: string): string {
   return `<time datetime="${escapeHtml(iso)}">${escapeHtml(iso.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'))}</time>`
@@ -83,10 +82,10 @@ function timestamp(iso: string): string {
 function layerTable(report: ReportModel): string {
   const rows = report.layers!.map(
     (l) =>
-      `<tr><td>${escapeHtml(formatLayerName(l.layer, l.aliases))}</td><td>${formatPercent(l.sparsity)}</td><td>${count(l.nnz)} / ${count(l.numel)}</td>` +
-      `<td>${formatBytes(l.bytes)}</td><td>${formatBytes(l.denseBytes)}</td><td>${memoryVsDense(l.bytes, l.denseBytes)}</td><td>${count(l.drops)}</td><td>${count(l.grows)}</td></tr>`,
+      `<tr><td>${escapeHtml(formatLayerName(l.layer, l.aliases))}</td><td>${formatPercent(l.sparsity)}</td><td>${formatCount(l.nnz)} / ${formatCount(l.numel)}</td>` +
+      `<td>${formatBytes(l.bytes)}</td><td>${formatBytes(l.denseBytes)}</td><td>${memoryVsDense(l.bytes, l.denseBytes)}</td><td>${formatCount(l.drops)}</td><td>${formatCount(l.grows)}</td></tr>`,
   )
-  return `<section><h2>Layers at step ${count(report.lastStep)}</h2><div class="table-scroll"><table><thead><tr><th>Layer</th><th>Sparsity</th><th>Non-zeros / weights</th><th>Memory used</th><th>Dense</th><th>Against dense</th><th>Dropped</th><th>Grown</th></tr></thead><tbody>${rows.join('')}</tbody></table></div></section>`
+  return `<section><h2>Layers at step ${formatCount(report.lastStep)}</h2><div class="table-scroll"><table><thead><tr><th>Layer</th><th>Sparsity</th><th>Non-zeros / weights</th><th>Memory used</th><th>Dense</th><th>Against dense</th><th>Dropped</th><th>Grown</th></tr></thead><tbody>${rows.join('')}</tbody></table></div></section>`
 }
 
 const GROUPS: Record<ReportChart['group'], { title: string; text: string }> = {
@@ -121,14 +120,14 @@ function storageChangesTable(changes: ReportModel['storageChanges']): string {
       c.format === null
         ? '<td colspan="4">no longer profiled</td>'
         : [c.format, c.maskSource, c.dtype, c.device ?? '–'].map((v) => `<td>${escapeHtml(v ?? '')}</td>`).join('')
-    return `<tr><td>${c.step.toLocaleString('en-US')}</td><td>${escapeHtml(c.layer)}</td><td>${escapeHtml(c.reason)}</td>${now}</tr>`
+    return `<tr><td>${formatCount(c.step)}</td><td>${escapeHtml(c.layer)}</td><td>${escapeHtml(c.reason)}</td>${now}</tr>`
   })
   return `<section><h2>Storage changes</h2><table class="changes"><thead><tr><th>Step</th><th>Layer</th><th>Change</th><th>Format</th><th>Mask source</th><th>Dtype</th><th>Device</th></tr></thead><tbody>${rows.join('')}</tbody></table></section>`
 }
 
 function latencyTable(latency: NonNullable<ReportModel['latency']>): string {
   const ms = (x: number) => `${x.toFixed(2)} ms`
-  return `<section><h2>Profiler latency</h2><table><thead><tr><th>Samples</th><th>Median</th><th>P95</th><th>Max</th></tr></thead><tbody><tr><td>${count(latency.samples)}</td><td>${ms(latency.p50)}</td><td>${ms(latency.p95)}</td><td>${ms(latency.max)}</td></tr></tbody></table></section>`
+  return `<section><h2>Profiler latency</h2><table><thead><tr><th>Samples</th><th>Median</th><th>P95</th><th>Max</th></tr></thead><tbody><tr><td>${formatCount(latency.samples)}</td><td>${ms(latency.p50)}</td><td>${ms(latency.p95)}</td><td>${ms(latency.max)}</td></tr></tbody></table></section>`
 }
 
 /**
@@ -149,11 +148,11 @@ export function renderReportHtml(report: ReportModel, { libraries }: RenderRepor
   const headline: [string, string, string][] = [
     ...(totals
       ? ([
-          ['Model sparsity', formatPercent(totals.sparsity), `${count(totals.nnz)} of ${count(totals.numel)} weights active`],
+          ['Model sparsity', formatPercent(totals.sparsity), `${formatCount(totals.nnz)} of ${formatCount(totals.numel)} weights active`],
           ['Memory', saving, `${baseline ? `${baseline}; ` : ''}${formatBytes(totals.bytes)} used`],
         ] as [string, string, string][])
       : []),
-    ['Steps', count(report.lastStep), report.statusText],
+    ['Steps', formatCount(report.lastStep), report.statusText],
     ['Algorithm', algorithm, [params, report.model].filter(Boolean).join('; ')],
   ]
   const facts: [string, string][] = [
@@ -170,7 +169,7 @@ export function renderReportHtml(report: ReportModel, { libraries }: RenderRepor
     chartSections(report),
     report.storageChanges.length ? storageChangesTable(report.storageChanges) : '',
     report.latency ? latencyTable(report.latency) : '',
-    report.csv ? `<section><h2>Raw data</h2><p><a id="csv-link" download="${escapeHtml(`${report.runId}.csv`)}" href="#">Download every sample as CSV</a> (${count(report.csv.split('\n').length - 2)} rows)</p></section>` : '',
+    report.csv ? `<section><h2>Raw data</h2><p><a id="csv-link" download="${escapeHtml(`${report.runId}.csv`)}" href="#">Download every sample as CSV</a> (${formatCount(report.csv.split('\n').length - 2)} rows)</p></section>` : '',
   ].join('\n')
   return `<!doctype html>
 <html lang="en">
