@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
 import { join } from 'node:path'
-import { createRequire } from 'node:module'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import type { LayerRecord, RunRecord, SampleRecord, WireRecord } from '@sparselab-profiler/core'
 import { startServer, type RunningServer } from 'sparselab-profiler'
 import { REPO, launchChromium, tempDir } from '../support/env.js'
+import { serveEmbedHost } from '../support/embedHost.js'
 import { recordRealRun, toNdjson } from '../support/recordedRun.js'
 
 let browser: Browser
@@ -180,16 +179,8 @@ test('names carrying HTML or script render as plain text', async () => {
 })
 
 test('the dashboard embedded in another page keeps to its element and defines no globals', async () => {
-  const require = createRequire(import.meta.url)
-  const embedJs = readFileSync(require.resolve('@sparselab-profiler/dashboard-preact/embed'), 'utf8')
-  const hostHtml = readFileSync(join(REPO, 'packages/dashboard-preact/examples/embed/index.html'), 'utf8')
-  const host: Server = createServer((req, res) => {
-    const isScript = req.url?.startsWith('/embed.js')
-    res.writeHead(200, { 'Content-Type': isScript ? 'text/javascript' : 'text/html' })
-    res.end(isScript ? embedJs : hostHtml)
-  })
-  await new Promise<void>((r) => host.listen(0, '127.0.0.1', r))
-  const hostOrigin = `http://127.0.0.1:${(host.address() as { port: number }).port}`
+  const host = await serveEmbedHost(readFileSync(join(REPO, 'packages/dashboard-preact/examples/embed/index.html'), 'utf8'))
+  const hostOrigin = host.origin
   const server = await startServer({ port: 0, logdir: tempDir('embed'), corsOrigins: [hostOrigin] })
   await ingest(server, recorded)
 
@@ -209,5 +200,5 @@ test('the dashboard embedded in another page keeps to its element and defines no
   expect(added).toEqual(['unmountSparsity']) // the host's own variable, nothing of ours
   await page.close()
   await server.close()
-  await new Promise((r) => host.close(r))
+  await host.close()
 })

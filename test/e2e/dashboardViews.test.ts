@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
-import { createRequire } from 'node:module'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import type { RunRecord, SampleRecord, WireRecord } from '@sparselab-profiler/core'
 import { startServer, type RunningServer } from 'sparselab-profiler'
+import { serveEmbedHost } from '../support/embedHost.js'
 import { launchChromium, tempDir } from '../support/env.js'
 import { recordRealRun, toNdjson } from '../support/recordedRun.js'
 
@@ -358,9 +357,7 @@ test('the status pill says paused, then that the server is unreachable, and expo
 })
 
 test("embedded in a styled page, the dashboard keeps its own look and the page keeps its own", async () => {
-  const require = createRequire(import.meta.url)
-  const embedJs = readFileSync(require.resolve('@sparselab-profiler/dashboard-preact/embed'), 'utf8')
-  const hostHtml = `<!doctype html>
+  const host = await serveEmbedHost(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Styled host</title>
 <style>h1,h2{color:rgb(255,0,0);text-transform:uppercase} button{background:rgb(0,128,0)}</style>
 </head><body>
@@ -370,14 +367,8 @@ test("embedded in a styled page, the dashboard keeps its own look and the page k
   import { mount } from './embed.js'
   mount(document.getElementById('dashboard'), { url: new URLSearchParams(location.search).get('server') })
 </script>
-</body></html>`
-  const host: Server = createServer((req, res) => {
-    const isScript = req.url?.startsWith('/embed.js')
-    res.writeHead(200, { 'Content-Type': isScript ? 'text/javascript' : 'text/html' })
-    res.end(isScript ? embedJs : hostHtml)
-  })
-  await new Promise<void>((r) => host.listen(0, '127.0.0.1', r))
-  const hostOrigin = `http://127.0.0.1:${(host.address() as { port: number }).port}`
+</body></html>`)
+  const hostOrigin = host.origin
   const server = await startServer({ port: 0, logdir: tempDir('views-embed'), corsOrigins: [hostOrigin] })
   await ingest(server, recorded)
   const { page, context } = await newPage()
@@ -408,7 +399,7 @@ test("embedded in a styled page, the dashboard keeps its own look and the page k
   expect.soft(buttons.filter((b) => b.background === 'rgb(0, 128, 0)').map((b) => b.text), "dashboard buttons painted with the host page's button rule").toEqual([])
   await context.close()
   await server.close()
-  await new Promise((r) => host.close(r))
+  await host.close()
 })
 
 test('the loss chart draws one point per sample that carries a loss', async () => {
