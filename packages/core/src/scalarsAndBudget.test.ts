@@ -6,7 +6,8 @@ import { toWireJsonSchema } from './toWireJsonSchema.js'
 import { validateRecord } from './validateRecord.js'
 
 // Both fields are optional additions to schema v1: logs written before them stay valid.
-const [run, oldSample, , , sample] = validRecords<Record<string, any>>()
+const records = validRecords<Record<string, any>>()
+const [run, oldSample, sample] = [records[0]!, records[1]!, records[4]!]
 
 describe('training scalars on samples', () => {
   test('are optional, and each is a finite number or null', () => {
