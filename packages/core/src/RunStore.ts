@@ -1,4 +1,5 @@
 import { BoundedQueue } from './BoundedQueue.js'
+import { FlagEvaluator, type Flag } from './flags.js'
 import { eventBytes, layerChangeBytes } from './recordBytes.js'
 import { SampleHistory, type Thinning } from './SampleHistory.js'
 import type { EndRecord, EventRecord, LayerInfo, LayerRecord, RunRecord, SampleRecord, SamplerRecord, WireRecord } from './schema.js'
@@ -54,6 +55,8 @@ export interface RunSnapshot {
   /** Highest seq stored; every seq up to it was received exactly once. */
   lastSeq: number
   status: RunStatus
+  /** What the run's records show is wrong, from every record received (see FlagEvaluator). */
+  flags: Flag[]
 }
 
 export interface RunSummary {
@@ -86,6 +89,8 @@ interface RunState {
   evictedSeq: number
   /** When the run last sent anything, by the store's clock. */
   lastSeen: number
+  /** Its flags, from every record accepted (thinning and eviction never drop evidence from them). */
+  flags: FlagEvaluator
 }
 
 type Listener = (record: WireRecord) => void
@@ -144,6 +149,11 @@ export class RunStore {
     return acks
   }
 
+  /** The run's flags so far (see FlagEvaluator); undefined for an unknown run. */
+  flags(run: string): Flag[] | undefined {
+    return this.#runs.get(run)?.flags.flags()
+  }
+
   /** Whether `record` is the next one of its run (a new run's `run` record, or the seq after the last). */
   #continues(record: WireRecord): boolean {
     const state = this.#runs.get(record.run)
@@ -158,6 +168,7 @@ export class RunStore {
         run: record,
         layers: null,
         untracked: new Set(),
+        flags: new FlagEvaluator(),
         samples: new SampleHistory(this.#maxSampleBytes),
         events: new BoundedQueue({ maxItems: this.#maxEvents, maxBytes: this.#maxEventBytes, sizeOf: eventBytes }),
         layerChanges: new BoundedQueue({ maxItems: this.#maxLayerChanges, maxBytes: this.#maxLayerChangeBytes, sizeOf: layerChangeBytes }),
@@ -167,10 +178,12 @@ export class RunStore {
         evictedSeq: -1,
         lastSeen: this.#now(),
       })
+      this.#runs.get(record.run)!.flags.apply(record)
       return
     }
     if (!state) return
     state.lastSeq = record.seq
+    state.flags.apply(record)
     if (record.type === 'sample') state.samples.push(record)
     else if (record.type === 'event') for (const old of state.events.push(record)) state.evictedSeq = Math.max(state.evictedSeq, old.seq)
     else if (record.type === 'sampler') state.sampler.push(record) // doublings only: at most ~17 per run
@@ -228,6 +241,7 @@ export class RunStore {
       end: s.end,
       lastSeq: s.lastSeq,
       status: this.#status(s),
+      flags: s.flags.flags(),
     }
   }
 

@@ -17,6 +17,7 @@ import {
   type VegaLiteSpec,
 } from './chartSpecs.js'
 import { MODEL_CHURN, bandRows, churnRows, nnzBefore } from './dynamics.js'
+import type { Flag } from './flags.js'
 import { describeSampling } from './profilerCost.js'
 import type { RunSnapshot, RunStatus } from './RunStore.js'
 import type { LayerRecord, MaskSource, StorageFormat } from './schema.js'
@@ -102,6 +103,8 @@ export interface ReportModel {
   sampling: string
   /** Which layers have per-layer charts, when not all do. */
   layerChartsNote: string | null
+  /** What the records show is wrong, the most severe first. */
+  flags: Flag[]
   /** How many samples the report draws from, and how the older ones were thinned if they were. */
   samples: string
   totals: ModelTotals | null
@@ -296,6 +299,7 @@ export function buildReport(snapshot: RunSnapshot, options: BuildReportOptions =
     statusText: describeStatus(snapshot, lastStep),
     sampling: describeSampling(snapshot.run.sampler, snapshot.sampler),
     layerChartsNote: charted.note,
+    flags: snapshot.flags,
     samples: describeSamples(snapshot),
     totals: last ? deriveTotals(last) : null,
     charts,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import escapeHtml from 'escape-html'
 import {
+  FLAGS_DOC,
   HISTOGRAM_SUBTITLE,
   chartConfig,
   describeSaving,
@@ -51,7 +52,13 @@ th:first-child,td:first-child{text-align:left;overflow-wrap:anywhere}
 .chart{width:100%;min-width:0}
 .multiples{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:12px 20px}
 h3{font-size:.95rem;margin:18px 0 4px;padding-top:10px;border-top:1px solid #8884;overflow-wrap:anywhere}
-footer{margin-top:32px;font-size:.75rem;color:var(--muted)}`
+footer{margin-top:32px;font-size:.75rem;color:var(--muted)}
+.flags{list-style:none;padding:0;margin:0;display:grid;gap:8px}
+.flag{border-left:4px solid #8888;padding:6px 12px;background:color-mix(in srgb,CanvasText 4%,Canvas);font-size:.9rem}
+.flag strong{text-transform:uppercase;font-size:.72rem;letter-spacing:.04em}
+.flag-critical{border-color:#D55E00}.flag-warning{border-color:#E69F00}.flag-info{border-color:#56B4E9}
+.flag .fix{color:var(--muted)}
+a{color:#0072B2}@media (prefers-color-scheme:dark){a{color:#56B4E9}}`
 
 const BOOT = `
 const report = JSON.parse(document.getElementById('report-data').textContent)
@@ -114,6 +121,15 @@ function chartSections(report: ReportModel): string {
     .join('\n')
 }
 
+function findings(flags: ReportModel['flags']): string {
+  if (!flags.length) return '<section data-findings><h2>Findings</h2><p>No flags: none of the rules in <a href="' + FLAGS_DOC + '">the flag reference</a> found anything in this run.</p></section>'
+  const items = flags.map((f) => {
+    const where = f.from === f.to ? `step ${formatCount(f.to)}` : `steps ${formatCount(f.from)}–${formatCount(f.to)}`
+    return `<li class="flag flag-${f.severity}"><strong>${f.severity}</strong> <a href="${FLAGS_DOC}#${f.rule}">${f.rule}</a> · ${where}<br>${escapeHtml(f.message)}<br><span class="fix">Fix: ${escapeHtml(f.fix)}</span></li>`
+  })
+  return `<section data-findings><h2>Findings</h2><ul class="flags">${items.join('')}</ul></section>`
+}
+
 function storageChangesTable(changes: ReportModel['storageChanges']): string {
   const rows = changes.map((c) => {
     const now =
@@ -165,6 +181,7 @@ export function renderReportHtml(report: ReportModel, { libraries }: RenderRepor
     ['Recorded by', escapeHtml(report.profiler)],
   ]
   const sections = [
+    findings(report.flags),
     report.layers ? layerTable(report) : '',
     chartSections(report),
     report.storageChanges.length ? storageChangesTable(report.storageChanges) : '',

@@ -38,7 +38,7 @@ const layerQuery = validator('query', (query, c) => {
 
 /**
  * `GET /` lists the runs; `GET /:run` answers a run's snapshot, `/:run/overview` and `/:run/layer` what
- * the dashboard loads, sized by `?points=` whatever the run's length and layer count.
+ * the dashboard loads, sized by `?points=` whatever the run's length and layer count, `/:run/flags` its findings.
  * @example app.route('/api/runs', runRoutes({ store }))
  */
 export function runRoutes(options: RunRoutesOptions) {
@@ -65,6 +65,11 @@ export function runRoutes(options: RunRoutesOptions) {
         if (!snapshot) return c.json({ error: `no run ${run}` }, 404)
         const history = layerHistory(snapshot, name, points)
         return history ? c.json(history) : c.json({ error: `run ${run} has no layer ${JSON.stringify(name)}` }, 404)
+      })
+      .get('/:run/flags', (c) => {
+        const run = c.req.param('run')
+        const flags = store.flags(run)
+        return flags ? c.json({ flags }) : c.json({ error: `no run ${run}` }, 404)
       })
   )
 }

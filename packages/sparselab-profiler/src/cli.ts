@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import { statSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { SEVERITIES, formatCount, type Severity } from '@sparselab-profiler/core'
 import { exportRunLog } from '@sparselab-profiler/export'
 import { JOURNAL_FILE, RECORDS_FILE, readRunFolder } from '@sparselab-profiler/runlog'
 import { startServer } from './index.js'
@@ -21,6 +22,9 @@ Commands:
   export <run dir | records.ndjson> -o report.html [--title "..."]
                                 write one self-contained HTML report (from a run dir: the longer of
                                 the trainer's records.ndjson and the server's received.ndjson)
+  check <run dir | records.ndjson> [--json] [--fail-on warning|critical|never]
+                                print the run's flags (docs/flags.md) and exit 1 when one is at or above
+                                --fail-on (default critical), 0 otherwise, 2 when the run cannot be read
   demo                          train a SparseLab MLP with RigL on the digits data, streamed live,
                                 then export its report beside the run log
       --port 8080  --logdir ./sparsity_runs  --python python3  --steps 3000  --step-delay 0
@@ -81,6 +85,44 @@ const exportCommand: Command = async (args, assets) => {
   return 0
 }
 
+const FAIL_ON = ['info', 'warning', 'critical', 'never'] as const
+
+const check: Command = async (args) => {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { json: { type: 'boolean', default: false }, 'fail-on': { type: 'string', default: 'critical' } },
+  })
+  const failOn = values['fail-on'] as (typeof FAIL_ON)[number]
+  const [source] = positionals
+  if (!source || positionals.length > 1 || !FAIL_ON.includes(failOn)) {
+    console.error(`check takes one run directory or records.ndjson, and --fail-on ${FAIL_ON.join('|')}\n\n${USAGE}`)
+    return 2
+  }
+  let snapshot: Awaited<ReturnType<typeof readRunFolder>>
+  try {
+    snapshot = await readRunFolder(source)
+  } catch (error) {
+    console.error(`sparselab-profiler check: ${(error as Error).message}`)
+    return 2
+  }
+  if (!snapshot) {
+    console.error(`sparselab-profiler check: ${source}: no ${RECORDS_FILE} or ${JOURNAL_FILE} with records`)
+    return 2
+  }
+  const { flags } = snapshot
+  if (values.json) console.log(JSON.stringify({ run: snapshot.run.run, flags }, null, 2))
+  else {
+    console.log(`${snapshot.run.name} (${snapshot.run.run}): ${flags.length ? `${flags.length} flag${flags.length === 1 ? '' : 's'}` : 'no flags'}`)
+    for (const flag of flags) {
+      const where = flag.from === flag.to ? `step ${formatCount(flag.to)}` : `steps ${formatCount(flag.from)}–${formatCount(flag.to)}`
+      console.log(`\n${flag.severity.toUpperCase()} ${flag.rule} · ${where}\n  ${flag.message}\n  Fix: ${flag.fix}`)
+    }
+  }
+  const threshold = SEVERITIES.indexOf(failOn as Severity)
+  return threshold >= 0 && flags.some((f) => SEVERITIES.indexOf(f.severity) >= threshold) ? 1 : 0
+}
+
 const demo: Command = async (args, assets) => {
   const { values } = parseArgs({
     args,
@@ -136,7 +178,7 @@ function runPython(python: string, args: string[]): Promise<{ code: number; last
   })
 }
 
-const COMMANDS: Record<string, Command> = { serve, export: exportCommand, demo }
+const COMMANDS: Record<string, Command> = { serve, export: exportCommand, check, demo }
 
 export interface MainOptions {
   /** What the server serves and an export inlines. @default read from the installed packages (`loadProfilerAssets`) */

@@ -1,0 +1,414 @@
+/**
+ * Diagnosis: the pathologies of sparse training, flagged from a run's records as they arrive. One evaluator
+ * folds records in seq order, so a live page, the server and `sparselab-profiler check` find the same flags
+ * for the same records. Each rule is documented with the failure it catches in docs/flags.md.
+ */
+import { algorithmTarget } from './chartSpecs.js'
+import { histogramQuantile } from './dynamics.js'
+import type { EventRecord, LayerInfo, LayerSample, RunRecord, SampleRecord, SamplerRecord, WireRecord } from './schema.js'
+import { formatBytes, formatCount, formatPercent } from './totals.js'
+
+export const SEVERITIES = ['info', 'warning', 'critical'] as const
+export type Severity = (typeof SEVERITIES)[number]
+
+export const FLAG_RULES = [
+  'sparsity-drift',
+  'layer-off-target',
+  'dead-layer',
+  'non-finite-weights',
+  'non-finite-loss',
+  'weights-exploding',
+  'weights-vanishing',
+  'wasted-update',
+  'drop-grow-imbalance',
+  'churn-not-settling',
+  'storage-saves-nothing',
+  'interval-widened',
+] as const
+export type FlagRule = (typeof FLAG_RULES)[number]
+
+/** One finding: what is wrong, where, since when, the numbers that show it, and what to do. */
+export interface Flag {
+  rule: FlagRule
+  severity: Severity
+  /** The layers concerned; empty for a finding about the whole run. */
+  layers: string[]
+  /** First and last step of the evidence. */
+  from: number
+  to: number
+  message: string
+  evidence: Record<string, number>
+  fix: string
+}
+
+/** When each rule fires; defaults documented in docs/flags.md. */
+export interface FlagThresholds {
+  /** sparsity-drift: percentage points a layer's sparsity may move from its first sample under RigL/SET (warning). */
+  drift: number
+  /** sparsity-drift: points past which the drift is a collapse (critical). */
+  collapse: number
+  /** layer-off-target: points a managed layer may sit from the algorithm's target for `offTargetSamples` samples. */
+  offTarget: number
+  offTargetSamples: number
+  /** dead-layer: largest |w| under which a layer's active weights count as zero. */
+  deadMagnitude: number
+  /** weights-exploding / -vanishing: factor the 95th percentile of |w| may move within `magnitudeWindow` samples. */
+  magnitudeFactor: number
+  magnitudeWindow: number
+  /** drop-grow-imbalance: |drops − grows| over the larger, per update, under RigL/SET. */
+  imbalance: number
+  /** churn-not-settling: updates compared at each end, and the share of the early churn the late one may keep. */
+  churnUpdates: number
+  churnSettled: number
+  /** interval-widened: how many times the requested interval the sampler may widen to. */
+  intervalFactor: number
+}
+
+export const DEFAULT_FLAG_THRESHOLDS: Readonly<FlagThresholds> = {
+  drift: 0.05,
+  collapse: 0.2,
+  offTarget: 0.1,
+  offTargetSamples: 3,
+  deadMagnitude: 1e-6,
+  magnitudeFactor: 10,
+  magnitudeWindow: 10,
+  imbalance: 0.01,
+  churnUpdates: 5,
+  churnSettled: 0.8,
+  intervalFactor: 10,
+}
+
+/** Where each rule is explained (what it catches, thresholds, the fix): `${FLAGS_DOC}#${rule}`. */
+export const FLAGS_DOC = 'https://github.com/sparselab-profiler/sparselab-profiler/blob/main/docs/flags.md'
+
+const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 }
+
+interface LayerState {
+  managed: boolean
+  firstSparsity: number
+  /** Last step the layer's sparsity was within `drift` of its first. */
+  steady: number
+  /** Last step the layer was within `offTarget` of the target, and how many samples since. */
+  onTarget: number
+  offSamples: number
+  /** Recent 95th percentiles of |w|, oldest first, with their steps. */
+  magnitudes: { step: number; value: number }[]
+  firstNonFinite: number | null
+  deadSince: number | null
+  /** Drops and grows of updates since the last sample, by step. */
+  updates: Map<number, { drops: number; grows: number }>
+  /** Churn of every update so far. */
+  churn: { step: number; value: number }[]
+  nnz: number
+}
+
+/**
+ * Folds a run's records, in seq order, into its flags.
+ * @example
+ * const flags = new FlagEvaluator()
+ * for (const record of records) flags.apply(record)
+ * flags.flags() // [{ rule: 'sparsity-drift', severity: 'critical', layers: ['fc2'], from: 1000, to: 1200, … }]
+ */
+export class FlagEvaluator {
+  readonly #thresholds: FlagThresholds
+  #run: RunRecord | null = null
+  #constant = false
+  #target: number | null = null
+  #infos = new Map<string, LayerInfo>()
+  #layers = new Map<string, LayerState>()
+  #found = new Map<string, Flag>()
+  #lossFrom: number | null = null
+
+  constructor(thresholds: Partial<FlagThresholds> = {}) {
+    this.#thresholds = { ...DEFAULT_FLAG_THRESHOLDS, ...thresholds }
+  }
+
+  apply(record: WireRecord): void {
+    switch (record.type) {
+      case 'run':
+        this.#run = record
+        // RigL and SET rewire at constant sparsity: drift and imbalance mean something else is changing the mask
+        this.#constant = /^(rigl|set)$/i.test(record.algorithm?.name ?? '') || 'drop_fraction' in (record.algorithm?.params ?? {})
+        this.#target = algorithmTarget(record.algorithm)
+        for (const info of record.layers) this.#infos.set(info.name, info)
+        return
+      case 'layer':
+        if (record.info) this.#infos.set(record.layer, record.info)
+        return
+      case 'event':
+        return this.#event(record)
+      case 'sampler':
+        return this.#sampler(record)
+      case 'sample':
+        return this.#sample(record)
+      default:
+    }
+  }
+
+  /** Every flag found so far: the most severe first, then by step. */
+  flags(): Flag[] {
+    return [...this.#found.values()].sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || a.from - b.from)
+  }
+
+  #raise(flag: Flag): void {
+    const key = `${flag.rule}\u0000${flag.layers.join('\u0000')}`
+    const held = this.#found.get(key)
+    // a finding that persists keeps its start and takes its newest numbers; its severity only rises
+    const severity = held && SEVERITY_ORDER[held.severity] < SEVERITY_ORDER[flag.severity] ? held.severity : flag.severity
+    this.#found.set(key, held ? { ...flag, severity, from: Math.min(held.from, flag.from) } : flag)
+  }
+
+  #layer(sample: LayerSample, step: number): LayerState {
+    let state = this.#layers.get(sample.name)
+    if (!state) {
+      const info = this.#infos.get(sample.name)
+      state = {
+        managed: info !== undefined && info.mask_source !== 'inferred_zeros',
+        firstSparsity: sample.sparsity,
+        steady: step,
+        onTarget: step,
+        offSamples: 0,
+        magnitudes: [],
+        firstNonFinite: null,
+        deadSince: null,
+        updates: new Map(),
+        churn: [],
+        nnz: sample.nnz,
+      }
+      this.#layers.set(sample.name, state)
+    }
+    return state
+  }
+
+  #event(event: EventRecord): void {
+    const state = this.#layers.get(event.layer)
+    if (!state) return
+    if (event.op === 'drop' && event.requested !== null && event.requested > 0 && event.count === 0)
+      this.#raise({
+        rule: 'wasted-update',
+        severity: 'warning',
+        layers: [event.layer],
+        from: event.step,
+        to: event.step,
+        message: `${event.algorithm} asked to drop ${formatCount(event.requested)} connections of ${event.layer} at step ${formatCount(event.step)} and dropped none`,
+        evidence: { requested: event.requested, dropped: 0 },
+        fix: `The update changed nothing: ${event.algorithm}'s drop criterion found no connection to drop (all candidates tied, or the layer has none left to drop). Check drop_fraction and update_freq, and that the layer still has active weights.`,
+      })
+    const update = state.updates.get(event.step) ?? { drops: 0, grows: 0 }
+    if (event.op === 'drop') update.drops += event.count
+    else update.grows += event.count
+    state.updates.set(event.step, update)
+  }
+
+  #sampler(change: SamplerRecord): void {
+    const requested = this.#run?.sampler.every ?? 1
+    if (change.every < this.#thresholds.intervalFactor * requested) return
+    this.#raise({
+      rule: 'interval-widened',
+      severity: 'info',
+      layers: [],
+      from: change.step,
+      to: change.step,
+      message: `Sampling every ${formatCount(change.every)} steps since step ${formatCount(change.step)}, ${Math.round(change.every / requested)}× the requested ${formatCount(requested)}: a sample cost ${formatPercent(change.overhead)} of training`,
+      evidence: { every: change.every, requested, overhead: change.overhead },
+      fix: 'The profiler widened its interval to stay within overhead_budget. For finer history, raise overhead_budget, profile fewer layers (layer_regex / exclude_regex) or use fewer histogram bins.',
+    })
+  }
+
+  #sample(sample: SampleRecord): void {
+    const t = this.#thresholds
+    if (sample.scalars?.loss === null) {
+      this.#lossFrom ??= sample.step
+      this.#raise({
+        rule: 'non-finite-loss',
+        severity: 'critical',
+        layers: [],
+        from: this.#lossFrom,
+        to: sample.step,
+        message: `The loss was NaN or infinite in the steps up to ${formatCount(sample.step)} (first at the sample of step ${formatCount(this.#lossFrom)})`,
+        evidence: {},
+        fix: 'Training diverged: lower the learning rate, clip gradients (torch.nn.utils.clip_grad_norm_), and with mixed precision use a GradScaler.',
+      })
+    }
+    for (const layer of sample.layers) {
+      const state = this.#layer(layer, sample.step)
+      this.#churnOf(layer, state)
+      state.nnz = layer.nnz
+      this.#drift(layer, state, sample.step)
+      this.#offTarget(layer, state, sample.step)
+      this.#health(layer, state, sample.step)
+      this.#magnitude(layer, state, sample.step)
+      this.#storage(layer, sample.step)
+    }
+    if (t.churnUpdates > 0) for (const [name, state] of this.#layers) this.#settling(name, state)
+  }
+
+  #churnOf(layer: LayerSample, state: LayerState): void {
+    for (const [at, { drops, grows }] of state.updates) {
+      if (state.nnz > 0) state.churn.push({ step: at, value: Math.max(drops, grows) / state.nnz })
+      const larger = Math.max(drops, grows)
+      if (this.#constant && larger > 0 && Math.abs(drops - grows) / larger > this.#thresholds.imbalance)
+        this.#raise({
+          rule: 'drop-grow-imbalance',
+          severity: 'warning',
+          layers: [layer.name],
+          from: at,
+          to: at,
+          message: `${layer.name} dropped ${formatCount(drops)} and grew ${formatCount(grows)} connections at step ${formatCount(at)}`,
+          evidence: { drops, grows },
+          fix: 'RigL and SET regrow as many connections as they drop. An imbalance means the grow step found too few candidates (the layer is nearly dense or its gradients are zero) or another hook changed the mask in between.',
+        })
+    }
+    state.updates.clear()
+  }
+
+  #drift(layer: LayerSample, state: LayerState, step: number): void {
+    if (!this.#constant || !state.managed) return
+    const moved = layer.sparsity - state.firstSparsity
+    if (Math.abs(moved) < this.#thresholds.drift) {
+      state.steady = step
+      return
+    }
+    const algorithm = this.#run?.algorithm?.name ?? 'the algorithm'
+    this.#raise({
+      rule: 'sparsity-drift',
+      severity: Math.abs(moved) >= this.#thresholds.collapse ? 'critical' : 'warning',
+      layers: [layer.name],
+      from: state.steady,
+      to: step,
+      message: `${layer.name} sparsity ${moved < 0 ? 'fell' : 'rose'} from ${formatPercent(state.firstSparsity)} to ${formatPercent(layer.sparsity)} between steps ${formatCount(state.steady)} and ${formatCount(step)}`,
+      evidence: { first: state.firstSparsity, now: layer.sparsity },
+      fix: `${algorithm} keeps sparsity constant, so something else changes the mask: most often the optimizer's momentum or weight decay moving masked weights away from zero. Re-apply the mask after optimizer.step() (or let ${algorithm} own the optimizer step), and zero the optimizer state of dropped weights.`,
+    })
+  }
+
+  #offTarget(layer: LayerSample, state: LayerState, step: number): void {
+    const target = this.#target
+    if (target === null || !state.managed) return
+    if (Math.abs(layer.sparsity - target) <= this.#thresholds.offTarget) {
+      state.onTarget = step
+      state.offSamples = 0
+      return
+    }
+    if (++state.offSamples < this.#thresholds.offTargetSamples) return
+    this.#raise({
+      rule: 'layer-off-target',
+      severity: 'warning',
+      layers: [layer.name],
+      from: state.onTarget,
+      to: step,
+      message: `${layer.name} is at ${formatPercent(layer.sparsity)} sparsity, far from the ${formatPercent(target)} target, since step ${formatCount(state.onTarget)}`,
+      evidence: { sparsity: layer.sparsity, target },
+      fix: "The algorithm's sparsity parameter does not reach this layer: check that the layer is one the algorithm manages (a SparseLinear, or listed in its layers) and, for a schedule, that it has reached its end.",
+    })
+  }
+
+  #health(layer: LayerSample, state: LayerState, step: number): void {
+    if (layer.nonfinite > 0) {
+      state.firstNonFinite ??= step
+      this.#raise({
+        rule: 'non-finite-weights',
+        severity: 'critical',
+        layers: [layer.name],
+        from: state.firstNonFinite,
+        to: step,
+        message: `${layer.name} holds ${formatCount(layer.nonfinite)} NaN or infinite weights at step ${formatCount(step)}`,
+        evidence: { nonfinite: layer.nonfinite },
+        fix: 'Training diverged in this layer: lower the learning rate, clip gradients, and with mixed precision use a GradScaler; a sparse layer with few active weights can need a smaller learning rate than the dense ones.',
+      })
+    }
+    const largest = Math.max(Math.abs(layer.hist.lo), Math.abs(layer.hist.hi))
+    const dead = layer.nnz === 0 || (layer.hist.counts.some((c) => c > 0) && largest < this.#thresholds.deadMagnitude)
+    if (!dead) {
+      state.deadSince = null
+      return
+    }
+    state.deadSince ??= step
+    this.#raise({
+      rule: 'dead-layer',
+      severity: layer.nnz === 0 ? 'critical' : 'warning',
+      layers: [layer.name],
+      from: state.deadSince,
+      to: step,
+      message:
+        layer.nnz === 0
+          ? `${layer.name} has no active weights since step ${formatCount(state.deadSince)}: it passes nothing forward`
+          : `Every active weight of ${layer.name} is within ±${this.#thresholds.deadMagnitude} since step ${formatCount(state.deadSince)}`,
+      evidence: { nnz: layer.nnz, largest },
+      fix: 'Lower this layer\'s sparsity (keep at least a few weights per output), check that pruning does not remove whole layers, and look for a learning rate or weight decay that drives its weights to zero.',
+    })
+  }
+
+  #magnitude(layer: LayerSample, state: LayerState, step: number): void {
+    if (layer.nnz === 0) return
+    const value = Math.max(Math.abs(histogramQuantile(layer.hist, 0.05)), Math.abs(histogramQuantile(layer.hist, 0.95)))
+    if (!Number.isFinite(value) || value <= 0) return
+    const window = state.magnitudes
+    window.push({ step, value })
+    if (window.length > this.#thresholds.magnitudeWindow) window.shift()
+    const smallest = window.reduce((a, b) => (b.value < a.value ? b : a))
+    const largest = window.reduce((a, b) => (b.value > a.value ? b : a))
+    const factor = this.#thresholds.magnitudeFactor
+    const growing = value / smallest.value >= factor
+    const shrinking = largest.value / value >= factor
+    if (!growing && !shrinking) return
+    const from = growing ? smallest : largest
+    this.#raise({
+      rule: growing ? 'weights-exploding' : 'weights-vanishing',
+      severity: 'warning',
+      layers: [layer.name],
+      from: from.step,
+      to: step,
+      message: `The 95th percentile of |w| in ${layer.name} went from ${from.value.toPrecision(3)} to ${value.toPrecision(3)} between steps ${formatCount(from.step)} and ${formatCount(step)}`,
+      evidence: { before: from.value, now: value },
+      fix: growing
+        ? 'Weights grow out of bounds: lower the learning rate or clip gradients; sparse layers concentrate the update on few weights.'
+        : 'Weights shrink toward zero: weight decay may be too strong for a sparse layer, or the layer receives no gradient (check that its mask is not all but empty).',
+    })
+  }
+
+  #storage(layer: LayerSample, step: number): void {
+    const info = this.#infos.get(layer.name)
+    if (!info || info.format === 'dense' || info.format === 'dense_masked' || layer.bytes < layer.dense_bytes) return
+    this.#raise({
+      rule: 'storage-saves-nothing',
+      severity: 'warning',
+      layers: [layer.name],
+      from: step,
+      to: step,
+      message: `${layer.name} stores ${formatBytes(layer.bytes)} in ${info.format} at ${formatPercent(layer.sparsity)} sparsity, ${formatBytes(layer.bytes - layer.dense_bytes)} more than dense`,
+      evidence: { bytes: layer.bytes, dense_bytes: layer.dense_bytes, sparsity: layer.sparsity },
+      fix: `At this sparsity the ${info.format} indices cost more than the zeros they save: keep the layer dense, or raise its sparsity.`,
+    })
+  }
+
+  #settling(name: string, state: LayerState): void {
+    const n = this.#thresholds.churnUpdates
+    if (state.churn.length < 2 * n) return
+    const mean = (values: { value: number }[]) => values.reduce((a, b) => a + b.value, 0) / values.length
+    const early = mean(state.churn.slice(0, n))
+    const late = mean(state.churn.slice(-n))
+    if (early === 0 || late < this.#thresholds.churnSettled * early) return
+    const last = state.churn.at(-1)!
+    this.#raise({
+      rule: 'churn-not-settling',
+      severity: 'info',
+      layers: [name],
+      from: state.churn.at(-n)!.step,
+      to: last.step,
+      message: `${name} still rewires ${formatPercent(late)} of its connections per update (its last ${n} updates), against ${formatPercent(early)} in its first ${n}`,
+      evidence: { early, late },
+      fix: "The topology is not converging: RigL decays drop_fraction over training (cosine, until T_end); check that the schedule's end is not past the run's, or lower drop_fraction.",
+    })
+  }
+}
+
+/**
+ * The flags of a whole run log.
+ * @example evaluateFlags(parseNdjson(text).records).filter((f) => f.severity === 'critical')
+ */
+export function evaluateFlags(records: Iterable<WireRecord>, thresholds: Partial<FlagThresholds> = {}): Flag[] {
+  const evaluator = new FlagEvaluator(thresholds)
+  for (const record of records) evaluator.apply(record)
+  return evaluator.flags()
+}
