@@ -420,3 +420,29 @@ test('the loss chart draws one point per sample that carries a loss', async () =
   expect(vertices).toBe(withLoss.length)
   await context.close()
 })
+
+test('a flag shows live within one sample of its cause, and its button inspects the layer at its step', async () => {
+  // the real run up to its middle, then its next sample as if fc2 had diverged there (NaN weights counted)
+  const cut = recorded.indexOf(samples[Math.floor(samples.length / 2)]!)
+  const before = recorded.slice(0, cut)
+  const cause = recorded[cut] as SampleRecord
+  const diverged: SampleRecord = { ...cause, layers: cause.layers.map((l) => (l.name === 'fc2' ? { ...l, nonfinite: 7 } : l)) }
+  const server = await startServer({ port: 0, logdir: tempDir('views-flags') })
+  await ingest(server, before)
+  const { page, context } = await newPage()
+  await page.goto(`${server.url}/`)
+  await dashboardShown(page, samples.indexOf(cause))
+  expect(await page.locator('.slp-flag[data-rule="non-finite-weights"]').count()).toBe(0)
+
+  await ingest(server, [diverged])
+  const flag = page.locator('.slp-flag[data-rule="non-finite-weights"]')
+  await flag.waitFor({ timeout: 5_000 })
+  expect(await flag.textContent()).toContain(`fc2 holds 7 NaN or infinite weights at step ${count(cause.step)}`)
+  expect(await page.locator('[data-flags]').textContent()).toMatch(/^\d+ flags?$/)
+  await flag.getByRole('button', { name: 'Inspect fc2' }).click()
+  expect(await page.locator('select[aria-label="Layer"]').inputValue()).toBe('fc2')
+  await page.locator('.slp-controls label').first().filter({ hasText: `Step ${count(cause.step)}` }).waitFor()
+  expect(new URL(page.url()).searchParams.get('step')).toBe(String(cause.step))
+  await context.close()
+  await server.close()
+})

@@ -24,6 +24,7 @@ import {
 import { DASHBOARD_CSS } from './dashboardCss.js'
 import { EmptyState } from './EmptyState.js'
 import { ExportDialog } from './ExportDialog.js'
+import { FlagsPanel, useFlags } from './FlagsPanel.js'
 import { LayerInspector } from './LayerInspector.js'
 import { LayerTable } from './LayerTable.js'
 import { runsClient, type RunsClient } from './runsClient.js'
@@ -79,6 +80,8 @@ export function Dashboard({ url, run, token, urlState = false }: DashboardProps)
   const update = (change: Partial<UrlState>) => setView((state) => ({ ...state, ...change }))
   const activeRun = view.run ?? runs?.[0]?.run
   const { data, status, error, observer } = useLiveRun({ client, run: activeRun })
+  const flags = useFlags(client, activeRun, data?.lastSeq)
+  const worst = flags[0]?.severity
   // the view on show when updates were paused: views are never changed, so later records leave it be
   const [frozen, setFrozen] = useState<LiveOverview | null>(null)
   const [exporting, setExporting] = useState(false)
@@ -160,6 +163,11 @@ export function Dashboard({ url, run, token, urlState = false }: DashboardProps)
         <span class={`slp-status slp-status-${pill}`} data-status={status} role="status">
           {statusText}
         </span>
+        {flags.length > 0 && (
+          <a class={`slp-flag-count slp-flag-${worst}`} href="#slp-findings" data-flags={flags.length}>
+            {flags.length} {flags.length === 1 ? 'flag' : 'flags'}
+          </a>
+        )}
         <span class="slp-bar-actions">
           <button type="button" disabled={!data || (ended !== null && !frozen)} aria-pressed={frozen !== null} onClick={() => setFrozen(frozen ? null : data)}>
             {frozen ? `Resume updates${waiting ? ` (${waiting} new)` : ''}` : 'Pause updates'}
@@ -199,6 +207,15 @@ export function Dashboard({ url, run, token, urlState = false }: DashboardProps)
             </div>
           </dl>
           {!latest && <p class="slp-empty">Waiting for the first sample…</p>}
+          <div id="slp-findings">
+            <FlagsPanel
+              flags={flags}
+              onInspect={(name, step) => {
+                update({ layer: name, step })
+                document.querySelector('.slp-inspector')?.scrollIntoView({ behavior: 'smooth', block: 'start' })
+              }}
+            />
+          </div>
           {view.zoom && (
             <p class="slp-zoom" role="status">
               Steps {formatCount(view.zoom[0])}–{formatCount(view.zoom[1])} of {formatCount(runDomain[0])}–{formatCount(runDomain[1])}{' '}

@@ -16,6 +16,15 @@ export const DASHBOARD_CSS = `
 .slp-dashboard .slp-section-head{display:flex;gap:8px 16px;align-items:baseline;flex-wrap:wrap}
 .slp-dashboard .slp-section-head h2{margin-right:auto}
 .slp-dashboard .slp-zoom{margin:8px 0;font-size:.85rem}
+.slp-dashboard .slp-flags ul{list-style:none;padding:0;margin:0;display:grid;gap:6px;max-height:320px;overflow-y:auto}
+.slp-dashboard .slp-flag{border-left:4px solid #8888;padding:4px 10px;background:color-mix(in srgb,CanvasText 4%,Canvas);font-size:.85rem}
+.slp-dashboard .slp-flag p{margin:2px 0}
+.slp-dashboard .slp-flag button{font-size:.75rem;padding:0 6px}
+.slp-dashboard .slp-flag-severity{text-transform:uppercase;font-size:.7rem;font-weight:700;letter-spacing:.04em}
+.slp-dashboard .slp-flag-critical{border-color:#D55E00}.slp-dashboard .slp-flag-warning{border-color:#E69F00}.slp-dashboard .slp-flag-info{border-color:#56B4E9}
+.slp-dashboard .slp-flag-count{font-size:.8rem;padding:2px 8px;border-radius:10px;border:1px solid;text-decoration:none;color:inherit}
+.slp-dashboard a{color:#0072B2}
+@media (prefers-color-scheme:dark){.slp-dashboard a{color:#56B4E9}}
 .slp-dashboard .slp-figure{position:relative;margin:0;min-width:0}
 .slp-dashboard .slp-downloads{position:absolute;top:0;right:0;display:flex;gap:4px;opacity:0;transition:opacity .15s}
 .slp-dashboard .slp-figure:hover .slp-downloads,.slp-dashboard .slp-downloads:focus-within{opacity:1}

@@ -62,6 +62,7 @@ export function fakeRunsClient(answers: { overview?: () => Promise<RunOverview>;
     listRuns: async () => [],
     overview: () => answers.overview?.() ?? Promise.reject(new Error('no overview')),
     layerHistory: (_run, layer) => answers.layerHistory?.(layer) ?? Promise.reject(new Error('no layer history')),
+    flags: async () => [],
     stream: async (_run, { after, signal }) => {
       let controller!: ReadableStreamDefaultController<Uint8Array>
       const body = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) })

@@ -1,4 +1,4 @@
-import type { LayerHistory, ReportSection, RunOverview, RunSummary } from '@sparselab-profiler/core'
+import type { Flag, LayerHistory, ReportSection, RunOverview, RunSummary } from '@sparselab-profiler/core'
 
 export interface RunsClientOptions {
   /** Server base URL, e.g. `http://127.0.0.1:8080`. @default '' (the page's own origin) */
@@ -17,6 +17,8 @@ export interface RunsClient {
   overview(run: string, options?: { points?: number; signal?: AbortSignal }): Promise<RunOverview>
   /** `GET /api/runs/:run/layer`: one layer's history over at most `points` samples. @default points: the server's (500) */
   layerHistory(run: string, layer: string, options?: { points?: number; signal?: AbortSignal }): Promise<LayerHistory>
+  /** `GET /api/runs/:run/flags`: what the run's records show is wrong, the most severe first. */
+  flags(run: string, options?: { signal?: AbortSignal }): Promise<Flag[]>
   /**
    * `GET /stream?run=` with `Last-Event-ID: after`: the run's SSE stream from the record after seq `after`.
    * Read with fetch rather than EventSource, which cannot send the Authorization header.
@@ -56,6 +58,7 @@ export function runsClient(options: RunsClientOptions = {}): RunsClient {
     listRuns: async ({ signal } = {}) => (await getJson<{ runs: RunSummary[] }>('/api/runs', 'runs', signal)).runs,
     overview: (run, { points, signal } = {}) => getJson(`${runPath(run)}/overview${query({ points })}`, 'overview', signal),
     layerHistory: (run, layer, { points, signal } = {}) => getJson(`${runPath(run)}/layer${query({ name: layer, points })}`, 'layer history', signal),
+    flags: async (run, { signal } = {}) => (await getJson<{ flags: Flag[] }>(`${runPath(run)}/flags`, 'flags', signal)).flags,
     stream: async (run, { after, signal }) => {
       const headers = { Accept: 'text/event-stream', 'Last-Event-ID': String(after) }
       const response = await request(`/stream${query({ run })}`, 'stream', { signal, cache: 'no-store', headers })
