@@ -97,8 +97,10 @@ interface LayerState {
   deadSince: number | null
   /** Drops and grows of updates since the last sample, by step. */
   updates: Map<number, { drops: number; grows: number }>
-  /** Churn of every update so far. */
-  churn: { step: number; value: number }[]
+  /** Churn of the layer's first `churnUpdates` updates, and of its latest ones: bounded however long the run. */
+  firstChurn: number[]
+  lastChurn: { step: number; value: number }[]
+  churnCount: number
   nnz: number
 }
 
@@ -172,7 +174,9 @@ export class FlagEvaluator {
         firstNonFinite: null,
         deadSince: null,
         updates: new Map(),
-        churn: [],
+        firstChurn: [],
+        lastChurn: [],
+        churnCount: 0,
         nnz: sample.nnz,
       }
       this.#layers.set(sample.name, state)
@@ -245,7 +249,13 @@ export class FlagEvaluator {
 
   #churnOf(layer: LayerSample, state: LayerState): void {
     for (const [at, { drops, grows }] of state.updates) {
-      if (state.nnz > 0) state.churn.push({ step: at, value: Math.max(drops, grows) / state.nnz })
+      if (state.nnz > 0) {
+        const value = Math.max(drops, grows) / state.nnz
+        state.churnCount++
+        if (state.firstChurn.length < this.#thresholds.churnUpdates) state.firstChurn.push(value)
+        state.lastChurn.push({ step: at, value })
+        if (state.lastChurn.length > this.#thresholds.churnUpdates) state.lastChurn.shift()
+      }
       const larger = Math.max(drops, grows)
       if (this.#constant && larger > 0 && Math.abs(drops - grows) / larger > this.#thresholds.imbalance)
         this.#raise({
@@ -384,18 +394,17 @@ export class FlagEvaluator {
 
   #settling(name: string, state: LayerState): void {
     const n = this.#thresholds.churnUpdates
-    if (state.churn.length < 2 * n) return
-    const mean = (values: { value: number }[]) => values.reduce((a, b) => a + b.value, 0) / values.length
-    const early = mean(state.churn.slice(0, n))
-    const late = mean(state.churn.slice(-n))
+    // the first and the last updates compared must not overlap: wait for twice as many
+    if (state.churnCount < 2 * n) return
+    const early = state.firstChurn.reduce((a, b) => a + b, 0) / n
+    const late = state.lastChurn.reduce((a, b) => a + b.value, 0) / n
     if (early === 0 || late < this.#thresholds.churnSettled * early) return
-    const last = state.churn.at(-1)!
     this.#raise({
       rule: 'churn-not-settling',
       severity: 'info',
       layers: [name],
-      from: state.churn.at(-n)!.step,
-      to: last.step,
+      from: state.lastChurn[0]!.step,
+      to: state.lastChurn.at(-1)!.step,
       message: `${name} still rewires ${formatPercent(late)} of its connections per update (its last ${n} updates), against ${formatPercent(early)} in its first ${n}`,
       evidence: { early, late },
       fix: "The topology is not converging: RigL decays drop_fraction over training (cosine, until T_end); check that the schedule's end is not past the run's, or lower drop_fraction.",
