@@ -6,6 +6,7 @@ import {
   eventRows,
   eventsPerStep,
   eventsSpec,
+  flagMarkRows,
   heatmapRows,
   histogramSpec,
   HEATMAP_LAYER_THRESHOLD,
@@ -253,7 +254,7 @@ export function buildReport(snapshot: RunSnapshot, options: BuildReportOptions =
     for (const name of new Set(scalars.map((r) => r.name))) chart(`scalar-${name}`, name, 'training', scalarSpec(scalars, { name, domain }))
     const heatmap = layerNames.length > HEATMAP_LAYER_THRESHOLD
     const rows = heatmap ? heatmapRows(drawn) : sparsityRows(drawn)
-    chart('sparsity', 'Per-layer sparsity', 'training', sparsitySpec(rows, eventsPerStep(snapshot.events), { layers: layerNames, domain, target: algorithmTarget(snapshot.run.algorithm) }))
+    chart('sparsity', 'Per-layer sparsity', 'training', sparsitySpec(rows, eventsPerStep(snapshot.events), { layers: layerNames, domain, target: algorithmTarget(snapshot.run.algorithm), flags: flagMarkRows(snapshot.flags) }))
   }
   if (sections.has('events') && snapshot.events.length) {
     const model = modelChurn(first)

@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest'
 import { buildReport } from './buildReport.js'
-import { comparedHistogramRows, eventRows, eventsSpec, heatmapRows, histogramRows, histogramSpec, sparsityRows, sparsitySpec, type HistogramRow } from './chartSpecs.js'
+import { comparedHistogramRows, eventRows, eventsSpec, flagMarkRows, heatmapRows, histogramRows, histogramSpec, sparsityRows, sparsitySpec, type HistogramRow } from './chartSpecs.js'
 import { RunStore } from './RunStore.js'
 import { deriveTotals, formatBytes, formatLayerName } from './totals.js'
 import type { EventRecord, SampleRecord } from './schema.js'
@@ -85,7 +85,7 @@ test('event rows put drops below the axis', () => {
 })
 
 test('specs carry their data under named datasets with labelled axes, on the shared step domain', () => {
-  const spec = sparsitySpec(sparsityRows([sample]), [], { layers: ['fc1', 'head'], domain: [0, 40] })
+  const spec = sparsitySpec(sparsityRows([sample]), [{ step: 40, layer: 'all layers', op: 'drop', count: 3, signed: -3 }], { layers: ['fc1', 'head'], domain: [0, 40] })
   const [rules, lines, crosshair] = spec.layer as { data: unknown; encoding: Record<string, unknown>; mark: { type: string } }[]
   expect(rules).toMatchObject({ data: { name: 'event_marks' }, mark: { type: 'rule' } })
   expect(lines!.data).toEqual({ name: 'sparsity' })
@@ -96,13 +96,22 @@ test('specs carry their data under named datasets with labelled axes, on the sha
     y: { title: 'Sparsity', axis: { format: '.1~%' } },
   })
   // the crosshair's tooltip names every layer, dotted names taken literally
-  const dotted = sparsitySpec([], [], { layers: ['blocks.0.fc'], domain: [0, 1] }).layer as typeof spec.layer & { encoding: { tooltip: { field: string; title: string }[] } }[]
+  const dotted = sparsitySpec([], [], { layers: ['blocks.0.fc'], domain: [0, 1], markEvents: true }).layer as typeof spec.layer & { encoding: { tooltip: { field: string; title: string }[] } }[]
   expect(dotted[2]!.encoding.tooltip[1]).toMatchObject({ field: 'blocks\\.0\\.fc', title: 'blocks.0.fc' })
   expect(crosshair!.encoding.tooltip).toHaveLength(3)
   const heatmap = sparsitySpec([], [], { layers: Array.from({ length: 13 }, (_, i) => `l${i}`), domain: [0, 1] })
   expect(heatmap).toMatchObject({ mark: { type: 'rect' }, encoding: { x2: { field: 'step_end' }, y: { field: 'layer' }, color: { field: 'sparsity' } } })
   expect(histogramSpec([], { layer: 'fc1', step: 40 }).encoding).toMatchObject({ x: { title: 'Weight value' }, y: { title: 'Share of non-zero weights' } })
   expect(eventsSpec([], { layer: 'fc1', domain: [0, 1] }).title).toMatchObject({ text: 'Topology updates · fc1' })
+})
+
+test('event and flag marks are layers of their own only when there are some (an empty one warns of an infinite extent)', () => {
+  const marks = (spec: ReturnType<typeof sparsitySpec>) => (spec.layer as { data: { name?: string } }[]).map((l) => l.data.name).filter((n) => n?.endsWith('_marks'))
+  expect(marks(sparsitySpec([], [], { layers: ['fc1'], domain: [0, 1] }))).toEqual([])
+  expect(marks(sparsitySpec([], [], { layers: ['fc1'], domain: [0, 1], markEvents: true, markFlags: true }))).toEqual(['event_marks', 'flag_marks'])
+  const flags = flagMarkRows([{ rule: 'dead-layer', severity: 'critical', layers: ['fc1'], from: 30, to: 50, message: 'fc1 has no active weights since step 30', evidence: {}, fix: '' }])
+  expect(flags).toEqual([{ step: 30, severity: 'critical', rule: 'dead-layer', message: 'fc1 has no active weights since step 30' }])
+  expect(marks(sparsitySpec([], [], { layers: ['fc1'], domain: [0, 1], flags }))).toEqual(['flag_marks'])
 })
 
 test('heatmap cells reach the next sample, so a widened interval leaves no empty column', () => {

@@ -1,5 +1,6 @@
 import { rebinHistograms } from './rebinHistograms.js'
 import type { BandRow, ChurnRow } from './dynamics.js'
+import type { Flag } from './flags.js'
 import type { EventRecord, Histogram, SampleRecord } from './schema.js'
 
 /** A Vega-Lite v6 specification as plain JSON. */
@@ -13,6 +14,7 @@ export const DATASET = {
   histogram: 'histogram',
   events: 'events',
   eventMarks: 'event_marks',
+  flagMarks: 'flag_marks',
   churn: 'churn',
   bands: 'bands',
   scalars: 'scalars',
@@ -145,6 +147,19 @@ export function algorithmTarget(algorithm: { params: Record<string, unknown> } |
   return typeof value === 'number' && value >= 0 && value <= 1 ? value : null
 }
 
+/** Where a flag starts, for the marks on the sparsity chart. */
+export interface FlagMarkRow {
+  step: number
+  severity: Flag['severity']
+  rule: Flag['rule']
+  message: string
+}
+
+/** One mark per flag, at its first step. */
+export function flagMarkRows(flags: readonly Flag[]): FlagMarkRow[] {
+  return flags.map(({ from, severity, rule, message }) => ({ step: from, severity, rule, message }))
+}
+
 /** A heatmap cell: one layer from one sample until the next, so a widened sampling interval leaves no gap. */
 export interface HeatmapRow extends SparsityRow {
   step_end: number
@@ -169,6 +184,14 @@ export interface SparsitySpecOptions {
   layers: readonly string[]
   /** The sparsity the algorithm aims for (its `sparsity` parameter), drawn as a labelled rule. */
   target?: number | null
+  /**
+   * Flags to mark where they start (rows from `flagMarkRows`). A layer of marks is drawn only when there are
+   * some, as with `events`: an empty one makes Vega warn of an infinite extent. A live page passes `[]` with
+   * `markFlags` / `markEvents` true once it has some, and streams the rows.
+   */
+  flags?: readonly FlagMarkRow[]
+  markFlags?: boolean
+  markEvents?: boolean
   /** The steps the x axis spans (see STEP_DOMAIN). */
   domain: StepDomain
 }
@@ -180,14 +203,17 @@ export interface SparsitySpecOptions {
  * Dragging across the lines selects a step range (the `zoom` param) a page may zoom to.
  * @example sparsitySpec(sparsityRows(snapshot.samples), eventsPerStep(snapshot.events), { layers, domain: stepDomainOf(snapshot.samples) })
  */
-export function sparsitySpec(rows: readonly SparsityRow[], events: readonly EventRow[], { layers, domain, target }: SparsitySpecOptions): VegaLiteSpec {
+export function sparsitySpec(rows: readonly SparsityRow[], events: readonly EventRow[], options: SparsitySpecOptions): VegaLiteSpec {
+  const { layers, domain, target, flags = [] } = options
   const base = {
     $schema: SCHEMA,
     description: 'Per-layer sparsity over training steps',
     width: 'container',
     params: stepParams(domain),
-    datasets: { [DATASET.sparsity]: rows, [DATASET.eventMarks]: events },
+    datasets: { [DATASET.sparsity]: rows, [DATASET.eventMarks]: events, [DATASET.flagMarks]: flags },
   }
+  const markEvents = options.markEvents ?? events.length > 0
+  const markFlags = options.markFlags ?? flags.length > 0
   if (layers.length > HEATMAP_LAYER_THRESHOLD) {
     return {
       ...base,
@@ -234,11 +260,25 @@ export function sparsitySpec(rows: readonly SparsityRow[], events: readonly Even
     height: 220,
     layer: [
       ...targetRule,
-      {
-        data: { name: DATASET.eventMarks },
-        mark: { type: 'rule', opacity: 0.35, strokeDash: [2, 2], clip: true },
-        encoding: { x: stepAxis() },
-      },
+      ...(markEvents ? [{ data: { name: DATASET.eventMarks }, mark: { type: 'rule', opacity: 0.35, strokeDash: [2, 2], clip: true }, encoding: { x: stepAxis() } }] : []),
+      ...(markFlags
+        ? [
+            {
+              data: { name: DATASET.flagMarks },
+              mark: { type: 'rule', strokeWidth: 2, clip: true },
+              encoding: {
+                x: stepAxis(),
+                // one colour, not a scale: a colour scale would merge with the layers' (the tooltip says the severity)
+                color: { value: '#D55E00' },
+                tooltip: [
+                  { field: 'severity', type: 'nominal', title: 'Flag' },
+                  { field: 'rule', type: 'nominal', title: 'Rule' },
+                  { field: 'message', type: 'nominal', title: 'Finding' },
+                ],
+              },
+            },
+          ]
+        : []),
       {
         data: { name: DATASET.sparsity },
         params: [{ name: 'zoom', select: { type: 'interval', encodings: ['x'] } }],

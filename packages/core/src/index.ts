@@ -60,6 +60,7 @@ export {
   eventRows,
   eventsPerStep,
   eventsSpec,
+  flagMarkRows,
   heatmapRows,
   histogramRows,
   histogramSpec,
@@ -69,7 +70,7 @@ export {
   sparsitySpec,
   stepDomainOf,
 } from './chartSpecs.js'
-export type { EventRow, HeatmapRow, HistogramRow, ScalarRow, SparsityRow, SparsitySpecOptions, StepDomain, VegaLiteSpec } from './chartSpecs.js'
+export type { EventRow, FlagMarkRow, HeatmapRow, HistogramRow, ScalarRow, SparsityRow, SparsitySpecOptions, StepDomain, VegaLiteSpec } from './chartSpecs.js'
 export { chartConfig, OKABE_ITO } from './chartTheme.js'
 export type { ColorScheme } from './chartTheme.js'
 export { BAND_PERCENTILES, MODEL_CHURN, addToChurn, bandRows, churnRows, histogramQuantile, nnzBefore } from './dynamics.js'

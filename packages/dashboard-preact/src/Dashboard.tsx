@@ -10,6 +10,7 @@ import {
   describeSampling,
   describeSaving,
   eventsSpec,
+  flagMarkRows,
   formatCount,
   formatPercent,
   intervalAt,
@@ -102,7 +103,13 @@ export function Dashboard({ url, run, token, urlState = false }: DashboardProps)
   const signals = { [STEP_DOMAIN.lo]: domain[0], [STEP_DOMAIN.hi]: Math.max(domain[1], domain[0] + 1) }
   // specs hold no data and a placeholder domain: they change only with the layers, the rest streams in
   const target = algorithmTarget(data?.run.algorithm)
-  const sparsity = useMemo(() => sparsitySpec([], [], { layers: lineLayers, domain: [0, 1], target }), [lineLayers.join('\n'), target])
+  const markEvents = (shown?.events.length ?? 0) > 0
+  const markFlags = flags.length > 0
+  const flagMarks = useMemo(() => flagMarkRows(flags), [flags])
+  const sparsity = useMemo(
+    () => sparsitySpec([], [], { layers: lineLayers, domain: [0, 1], target, markEvents, markFlags }),
+    [lineLayers.join('\n'), target, markEvents, markFlags],
+  )
   // past the threshold the overview's churn is the whole model's (see modelChurn)
   const wholeModel = (shown?.first?.layers.length ?? 0) > HEATMAP_LAYER_THRESHOLD
   const churn = useMemo(() => churnSpec([], { domain: [0, 1], ...(wholeModel ? { layer: MODEL_CHURN } : {}) }), [wholeModel])
@@ -262,7 +269,7 @@ export function Dashboard({ url, run, token, urlState = false }: DashboardProps)
               <VegaChart
                 name="sparsity"
                 spec={sparsity}
-                data={{ [DATASET.sparsity]: shown!.sparsityRows, [DATASET.eventMarks]: shown!.events }}
+                data={{ [DATASET.sparsity]: shown!.sparsityRows, [DATASET.eventMarks]: shown!.events, [DATASET.flagMarks]: flagMarks }}
                 signals={signals}
                 onZoom={(zoom) => update({ zoom })}
               />
