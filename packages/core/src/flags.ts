@@ -50,8 +50,6 @@ export interface FlagThresholds {
   /** layer-off-target: points a managed layer may sit from the algorithm's target for `offTargetSamples` samples. */
   offTarget: number
   offTargetSamples: number
-  /** dead-layer: largest |w| under which a layer's active weights count as zero. */
-  deadMagnitude: number
   /** weights-exploding / -vanishing: factor the 95th percentile of |w| may move within `magnitudeWindow` samples. */
   magnitudeFactor: number
   magnitudeWindow: number
@@ -69,7 +67,6 @@ export const DEFAULT_FLAG_THRESHOLDS: Readonly<FlagThresholds> = {
   collapse: 0.2,
   offTarget: 0.1,
   offTargetSamples: 3,
-  deadMagnitude: 1e-6,
   magnitudeFactor: 10,
   magnitudeWindow: 10,
   imbalance: 0.01,
@@ -84,7 +81,10 @@ export const FLAGS_DOC = 'https://github.com/sparselab-profiler/sparselab-profil
 const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 }
 
 interface LayerState {
+  /** Whether a mask has ever been applied to it (any mask source but inferred zeros). */
   managed: boolean
+  /** Became managed after its first sample: its next sample is its new baseline. */
+  rebase: boolean
   firstSparsity: number
   /** Last step the layer's sparsity was within `drift` of its first. */
   steady: number
@@ -134,9 +134,15 @@ export class FlagEvaluator {
         this.#target = algorithmTarget(record.algorithm)
         for (const info of record.layers) this.#infos.set(info.name, info)
         return
-      case 'layer':
-        if (record.info) this.#infos.set(record.layer, record.info)
+      case 'layer': {
+        if (!record.info) return
+        this.#infos.set(record.layer, record.info)
+        const state = this.#layers.get(record.layer)
+        // a layer pruned after the start is checked from then on, against where it stands then; one whose
+        // mask was removed stays checked (its weights regrowing is what sparsity-drift is for)
+        if (state && !state.managed && record.info.mask_source !== 'inferred_zeros') [state.managed, state.rebase] = [true, true]
         return
+      }
       case 'event':
         return this.#event(record)
       case 'sampler':
@@ -166,6 +172,7 @@ export class FlagEvaluator {
       const info = this.#infos.get(sample.name)
       state = {
         managed: info !== undefined && info.mask_source !== 'inferred_zeros',
+        rebase: false,
         firstSparsity: sample.sparsity,
         steady: step,
         onTarget: step,
@@ -236,13 +243,14 @@ export class FlagEvaluator {
     }
     for (const layer of sample.layers) {
       const state = this.#layer(layer, sample.step)
+      if (state.rebase) Object.assign(state, { rebase: false, firstSparsity: layer.sparsity, steady: sample.step, onTarget: sample.step, offSamples: 0 })
       this.#churnOf(layer, state)
-      state.nnz = layer.nnz
       this.#drift(layer, state, sample.step)
       this.#offTarget(layer, state, sample.step)
       this.#health(layer, state, sample.step)
       this.#magnitude(layer, state, sample.step)
       this.#storage(layer, sample.step)
+      state.nnz = layer.nnz
     }
     if (t.churnUpdates > 0) for (const [name, state] of this.#layers) this.#settling(name, state)
   }
@@ -327,25 +335,22 @@ export class FlagEvaluator {
         fix: 'Training diverged in this layer: lower the learning rate, clip gradients, and with mixed precision use a GradScaler; a sparse layer with few active weights can need a smaller learning rate than the dense ones.',
       })
     }
-    const largest = Math.max(Math.abs(layer.hist.lo), Math.abs(layer.hist.hi))
-    const dead = layer.nnz === 0 || (layer.hist.counts.some((c) => c > 0) && largest < this.#thresholds.deadMagnitude)
-    if (!dead) {
+    // (all active weights ≈ 0 needs each sample's largest |w|, which the wire does not carry: the histogram's
+    // range only widens; weights-vanishing sees such a layer shrink)
+    if (layer.nnz > 0) {
       state.deadSince = null
       return
     }
     state.deadSince ??= step
     this.#raise({
       rule: 'dead-layer',
-      severity: layer.nnz === 0 ? 'critical' : 'warning',
+      severity: 'critical',
       layers: [layer.name],
       from: state.deadSince,
       to: step,
-      message:
-        layer.nnz === 0
-          ? `${layer.name} has no active weights since step ${formatCount(state.deadSince)}: it passes nothing forward`
-          : `Every active weight of ${layer.name} is within ±${this.#thresholds.deadMagnitude} since step ${formatCount(state.deadSince)}`,
-      evidence: { nnz: layer.nnz, largest },
-      fix: 'Lower this layer\'s sparsity (keep at least a few weights per output), check that pruning does not remove whole layers, and look for a learning rate or weight decay that drives its weights to zero.',
+      message: `${layer.name} has no active weights since step ${formatCount(state.deadSince)}: it passes nothing forward`,
+      evidence: { nnz: 0 },
+      fix: "Lower this layer's sparsity (keep at least a few weights per output), and check that pruning does not remove whole layers.",
     })
   }
 
@@ -354,6 +359,8 @@ export class FlagEvaluator {
     const value = Math.max(Math.abs(histogramQuantile(layer.hist, 0.05)), Math.abs(histogramQuantile(layer.hist, 0.95)))
     if (!Number.isFinite(value) || value <= 0) return
     const window = state.magnitudes
+    // a different set of weights (pruned, regrown, a mask removed) is not a change of size: start over
+    if (Math.abs(layer.nnz - state.nnz) > 0.1 * Math.max(1, state.nnz)) window.length = 0
     window.push({ step, value })
     if (window.length > this.#thresholds.magnitudeWindow) window.shift()
     const smallest = window.reduce((a, b) => (b.value < a.value ? b : a))

@@ -51,11 +51,14 @@ class Workspace:
 
 
 def masked_values(values: torch.Tensor, mask: torch.Tensor, workspace: Workspace | None = None) -> torch.Tensor:
-    """`values * mask` (masked positions become zeros), into the workspace's buffer on the CPU."""
+    """`values` where `mask` is set and 0 elsewhere, into the workspace's buffer on the CPU. Not `values * mask`:
+    a NaN or Inf under a masked position would survive the product (NaN × 0 is NaN) and be counted as stored."""
     values, mask = values.detach(), mask.detach()
+    keep = mask if mask.dtype == torch.bool else mask != 0
+    zero = torch.zeros((), dtype=values.dtype, device=values.device)
     if workspace is None or values.device.type != "cpu":
-        return values * mask
-    return torch.mul(values, mask, out=workspace.get("values", values.dtype, values.numel()).view(values.shape))
+        return torch.where(keep, values, zero)
+    return torch.where(keep, values, zero, out=workspace.get("values", values.dtype, values.numel()).view(values.shape))
 
 
 def count_set(mask: torch.Tensor) -> torch.Tensor:
