@@ -28,8 +28,10 @@ export const MAX_REASON_CHARS = 500
 export const MAX_DEVICE_CHARS = 64
 /** Most named training scalars (loss, accuracy, …) one sample may carry. */
 export const MAX_SCALARS = 64
-/** Most characters (code points) of a training scalar's name. */
+/** Most characters (code points) of a training scalar's name, and of a plugin metric's. */
 export const MAX_SCALAR_NAME_CHARS = 64
+/** Most user-defined per-layer metrics ("plugin metrics") one layer sample may carry. */
+export const MAX_METRICS = 16
 
 /** How a layer's weights are stored, which decides the bytes it really uses. */
 export const STORAGE_FORMATS = ['padded_csr', 'dense', 'dense_masked', 'coo', 'csr', 'semi_structured_2_4'] as const
@@ -115,6 +117,13 @@ export const LayerSampleSchema = object(
     hist: HistogramSchema,
     /** Count of NaN and ±Inf values among the stored ones. */
     nonfinite: integer(0),
+    /**
+     * User-defined per-layer metrics ("plugin metrics": a function of the layer's weight and mask that the
+     * profiler calls at each sample): name → its value for this layer, or null when the function returned NaN
+     * or ±Inf (JSON has no NaN). At most MAX_METRICS names of 1 to MAX_SCALAR_NAME_CHARS characters, as
+     * scalar names. Absent when none are registered (or all failed), and in logs of older profilers.
+     */
+    metrics: optional(recordOf(nullable(finiteNumber()), { maxKeys: MAX_METRICS, keyChars: MAX_SCALAR_NAME_CHARS })),
   },
   layerSampleCounts,
 )

@@ -8,7 +8,7 @@ import socket
 import time
 import warnings
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Mapping, Optional
 
 from torch import nn
 
@@ -20,6 +20,7 @@ from .mask_snapshots import MaskSnapshots
 from .measure import measure_layers
 from .metrics import DEFAULT_BINS, Workspace
 from .options import positive_int, regex_option
+from .plugin_metrics import MetricFn, PluginMetrics, check_name
 from .recorder import RunRecorder
 from .records import (
     MAX_HISTOGRAM_BINS,
@@ -64,6 +65,9 @@ class SparsityProfilerCallback:
             also routes CPU tensors through that path; ``False`` measures everything on the host. Default None.
         report: write ``<logdir>/<run>/report.html`` at close (with the ``sparselab-profiler`` CLI) and
             print its path. Default: on, unless the environment sets ``SPARSELAB_PROFILER_REPORT=0``.
+        metrics: user-defined per-layer metrics, name → ``fn(name, weight, mask)`` returning a number or a
+            one-element tensor, computed for every profiled layer at each sample (see `metric()`; at most
+            16, names of 1 to 64 characters). Default none.
 
     Example:
         >>> profiler = SparsityProfilerCallback(every=10)
@@ -72,6 +76,12 @@ class SparsityProfilerCallback:
         ...     loss.backward(); optimizer.step(); rigl.step()
         ...     profiler.step(loss=loss)
         >>> profiler.close()
+
+    A per-layer metric of your own, on every sample::
+
+        >>> @profiler.metric("mean_abs_active")
+        ... def mean_abs_active(name, weight, mask):
+        ...     return (weight if mask is None else weight[mask]).abs().mean()
 
     Nothing here ever raises into the training loop: an internal error prints one warning and the
     profiler disables itself.
@@ -90,6 +100,7 @@ class SparsityProfilerCallback:
         memory_budget_mb: float = 500.0,
         measure_on_device: Optional[bool] = None,
         report: Optional[bool] = None,
+        metrics: Optional[Mapping[str, MetricFn]] = None,
     ):
         every = positive_int("every", every)
         bins = positive_int("bins", bins, MAX_HISTOGRAM_BINS)  # the server rejects larger histograms
@@ -109,6 +120,7 @@ class SparsityProfilerCallback:
         self.run_name = run_name
         self.bins = bins
         self.report = report if report is not None else os.environ.get("SPARSELAB_PROFILER_REPORT", "1") != "0"
+        self._metrics = PluginMetrics(metrics)
         self._recorder: Optional[RunRecorder] = None  # rank 0 only: the others measure but never record
         self._tracker: Optional[LayerTracker] = None
         self._sources: list[LayerSource] = []
@@ -183,6 +195,34 @@ class SparsityProfilerCallback:
         if self._disabled or not self._attached or self._closed:
             return
         self._guard(self._on_step, step, {"loss": loss, **scalars})
+
+    def metric(self, name: str, fn: Optional[MetricFn] = None):
+        """Registers a per-layer metric of your own: ``@profiler.metric("name")`` over a function, or
+        ``profiler.metric("name", fn)``. Before or after `attach()`: it applies from the next sample on.
+
+        ``fn(name, weight, mask)`` gets the layer's name, its effective dense weight (zero wherever ``mask``
+        is False) and its boolean mask, or None for a dense layer, and returns a number or a one-element real
+        tensor; each layer's sample carries the value under ``metrics``, null where it is NaN or ±Inf. What
+        ``weight`` and ``mask`` are for each kind of layer (SparseLab, torch prune, …) is in
+        ``sparselab_profiler.plugin_metrics``. Return a tensor rather than calling ``.item()``: the profiler
+        reads a GPU layer's results with one copy per sample, not one sync per layer. The time it takes counts
+        in the sample's ``cost_ms``, so the overhead budget covers it.
+
+        A function that raises, or returns anything else, is disabled with one warning and left out of later
+        samples; training, the profiler and the other metrics go on. Registering a name again replaces its
+        function (and re-enables it). Raises ValueError for a name that is not a string of 1 to 64 characters or a 17th
+        metric, TypeError for a `fn` that is not callable.
+        """
+        check_name(name)
+        if fn is not None:
+            self._metrics.register(name, fn)
+            return fn
+
+        def register(fn: MetricFn) -> MetricFn:
+            self._metrics.register(name, fn)
+            return fn
+
+        return register
 
     def follow_step_counter(self, counter: Callable[[], int]) -> None:
         """Label topology events with `counter()` (a trainer's global step) instead of the next call count."""
@@ -334,11 +374,13 @@ class SparsityProfilerCallback:
             snapshots=self._snapshots if self._snapshots_enabled else None, diff_layers=self._diff_layers,
             distributed=self._world > 1, agree_max=(float(self._sampler.every),), workspace=self._workspace,
         )
+        # rank 0 only, which records them; after the measurement, whose host sync lands the training step first
+        metrics = self._metrics.compute(self._sources, distributed=self._world > 1) if self._recorder is not None else None
         now = time.time()
         cost_ms = (time.perf_counter() - started) * 1000
         self.total_cost_ms += cost_ms
-        self._pending = (measurement, scalars, self._step, now, cost_ms, self._step_ms)
-        if measurement.is_ready() and (scalars is None or scalars.ready()):
+        self._pending = (measurement, scalars, metrics, self._step, now, cost_ms, self._step_ms)
+        if measurement.is_ready() and (scalars is None or scalars.ready()) and (metrics is None or metrics.ready()):
             self._flush_pending()
         self._last_sampled_step = self._step
         self._adapt_interval(measurement.agreed[0], now)
@@ -347,9 +389,13 @@ class SparsityProfilerCallback:
         """Writes the last sample (and the drop/grow its mask diffs inferred) once its numbers are in."""
         if self._pending is None:
             return
-        measurement, scalars, step, when, cost_ms, step_ms = self._pending
+        measurement, scalars, metrics, step, when, cost_ms, step_ms = self._pending
         self._pending = None
         layers, changes = measurement.complete()
+        if metrics is not None:
+            per_layer = metrics.results()
+            for layer in layers:
+                layer.metrics = per_layer.get(layer.name) or None  # no values: no field
         self._write(SampleRecord(run=self.run_id, seq=0, step=step, time=when, layers=layers, cost_ms=cost_ms,
                                  step_ms=step_ms, scalars=scalars.results() if scalars else None))
         for source, dropped, grown in changes:

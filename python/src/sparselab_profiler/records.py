@@ -23,7 +23,8 @@ MAX_EVENT_ROWS = 1_000_000  # output rows one topology event may break its count
 MAX_REASON_CHARS = 500  # characters of a layer record's reason
 MAX_DEVICE_CHARS = 64  # characters of a layer's device
 MAX_SCALARS = 64  # training scalars (loss, accuracy, …) of one sample
-MAX_SCALAR_NAME_CHARS = 64  # characters of a training scalar's name
+MAX_SCALAR_NAME_CHARS = 64  # characters of a training scalar's name, and of a plugin metric's
+MAX_METRICS = 16  # user-defined per-layer metrics ("plugin metrics") of one layer sample
 
 
 @dataclass
@@ -65,6 +66,9 @@ class LayerSample:
     dense_bytes: int
     hist: Histogram
     nonfinite: int
+    #: the user-defined per-layer metrics (plugin_metrics.py): name → value, None where the function returned
+    #: NaN or ±Inf; left out of the record when none are registered or none succeeded
+    metrics: Optional[dict[str, Optional[float]]] = None
 
 
 @dataclass
@@ -158,7 +162,7 @@ Record = Union[RunRecord, SampleRecord, EventRecord, SamplerRecord, LayerRecord,
 
 
 # Optional fields of schema v1 that are absent, not null, while None.
-_ABSENT_WHEN_NONE = frozenset({"scalars"})
+_ABSENT_WHEN_NONE = frozenset({"scalars", "metrics"})
 
 
 def _plain(value: Any) -> Any:
