@@ -10,6 +10,9 @@ import {
   heatmapRows,
   histogramSpec,
   HEATMAP_LAYER_THRESHOLD,
+  layerPoints,
+  metricRows,
+  metricSpec,
   scalarRows,
   scalarSpec,
   sparsityRows,
@@ -256,6 +259,11 @@ export function buildReport(snapshot: RunSnapshot, options: BuildReportOptions =
     const rows = heatmap ? heatmapRows(drawn) : sparsityRows(drawn)
     chart('sparsity', 'Per-layer sparsity', 'training', sparsitySpec(rows, eventsPerStep(snapshot.events), { layers: layerNames, domain, target: algorithmTarget(snapshot.run.algorithm), flags: flagMarkRows(snapshot.flags) }))
   }
+  // user-defined metrics: one chart of every layer's line, or past the threshold, one small multiple per layer below
+  const metrics = metricRows(layerPoints(drawn))
+  const metricNames = [...new Set(metrics.map((r) => r.name))]
+  if (sections.has('sparsity') && layerNames.length <= HEATMAP_LAYER_THRESHOLD)
+    for (const name of metricNames) chart(`metric-${name}`, name, 'training', metricSpec(metrics, { name, domain }))
   if (sections.has('events') && snapshot.events.length) {
     const model = modelChurn(first)
     const churn = runChurn(snapshot.samples, snapshot.events, model)
@@ -275,6 +283,9 @@ export function buildReport(snapshot: RunSnapshot, options: BuildReportOptions =
         chart(`histogram-${index + 1}`, layer.name, 'layers', histogramSpec(rows, { layer: layer.name, small: true }), layer.name)
         chart(`bands-${index + 1}`, layer.name, 'layers', bandsSpec(bandRows(decimateSamples(points, perLayer)), { layer: layer.name, domain, small: true }), layer.name)
       }
+      if (layerNames.length > HEATMAP_LAYER_THRESHOLD)
+        for (const name of metricNames)
+          chart(`metric-${name}-${index + 1}`, layer.name, 'layers', metricSpec(metrics.filter((r) => r.layer === layer.name), { name, domain, layer: layer.name }), layer.name)
       const own = snapshot.events.filter((e) => e.layer === layer.name)
       if (sections.has('events') && own.length) {
         chart(`churn-${index + 1}`, layer.name, 'layers', churnSpec(churnRows(own, nnzBefore(points)), { layer: layer.name, domain, small: true }), layer.name)

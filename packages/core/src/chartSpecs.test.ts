@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest'
 import { buildReport } from './buildReport.js'
-import { comparedHistogramRows, eventRows, eventsSpec, flagMarkRows, heatmapRows, histogramRows, histogramSpec, sparsityRows, sparsitySpec, type HistogramRow } from './chartSpecs.js'
+import { comparedHistogramRows, eventRows, eventsSpec, flagMarkRows, heatmapRows, metricRows, metricSpec, histogramRows, histogramSpec, sparsityRows, sparsitySpec, type HistogramRow } from './chartSpecs.js'
 import { RunStore } from './RunStore.js'
 import { deriveTotals, formatBytes, formatLayerName } from './totals.js'
 import type { EventRecord, SampleRecord } from './schema.js'
@@ -134,4 +134,21 @@ test('a tied weight is named with the modules that share it', () => {
   expect(formatLayerName('decoder', ['encoder.embed', 'head'])).toBe('decoder (also: encoder.embed, head)')
   expect(formatLayerName('fc1', [])).toBe('fc1')
   expect(formatLayerName('fc1')).toBe('fc1') // logs of older profilers carry no aliases
+})
+
+test("a user's metric is drawn per layer from each layer point that carries it, non-finite values left out", () => {
+  const points = [
+    { step: 0, name: 'fc1', metrics: { mean_abs: 0.5, active: 4 } },
+    { step: 0, name: 'head' },
+    { step: 10, name: 'fc1', metrics: { mean_abs: null, active: 3 } },
+  ]
+  expect(metricRows(points)).toEqual([
+    { step: 0, layer: 'fc1', name: 'mean_abs', value: 0.5 },
+    { step: 0, layer: 'fc1', name: 'active', value: 4 },
+    { step: 10, layer: 'fc1', name: 'mean_abs', value: null },
+    { step: 10, layer: 'fc1', name: 'active', value: 3 },
+  ])
+  const spec = metricSpec(metricRows(points), { name: 'mean_abs', domain: [0, 10] })
+  expect(spec.transform).toEqual([{ filter: { field: 'name', equal: 'mean_abs' } }, { filter: 'isValid(datum.value)' }])
+  expect(spec.encoding).toMatchObject({ x: { field: 'step' }, y: { field: 'value', title: 'mean_abs' }, color: { field: 'layer' } })
 })

@@ -1,7 +1,7 @@
 import { rebinHistograms } from './rebinHistograms.js'
 import type { BandRow, ChurnRow } from './dynamics.js'
 import type { Flag } from './flags.js'
-import type { EventRecord, Histogram, SampleRecord } from './schema.js'
+import type { EventRecord, Histogram, LayerSample, SampleRecord } from './schema.js'
 
 /** A Vega-Lite v6 specification as plain JSON. */
 export type VegaLiteSpec = { $schema: string } & Record<string, unknown>
@@ -18,6 +18,7 @@ export const DATASET = {
   churn: 'churn',
   bands: 'bands',
   scalars: 'scalars',
+  metrics: 'metrics',
 } as const
 
 /**
@@ -533,5 +534,55 @@ export function scalarSpec(rows: readonly ScalarRow[], scope: { name: string; do
           ]
         : []),
     ],
+  }
+}
+
+/** One layer's value of a user-defined metric (a plugin metric) at one sample; null where it was not finite. */
+export interface MetricRow {
+  step: number
+  layer: string
+  name: string
+  value: number | null
+}
+
+/** The plugin metrics of each layer point that carries some, one row per name. */
+export function metricRows(points: readonly { step: number; name: string; metrics?: Record<string, unknown> }[]): MetricRow[] {
+  return points.flatMap(({ step, name: layer, metrics }) =>
+    metrics ? (Object.entries(metrics) as [string, number | null][]).map(([name, value]) => ({ step, layer, name, value })) : [],
+  )
+}
+
+/** Every layer point of the samples, for metricRows. */
+export function layerPoints(samples: readonly SampleRecord[]): (LayerSample & { step: number })[] {
+  return samples.flatMap((s) => s.layers.map((l) => ({ ...l, step: s.step })))
+}
+
+/**
+ * A user-defined metric over training steps, one line per layer, drawn like the built-in per-layer charts;
+ * steps where a layer's value was not finite are left out of its line.
+ * @example metricSpec(metricRows(layerPoints(snapshot.samples)), { name: 'mean_abs_active', domain })
+ */
+export function metricSpec(rows: readonly MetricRow[], scope: { name: string; domain: StepDomain; layer?: string }): VegaLiteSpec {
+  return {
+    $schema: SCHEMA,
+    description: `Metric ${scope.name}${scope.layer ? ` of ${scope.layer}` : ' per layer'} over training steps`,
+    title: { text: `${scope.name}${scope.layer ? ` · ${scope.layer}` : ' · per layer'}`, subtitle: 'Your metric, computed at each sample' },
+    width: 'container',
+    height: 150,
+    params: stepParams(scope.domain),
+    datasets: { [DATASET.metrics]: rows },
+    data: { name: DATASET.metrics },
+    transform: [{ filter: { field: 'name', equal: scope.name } }, { filter: 'isValid(datum.value)' }],
+    mark: { type: 'line', point: { size: 12 }, strokeWidth: 1.5, clip: true },
+    encoding: {
+      x: stepAxis(),
+      y: { field: 'value', type: 'quantitative', title: scope.name, scale: { zero: false }, axis: { format: '~g' } },
+      color: { field: 'layer', type: 'nominal', title: 'Layer', legend: scope.layer ? null : { orient: 'top', labelLimit: 200, columns: 4 } },
+      tooltip: [
+        { field: 'layer', type: 'nominal', title: 'Layer' },
+        { field: 'step', type: 'quantitative', title: 'Step', format: ',d' },
+        { field: 'value', type: 'quantitative', title: scope.name, format: '.4~g' },
+      ],
+    },
   }
 }

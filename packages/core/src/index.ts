@@ -64,6 +64,9 @@ export {
   flagMarkRows,
   heatmapRows,
   histogramRows,
+  layerPoints,
+  metricRows,
+  metricSpec,
   histogramSpec,
   scalarRows,
   scalarSpec,
@@ -71,7 +74,7 @@ export {
   sparsitySpec,
   stepDomainOf,
 } from './chartSpecs.js'
-export type { EventRow, FlagMarkRow, HeatmapRow, HistogramRow, ScalarRow, SparsityRow, SparsitySpecOptions, StepDomain, VegaLiteSpec } from './chartSpecs.js'
+export type { EventRow, FlagMarkRow, HeatmapRow, HistogramRow, MetricRow, ScalarRow, SparsityRow, SparsitySpecOptions, StepDomain, VegaLiteSpec } from './chartSpecs.js'
 export { chartConfig, OKABE_ITO } from './chartTheme.js'
 export type { ColorScheme } from './chartTheme.js'
 export { BAND_PERCENTILES, MODEL_CHURN, addToChurn, bandRows, churnRows, histogramQuantile, nnzBefore } from './dynamics.js'

@@ -13,6 +13,8 @@ import {
   formatPercent,
   histogramSpec,
   memoryVsDense,
+  metricRows,
+  metricSpec,
   nnzBefore,
   type StepDomain,
 } from '@sparselab-profiler/core'
@@ -80,6 +82,9 @@ export function LayerInspector({ live, layers, layer, onLayer, step, onStep, dom
     }),
     [layer],
   )
+  const metrics = useMemo(() => metricRows(points.map((p) => ({ ...p, name: layer }))), [points, layer])
+  const metricNames = useMemo(() => [...new Set(metrics.map((r) => r.name))], [metrics])
+  const metricSpecs = useMemo(() => metricNames.map((name) => metricSpec([], { name, domain: [0, 1], layer })), [metricNames.join('\n'), layer])
   const signals = { [STEP_DOMAIN.lo]: domain[0], [STEP_DOMAIN.hi]: Math.max(domain[1], domain[0] + 1) }
   const needle = filter.trim().toLowerCase()
   const choices = needle ? layers.filter((name) => name === layer || name.toLowerCase().includes(needle)) : layers
@@ -169,6 +174,13 @@ export function LayerInspector({ live, layers, layer, onLayer, step, onStep, dom
         <VegaChart name="layer-churn" spec={specs.churn} data={{ [DATASET.churn]: churn }} signals={signals} empty={`No topology updates of ${layer} yet.`} />
         <VegaChart name="layer-events" spec={specs.events} data={{ [DATASET.events]: layerEvents }} signals={signals} empty={`No topology updates of ${layer} yet.`} />
       </div>
+      {metricSpecs.length > 0 && (
+        <div class="slp-pair">
+          {metricSpecs.map((spec, i) => (
+            <VegaChart key={metricNames[i]} name={`metric-${metricNames[i]}`} spec={spec} data={{ [DATASET.metrics]: metrics }} signals={signals} />
+          ))}
+        </div>
+      )}
     </section>
   )
 }
