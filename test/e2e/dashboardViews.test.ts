@@ -446,3 +446,17 @@ test('a flag shows live within one sample of its cause, and its button inspects 
   await context.close()
   await server.close()
 })
+
+test('a run without topology updates shows the empty charts in their columns, with no horizontal overflow', async () => {
+  const server = await startServer({ port: 0, logdir: tempDir('views-no-events') })
+  await ingest(server, recorded.filter((r) => r.type !== 'event'))
+  for (const width of [800, 1280]) {
+    const { page, context } = await newPage({ viewport: { width, height: 900 } })
+    await page.goto(`${server.url}/`)
+    await page.locator('[data-chart="layer-events"].slp-chart-empty').waitFor()
+    expect(await page.locator('[data-chart="churn"]').textContent()).toContain('No topology updates yet')
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBe(0)
+    await context.close()
+  }
+  await server.close()
+})

@@ -29,13 +29,13 @@ export const DASHBOARD_CSS = `
 .slp-dashboard .slp-downloads{position:absolute;top:0;right:0;display:flex;gap:4px;opacity:0;transition:opacity .15s}
 .slp-dashboard .slp-figure:hover .slp-downloads,.slp-dashboard .slp-downloads:focus-within{opacity:1}
 .slp-dashboard .slp-downloads button{font-size:.7rem;padding:1px 6px}
-.slp-dashboard .slp-chart-empty{min-height:0;padding:24px 12px;margin:0;border:1px dashed #8886;border-radius:6px;color:var(--slp-muted);font-size:.85rem}
 .slp-dashboard .slp-empty-state{max-width:720px;margin:32px 0}
 .slp-dashboard .slp-empty-state pre{background:color-mix(in srgb,CanvasText 6%,Canvas);padding:12px;border-radius:6px;overflow-x:auto;font-size:.8rem}
 .slp-dashboard .slp-stats{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:8px 24px;margin:12px 0}
 .slp-dashboard .slp-stats dt{font-size:.75rem;color:var(--slp-muted)}
 .slp-dashboard .slp-stats dd{margin:0;font-weight:600;font-variant-numeric:tabular-nums}
 .slp-dashboard .slp-chart{width:100%;min-height:120px;min-width:0}
+.slp-dashboard .slp-chart-empty{box-sizing:border-box;min-height:0;padding:24px 12px;margin:0;border:1px dashed #8886;border-radius:6px;color:var(--slp-muted);font-size:.85rem}
 .slp-dashboard .slp-pair{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(340px,100%),1fr));gap:16px 24px}
 .slp-dashboard .slp-pair>*{min-width:0}
 .slp-dashboard .slp-status{font-size:.8rem;padding:2px 8px;border-radius:10px;border:1px solid currentColor}
