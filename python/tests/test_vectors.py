@@ -52,3 +52,10 @@ def test_the_limits_python_writes_within_are_the_schemas():
     assert info["format"]["enum"] == list(records.STORAGE_FORMATS)
     assert info["mask_source"]["enum"] == list(records.MASK_SOURCES)
     assert run["schema"]["const"] == records.SCHEMA_VERSION
+
+
+def test_the_flag_thresholds_python_checks_are_the_schemas():
+    declared = SCHEMA["$defs"]["FlagThresholds"]["properties"]
+    kinds = {int: "integer", float: "number"}
+    assert {name: (kinds[kind], least) for name, (kind, least) in records.FLAG_THRESHOLDS.items()} == \
+        {name: (spec["type"], spec["minimum"]) for name, spec in declared.items()}

@@ -31,6 +31,6 @@ export function vectorLog(from: number, to: number): string {
 
 /** Every seq `snapshot` holds, sorted. */
 export function seqsOf(snapshot: RunSnapshot): number[] {
-  const { run, samples, events, sampler, layerChanges, end } = snapshot
-  return [run.seq, ...[...samples, ...events, ...sampler, ...layerChanges].map((r) => r.seq), ...(end ? [end.seq] : [])].sort((a, b) => a - b)
+  const { run, samples, events, sampler, layerChanges, metrics, end } = snapshot
+  return [run.seq, ...[...samples, ...events, ...sampler, ...layerChanges, ...metrics].map((r) => r.seq), ...(end ? [end.seq] : [])].sort((a, b) => a - b)
 }

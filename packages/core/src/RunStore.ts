@@ -2,7 +2,10 @@ import { BoundedQueue } from './BoundedQueue.js'
 import { FlagEvaluator, type Flag } from './flags.js'
 import { eventBytes, layerChangeBytes } from './recordBytes.js'
 import { SampleHistory, type Thinning } from './SampleHistory.js'
-import type { EndRecord, EventRecord, LayerInfo, LayerRecord, RunRecord, SampleRecord, SamplerRecord, WireRecord } from './schema.js'
+import type { EndRecord, EventRecord, LayerInfo, LayerRecord, MetricRecord, RunRecord, SampleRecord, SamplerRecord, WireRecord } from './schema.js'
+
+/** Metrics whose limits a run's snapshot keeps (a run declares at most 16 at a time; names may change). */
+const MAX_METRIC_RECORDS = 64
 
 export interface RunStoreOptions {
   /**
@@ -46,6 +49,8 @@ export interface RunSnapshot {
   sampler: SamplerRecord[]
   /** Layer records (a layer's storage changed, or it left or joined the model), oldest first; the oldest may be evicted. */
   layerChanges: LayerRecord[]
+  /** The latest metric record (a plugin metric's limits) of each metric, in seq order. */
+  metrics: MetricRecord[]
   /**
    * Layers no longer profiled (their latest layer record had `info: null`), in the order they stopped. They
    * stay in `run.layers` with their last description so their history stays viewable.
@@ -83,6 +88,8 @@ interface RunState {
   events: BoundedQueue<EventRecord>
   layerChanges: BoundedQueue<LayerRecord>
   sampler: SamplerRecord[]
+  /** Latest metric record by name; at most MAX_METRIC_RECORDS names. */
+  metrics: Map<string, MetricRecord>
   end: EndRecord | null
   lastSeq: number
   /** Highest event or layer-record seq evicted; replay from before it (or the samples' evictedSeq) would have a gap. */
@@ -173,6 +180,7 @@ export class RunStore {
         events: new BoundedQueue({ maxItems: this.#maxEvents, maxBytes: this.#maxEventBytes, sizeOf: eventBytes }),
         layerChanges: new BoundedQueue({ maxItems: this.#maxLayerChanges, maxBytes: this.#maxLayerChangeBytes, sizeOf: layerChangeBytes }),
         sampler: [],
+        metrics: new Map(),
         end: null,
         lastSeq: 0,
         evictedSeq: -1,
@@ -190,6 +198,9 @@ export class RunStore {
     else if (record.type === 'layer') {
       applyLayerChange(state, record)
       for (const old of state.layerChanges.push(record)) state.evictedSeq = Math.max(state.evictedSeq, old.seq)
+    } else if (record.type === 'metric') {
+      state.metrics.delete(record.name) // keeps the map in seq order
+      if (state.metrics.size < MAX_METRIC_RECORDS) state.metrics.set(record.name, record)
     } else state.end = record
   }
 
@@ -237,6 +248,7 @@ export class RunStore {
       events: s.events.toArray(),
       sampler: [...s.sampler],
       layerChanges: s.layerChanges.toArray(),
+      metrics: [...s.metrics.values()],
       untracked: [...s.untracked],
       end: s.end,
       lastSeq: s.lastSeq,
@@ -258,6 +270,7 @@ export class RunStore {
     for (const r of s.events.toArray()) if (r.seq > afterSeq) out.push(r)
     for (const r of s.sampler) if (r.seq > afterSeq) out.push(r)
     for (const r of s.layerChanges.toArray()) if (r.seq > afterSeq) out.push(r)
+    for (const r of s.metrics.values()) if (r.seq > afterSeq) out.push(r)
     if (s.end && s.end.seq > afterSeq) out.push(s.end)
     return out.sort((a, b) => a.seq - b.seq)
   }

@@ -76,6 +76,26 @@ export const SamplerConfigSchema = object({
 })
 export interface SamplerConfig extends v.InferOutput<typeof SamplerConfigSchema> {}
 
+/** When each flag rule fires; every key is optional, and flags.ts documents each with its default. */
+export const FlagThresholdsSchema = object({
+  drift: optional(finiteNumber(0)),
+  collapse: optional(finiteNumber(0)),
+  offTarget: optional(finiteNumber(0)),
+  offTargetSamples: optional(integer(1)),
+  magnitudeFactor: optional(finiteNumber(1)),
+  magnitudeWindow: optional(integer(2)),
+  imbalance: optional(finiteNumber(0)),
+  churnUpdates: optional(integer(1)),
+  churnSettled: optional(finiteNumber(0)),
+  intervalFactor: optional(finiteNumber(1)),
+  deadAbs: optional(finiteNumber(0)),
+  padding: optional(finiteNumber(0)),
+  stallUpdates: optional(integer(1)),
+  stallShare: optional(finiteNumber(0)),
+  splitShare: optional(finiteNumber(0)),
+})
+export type FlagThresholdsInput = v.InferOutput<typeof FlagThresholdsSchema>
+
 export const RunRecordSchema = object({
   type: tag('run'),
   run: runId(),
@@ -90,6 +110,8 @@ export const RunRecordSchema = object({
   algorithm: nullable(AlgorithmInfoSchema),
   layers: arrayOf(LayerInfoSchema, { max: MAX_LAYERS }),
   sampler: SamplerConfigSchema,
+  /** The run's own flag thresholds, over the defaults (FlagThresholds in flags.ts documents each). */
+  flag_thresholds: optional(FlagThresholdsSchema),
 })
 /** Opens a run; always `seq` 0. */
 export interface RunRecord extends v.InferOutput<typeof RunRecordSchema> {}
@@ -124,6 +146,21 @@ export const LayerSampleSchema = object(
      * scalar names. Absent when none are registered (or all failed), and in logs of older profilers.
      */
     metrics: optional(recordOf(nullable(finiteNumber()), { maxKeys: MAX_METRICS, keyChars: MAX_SCALAR_NAME_CHARS })),
+    /**
+     * How many positions have been active at any point observed so far (every sample and every hooked
+     * topology update since the layer's first sample or storage change): the numerator of the in-time
+     * over-parameterization rate, active_ever / numel. Only for layers with a mask (not inferred zeros).
+     */
+    active_ever: optional(integer(0)),
+    /**
+     * Positions whose active state differs from the layer's previous sample (dropped plus grown, net over the
+     * interval); absent at its first sample. Mask distance = mask_changed / (previous nnz + nnz).
+     */
+    mask_changed: optional(integer(0)),
+    /** The largest |w| among the layer's finite stored values at this sample (0 when none). */
+    absmax: optional(finiteNumber(0)),
+    /** Slots allocated by a padded format (Padded-CSR): padding is capacity − nnz. */
+    capacity: optional(integer(0)),
   },
   layerSampleCounts,
 )
@@ -158,6 +195,8 @@ export const EventRecordSchema = laterRecord(
     requested: nullable(integer(0)),
     /** Where: how many of `count` fell in each output row, when the algorithm is hooked per position. */
     rows: nullable(arrayOf(integer(0), { max: MAX_EVENT_ROWS })),
+    /** On grow events: how many of the grown positions the layer's previous drop had removed (regrowth). */
+    regrown: optional(integer(0)),
   },
   eventRows,
 )
@@ -193,11 +232,19 @@ export const LayerRecordSchema = laterRecord(
  */
 export interface LayerRecord extends v.InferOutput<typeof LayerRecordSchema> {}
 
+/** A plugin metric's limits: each sample's value above `warn_above` or below `warn_below` is flagged. */
+export const MetricRecordSchema = laterRecord('metric', {
+  name: text(MAX_SCALAR_NAME_CHARS),
+  warn_above: nullable(finiteNumber()),
+  warn_below: nullable(finiteNumber()),
+})
+export interface MetricRecord extends v.InferOutput<typeof MetricRecordSchema> {}
+
 export const EndRecordSchema = laterRecord('end', { status: oneOf(['finished', 'crashed', 'interrupted']) })
 export interface EndRecord extends v.InferOutput<typeof EndRecordSchema> {}
 export type EndStatus = EndRecord['status']
 
-export type WireRecord = RunRecord | SampleRecord | EventRecord | SamplerRecord | LayerRecord | EndRecord
+export type WireRecord = RunRecord | SampleRecord | EventRecord | SamplerRecord | LayerRecord | MetricRecord | EndRecord
 
 /** The schema of each record type, by its `type`. */
 export const RECORD_SCHEMAS = {
@@ -206,6 +253,7 @@ export const RECORD_SCHEMAS = {
   event: EventRecordSchema,
   sampler: SamplerRecordSchema,
   layer: LayerRecordSchema,
+  metric: MetricRecordSchema,
   end: EndRecordSchema,
 } as const satisfies Record<WireRecord['type'], v.GenericSchema>
 

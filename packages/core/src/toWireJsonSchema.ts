@@ -8,10 +8,12 @@ import {
   AlgorithmInfoSchema,
   EndRecordSchema,
   EventRecordSchema,
+  FlagThresholdsSchema,
   HistogramSchema,
   LayerInfoSchema,
   LayerRecordSchema,
   LayerSampleSchema,
+  MetricRecordSchema,
   RECORD_SCHEMAS,
   RunRecordSchema,
   SampleRecordSchema,
@@ -27,11 +29,13 @@ const DEFINITIONS = {
   EventRecord: EventRecordSchema,
   SamplerRecord: SamplerRecordSchema,
   LayerRecord: LayerRecordSchema,
+  MetricRecord: MetricRecordSchema,
   EndRecord: EndRecordSchema,
   LayerInfo: LayerInfoSchema,
   AlgorithmInfo: AlgorithmInfoSchema,
   SamplerConfig: SamplerConfigSchema,
   LayerSample: LayerSampleSchema,
+  FlagThresholds: FlagThresholdsSchema,
   Histogram: HistogramSchema,
 }
 const DEFINITION_OF: Record<keyof typeof RECORD_SCHEMAS, keyof typeof DEFINITIONS> = {
@@ -40,6 +44,7 @@ const DEFINITION_OF: Record<keyof typeof RECORD_SCHEMAS, keyof typeof DEFINITION
   event: 'EventRecord',
   sampler: 'SamplerRecord',
   layer: 'LayerRecord',
+  metric: 'MetricRecord',
   end: 'EndRecord',
 }
 

@@ -60,7 +60,7 @@ test('fields and types named like Object.prototype properties are not mistaken f
   const [, , event] = VALID_LINES
   expect(validateRecord({ ...JSON.parse(event!), toString: 'x' })).toEqual({ ok: false, path: 'toString', message: 'is not a field of this record' })
   expect(validateRecord({ type: 'constructor' })).toEqual({
-    ok: false, path: 'type', message: 'expected one of "run", "sample", "event", "sampler", "layer", "end", got "constructor"',
+    ok: false, path: 'type', message: 'expected one of "run", "sample", "event", "sampler", "layer", "metric", "end", got "constructor"',
   })
 })
 

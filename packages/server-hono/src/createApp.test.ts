@@ -36,7 +36,7 @@ describe('POST /api/ingest', () => {
     expect(JSON.stringify(store.snapshot(RUN))).toBe(before)
 
     const next = await ingest(lines.slice(2).join('\n'))
-    expect(await next.json()).toEqual({ acks: { [RUN]: 7 } })
+    expect(await next.json()).toEqual({ acks: { [RUN]: 8 } })
   })
 
   test('an empty batch naming its run is a heartbeat that answers the ack', async () => {
@@ -62,7 +62,7 @@ describe('runs API and export', () => {
     const { ingest, app } = setup()
     await ingest(lines.join('\n'))
     expect(await (await app.request('/api/runs')).json()).toEqual({
-      runs: [{ run: RUN, name: 'resnet-set', started: 1744712100.5, lastStep: 100, lastSeq: 7, status: 'finished' }],
+      runs: [{ run: RUN, name: 'resnet-set', started: 1744712100.5, lastStep: 100, lastSeq: 8, status: 'finished' }],
     })
     const snapshot = (await (await app.request(`/api/runs/${RUN}`)).json()) as { samples: unknown[]; layerChanges: { seq: number }[]; run: RunRecord }
     expect(snapshot.samples).toHaveLength(2)
@@ -127,7 +127,7 @@ describe('GET /stream', () => {
     await ingest(lines.slice(0, 3).join('\n'))
     const response = await app.request(`/stream?run=${RUN}`, { headers: { 'Last-Event-ID': '1' } })
     expect(response.headers.get('Content-Type')).toMatch(/^text\/event-stream/)
-    const pending = readEvents(response, 6)
+    const pending = readEvents(response, 7)
     await ingest(lines.slice(3).join('\n'))
     expect(await pending).toEqual([
       { id: '2', event: 'event' },
@@ -135,7 +135,8 @@ describe('GET /stream', () => {
       { id: '4', event: 'sample' },
       { id: '5', event: 'sampler' },
       { id: '6', event: 'layer' },
-      { id: '7', event: 'end' },
+      { id: '7', event: 'metric' },
+      { id: '8', event: 'end' },
     ])
   })
 

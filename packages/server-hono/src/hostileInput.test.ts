@@ -61,7 +61,7 @@ test('extra field, including names that objects inherit', async () => {
 
 test('wrongly typed field', async () => {
   await expectRejected(edit(SAMPLER_5, (r) => (r.every = '20')), 400, fieldError(1, 'every', 'expected an integer ≥ 1, got "20"'))
-  await expectRejected(edit(SAMPLER_5, (r) => (r.type = 'toString')), 400, fieldError(1, 'type', 'expected one of "run", "sample", "event", "sampler", "layer", "end", got "toString"'))
+  await expectRejected(edit(SAMPLER_5, (r) => (r.type = 'toString')), 400, fieldError(1, 'type', 'expected one of "run", "sample", "event", "sampler", "layer", "metric", "end", got "toString"'))
 })
 
 describe('NaN and Infinity, which JSON cannot carry', () => {
@@ -94,7 +94,7 @@ describe('repeated seq', () => {
     expect(resend.status).toBe(200)
     expect(await resend.json()).toEqual({ acks: { [RUN]: 5 } })
     expect(state()).toBe(once)
-    expect(await (await ingest(lines.slice(3).join('\n'))).json()).toEqual({ acks: { [RUN]: 7 } }) // overlaps seq 3-5
+    expect(await (await ingest(lines.slice(3).join('\n'))).json()).toEqual({ acks: { [RUN]: 8 } }) // overlaps seq 3-5
     expect(store.snapshot(RUN)!.sampler.map((r) => r.seq)).toEqual([5])
   })
 })

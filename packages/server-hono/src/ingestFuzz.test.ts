@@ -21,7 +21,7 @@ function fixture(storedUpTo: number) {
 function expectEverySeqOnce(store: RunStore) {
   for (const { run } of store.listRuns()) {
     const s = store.snapshot(run)!
-    const seqs = [s.run, ...s.samples, ...s.events, ...s.sampler, ...s.layerChanges, ...(s.end ? [s.end] : [])].map((r) => r.seq).sort((a, b) => a - b)
+    const seqs = [s.run, ...s.samples, ...s.events, ...s.sampler, ...s.layerChanges, ...s.metrics, ...(s.end ? [s.end] : [])].map((r) => r.seq).sort((a, b) => a - b)
     expect(seqs).toEqual([...Array(s.lastSeq + 1).keys()])
   }
 }
@@ -66,7 +66,7 @@ test('arbitrary lines of text, control characters and lone surrogates included',
 })
 
 test('arbitrary JSON values, and objects that look like records', async () => {
-  const type = fc.constantFrom('run', 'sample', 'event', 'sampler', 'end', 'constructor', 'toString', '__proto__')
+  const type = fc.constantFrom('run', 'sample', 'event', 'sampler', 'metric', 'end', 'constructor', 'toString', '__proto__')
   const run = fc.constantFrom(RUN, 'other-run', '../x', 'constructor', '')
   const lookalike = fc
     .tuple(fc.record({ type, run, seq: fc.integer({ min: -2, max: 8 }) }), fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 }))

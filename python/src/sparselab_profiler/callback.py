@@ -19,7 +19,7 @@ from .distributed import rank_and_world
 from .mask_snapshots import MaskSnapshots
 from .measure import measure_layers
 from .metrics import DEFAULT_BINS, Workspace
-from .options import positive_int, regex_option
+from .options import flag_thresholds_option, positive_int, regex_option
 from .plugin_metrics import MetricFn, PluginMetrics, check_name
 from .recorder import RunRecorder
 from .records import (
@@ -27,6 +27,7 @@ from .records import (
     EndRecord,
     EventRecord,
     LayerRecord,
+    MetricRecord,
     Record,
     RunRecord,
     SampleRecord,
@@ -68,6 +69,9 @@ class SparsityProfilerCallback:
         metrics: user-defined per-layer metrics, name → ``fn(name, weight, mask)`` returning a number or a
             one-element tensor, computed for every profiled layer at each sample (see `metric()`; at most
             16, names of 1 to 64 characters). Default none.
+        flag_thresholds: this run's thresholds for the flag rules, over the defaults, e.g. ``{"drift": 0.1}``
+            (names, defaults and meaning in docs/flags.md); carried in the run record, so the dashboard, the
+            report and ``sparselab-profiler check`` all apply them. Default: the defaults.
 
     Example:
         >>> profiler = SparsityProfilerCallback(every=10)
@@ -101,6 +105,7 @@ class SparsityProfilerCallback:
         measure_on_device: Optional[bool] = None,
         report: Optional[bool] = None,
         metrics: Optional[Mapping[str, MetricFn]] = None,
+        flag_thresholds: Optional[Mapping[str, float]] = None,
     ):
         every = positive_int("every", every)
         bins = positive_int("bins", bins, MAX_HISTOGRAM_BINS)  # the server rejects larger histograms
@@ -119,6 +124,7 @@ class SparsityProfilerCallback:
         self.server = server.rstrip("/") if server else None
         self.run_name = run_name
         self.bins = bins
+        self.flag_thresholds = flag_thresholds_option(flag_thresholds)
         self.report = report if report is not None else os.environ.get("SPARSELAB_PROFILER_REPORT", "1") != "0"
         self._metrics = PluginMetrics(metrics)
         self._recorder: Optional[RunRecorder] = None  # rank 0 only: the others measure but never record
@@ -196,7 +202,8 @@ class SparsityProfilerCallback:
             return
         self._guard(self._on_step, step, {"loss": loss, **scalars})
 
-    def metric(self, name: str, fn: Optional[MetricFn] = None):
+    def metric(self, name: str, fn: Optional[MetricFn] = None, *, warn_above: Optional[float] = None,
+               warn_below: Optional[float] = None):
         """Registers a per-layer metric of your own: ``@profiler.metric("name")`` over a function, or
         ``profiler.metric("name", fn)``. Before or after `attach()`: it applies from the next sample on.
 
@@ -208,19 +215,25 @@ class SparsityProfilerCallback:
         reads a GPU layer's results with one copy per sample, not one sync per layer. The time it takes counts
         in the sample's ``cost_ms``, so the overhead budget covers it.
 
+        ``warn_above`` / ``warn_below`` make limits: a layer whose value passes one is flagged (rule
+        ``metric-limit`` in docs/flags.md) in the dashboard, the report and ``sparselab-profiler check``.
+
         A function that raises, or returns anything else, is disabled with one warning and left out of later
         samples; training, the profiler and the other metrics go on. Registering a name again replaces its
-        function (and re-enables it). Raises ValueError for a name that is not a string of 1 to 64 characters or a 17th
-        metric, TypeError for a `fn` that is not callable.
+        function and limits (and re-enables it). Raises ValueError for a name that is not a string of 1 to 64
+        characters, a 17th metric or a limit that is not a finite number (or warn_below ≥ warn_above), TypeError
+        for a `fn` that is not callable.
         """
         check_name(name)
-        if fn is not None:
-            self._metrics.register(name, fn)
-            return fn
 
         def register(fn: MetricFn) -> MetricFn:
-            self._metrics.register(name, fn)
+            self._metrics.register(name, fn, warn_above, warn_below)
+            if self._recorder is not None and not self._disabled:
+                self._guard(self._declare_metric, name)
             return fn
+
+        if fn is not None:
+            return register(fn)
 
         return register
 
@@ -289,11 +302,19 @@ class SparsityProfilerCallback:
             run=self.run_id, name=name, started=time.time(), algorithm=algo_info,
             layers=[s.info for s in self._sources], sampler={"every": self._sampler.base, "budget": self._sampler.budget},
             host=socket.gethostname() or "unknown", profiler=f"sparselab-profiler {__version__}",
+            flag_thresholds=self.flag_thresholds,
         ))
+        for metric in self._metrics.limits:
+            self._declare_metric(metric)
         self._sample()
         if self._recorder is not None:
             self._recorder.start()
         atexit.register(self._close_at_exit)
+
+    def _declare_metric(self, name: str) -> None:
+        above, below = self._metrics.limits[name]
+        self._write(MetricRecord(run=self.run_id, seq=0, step=self._step, time=time.time(), name=name,
+                                 warn_above=above, warn_below=below))
 
     def _warn_if_no_layers(self) -> None:
         if self._sources:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 import re
-from typing import Optional
+from collections.abc import Mapping
+from typing import Optional, Union
+
+from .records import FLAG_THRESHOLDS
 
 
 def positive_int(option: str, value: object, most: Optional[int] = None) -> int:
@@ -23,3 +27,33 @@ def regex_option(option: str, pattern: Optional[str]) -> Optional[str]:
         except (re.error, TypeError) as error:
             raise ValueError(f"{option}={pattern!r} is not a valid regular expression: {error}") from None
     return pattern
+
+
+def flag_thresholds_option(thresholds: Optional[Mapping[str, object]]) -> Optional[dict[str, Union[int, float]]]:
+    """The run's flag thresholds, each a known name with a finite number at or above its least value."""
+    if thresholds is None:
+        return None
+    if not isinstance(thresholds, Mapping):
+        raise TypeError(f"flag_thresholds must map threshold names to numbers, got {type(thresholds).__name__}")
+    checked: dict[str, Union[int, float]] = {}
+    for name, value in thresholds.items():
+        if name not in FLAG_THRESHOLDS:
+            raise ValueError(f"flag_thresholds: unknown threshold {name!r}; known: {', '.join(FLAG_THRESHOLDS)} "
+                             "(docs/flags.md describes each)")
+        kind, least = FLAG_THRESHOLDS[name]
+        number = kind is float and isinstance(value, numbers.Real) and math.isfinite(value)
+        whole = isinstance(value, numbers.Integral)
+        if isinstance(value, bool) or not (number or whole) or value < least:
+            what = "an integer" if kind is int else "a finite number"
+            raise ValueError(f"flag_thresholds[{name!r}] must be {what} ≥ {least:g}, got {value!r}")
+        checked[name] = int(value) if kind is int else float(value)
+    return checked
+
+
+def limit_option(metric: str, option: str, value: object) -> Optional[float]:
+    """A plugin metric's limit: None or a finite number."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"metric {metric!r}: {option} must be a finite number or None, got {value!r}")
+    return float(value)

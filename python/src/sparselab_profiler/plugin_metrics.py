@@ -60,6 +60,7 @@ from typing import Callable, Iterable, Optional, Union
 import numpy as np
 import torch
 
+from .options import limit_option
 from .records import MAX_METRICS, MAX_SCALAR_NAME_CHARS
 from .sources import (
     DenseWeightSource,
@@ -199,6 +200,8 @@ class PluginMetrics:
 
     def __init__(self, metrics: Optional[Mapping[str, MetricFn]] = None):
         self._fns: dict[str, MetricFn] = {}
+        #: name → (warn_above, warn_below), each None when not set
+        self.limits: dict[str, tuple[Optional[float], Optional[float]]] = {}
         self._failed: set[str] = set()
         self._warned_sharded = False
         self._warned_layers: set[str] = set()
@@ -208,16 +211,21 @@ class PluginMetrics:
             for name, fn in metrics.items():
                 self.register(name, fn)
 
-    def register(self, name: str, fn: MetricFn) -> None:
-        """Adds `fn` under `name` (replacing, and re-enabling, a function of that name); it applies from the
-        next sample on."""
+    def register(self, name: str, fn: MetricFn, warn_above: Optional[float] = None,
+                 warn_below: Optional[float] = None) -> None:
+        """Adds `fn` under `name` (replacing, and re-enabling, a function of that name, and its limits); it
+        applies from the next sample on."""
         check_name(name)
+        above, below = limit_option(name, "warn_above", warn_above), limit_option(name, "warn_below", warn_below)
+        if above is not None and below is not None and below >= above:
+            raise ValueError(f"metric {name!r}: warn_below ({below:g}) must be less than warn_above ({above:g})")
         if not callable(fn):
             raise TypeError(f"metric {name!r} must be a function fn(name, weight, mask), got {type(fn).__name__}")
         if name not in self._fns and len(self._fns) >= MAX_METRICS:
             raise ValueError(f"metric {name!r}: a profiler takes at most {MAX_METRICS} metrics "
                              f"(registered: {', '.join(self._fns)})")
         self._fns[name] = fn
+        self.limits[name] = (above, below)
         self._failed.discard(name)
 
     @property

@@ -26,6 +26,15 @@ MAX_SCALARS = 64  # training scalars (loss, accuracy, …) of one sample
 MAX_SCALAR_NAME_CHARS = 64  # characters of a training scalar's name, and of a plugin metric's
 MAX_METRICS = 16  # user-defined per-layer metrics ("plugin metrics") of one layer sample
 
+#: The flag thresholds a run may set (FlagThresholds in packages/core/src/flags.ts documents each and its default):
+#: name → (type, least value), as the schema declares them.
+FLAG_THRESHOLDS: dict[str, tuple[type, float]] = {
+    "drift": (float, 0), "collapse": (float, 0), "offTarget": (float, 0), "offTargetSamples": (int, 1),
+    "magnitudeFactor": (float, 1), "magnitudeWindow": (int, 2), "imbalance": (float, 0), "churnUpdates": (int, 1),
+    "churnSettled": (float, 0), "intervalFactor": (float, 1), "deadAbs": (float, 0), "padding": (float, 0),
+    "stallUpdates": (int, 1), "stallShare": (float, 0), "splitShare": (float, 0),
+}
+
 
 @dataclass
 class LayerInfo:
@@ -82,6 +91,8 @@ class RunRecord:
     sampler: dict[str, Optional[Union[int, float]]]
     host: str = ""
     profiler: str = ""
+    #: the run's own flag thresholds over the defaults (FLAG_THRESHOLDS); None: the defaults
+    flag_thresholds: Optional[dict[str, Union[int, float]]] = None
     seq: int = 0
     schema: int = SCHEMA_VERSION
     type: Literal["run"] = "run"
@@ -149,6 +160,20 @@ class LayerRecord:
 
 
 @dataclass
+class MetricRecord:
+    """Declares a plugin metric and its limits: a layer's value above `warn_above` or below `warn_below` is flagged."""
+
+    run: str
+    seq: int
+    step: int
+    time: float
+    name: str
+    warn_above: Optional[float]
+    warn_below: Optional[float]
+    type: Literal["metric"] = "metric"
+
+
+@dataclass
 class EndRecord:
     run: str
     seq: int
@@ -158,11 +183,11 @@ class EndRecord:
     type: Literal["end"] = "end"
 
 
-Record = Union[RunRecord, SampleRecord, EventRecord, SamplerRecord, LayerRecord, EndRecord]
+Record = Union[RunRecord, SampleRecord, EventRecord, SamplerRecord, LayerRecord, MetricRecord, EndRecord]
 
 
 # Optional fields of schema v1 that are absent, not null, while None.
-_ABSENT_WHEN_NONE = frozenset({"scalars", "metrics"})
+_ABSENT_WHEN_NONE = frozenset({"flag_thresholds", "scalars", "metrics"})
 
 
 def _plain(value: Any) -> Any:
