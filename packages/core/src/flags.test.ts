@@ -94,12 +94,18 @@ test('churn that does not settle, and a sampling interval widened past ten times
 
 test('the store keeps the flags of every record, whatever it thins; any prefix folded on gives the same flags', () => {
   seq = 0
-  const records: WireRecord[] = [run, sample(0, fc1(100))]
-  for (let step = 10; step <= 200; step += 10) records.push(event(step, 'drop', 10), event(step, 'grow', step % 50 ? 10 : 7), sample(step, fc1(100 + step)))
+  const limits: WireRecord = { type: 'metric', run: 'r', seq: ++seq, step: 0, time: 0, name: 'm', warn_above: 120, warn_below: null }
+  const records: WireRecord[] = [{ ...run, flag_thresholds: { stallUpdates: 3 } }, limits, sample(0, fc1(100))]
+  for (let step = 10; step <= 200; step += 10) {
+    const extra = { active_ever: 200 + Math.min(step, 60), capacity: 400, absmax: step > 150 ? 0 : 0.1, metrics: { m: step } }
+    records.push(event(step, 'drop', 10), event(step, 'grow', step % 50 ? 10 : 7), sample(step, fc1(100 + step, 0.1, extra)))
+  }
   const store = new RunStore({ maxSampleBytesPerRun: 4096 }) // forces thinning
   store.ingest(records)
   expect(store.snapshot('r')!.thinning).not.toBeNull()
   expect(store.flags('r')).toEqual(evaluateFlags(records))
+  // every rule that reads the later fields fired somewhere along the run
+  expect(new Set(evaluateFlags(records).map((f) => f.rule))).toEqual(new Set(['sparsity-drift', 'drop-grow-imbalance', 'padding-waste', 'exploration-stalled', 'metric-limit', 'dead-layer', 'layer-off-target']))
   fc.assert(
     fc.property(fc.integer({ min: 1, max: records.length }), (cut) => {
       const evaluator = new FlagEvaluator()
@@ -110,4 +116,91 @@ test('the store keeps the flags of every record, whatever it thins; any prefix f
       expect(evaluator.flags()).toEqual(evaluateFlags(records))
     }),
   )
+})
+
+test('all active weights within ±deadAbs make a dead layer, as no active weights do', () => {
+  seq = 0
+  const flags = flagsOf([sample(0, fc1(100, 0.1, { absmax: 0.09 })), sample(10, fc1(100, 0.1, { absmax: 5e-7 })), sample(20, fc1(100, 0.1, { absmax: 0 }))])
+  expect(only(flags, 'dead-layer')).toEqual([
+    expect.objectContaining({
+      severity: 'critical', layers: ['fc1'], from: 10, to: 20,
+      message: 'All 100 active weights of fc1 are within ±0.000001 since step 10: it passes almost nothing forward',
+      evidence: { nnz: 100, absmax: 0 },
+    }),
+  ])
+})
+
+test('Padded-CSR slots more than half empty are padding waste', () => {
+  seq = 0
+  const flags = flagsOf([sample(0, fc1(100, 0.1, { capacity: 200 })), sample(10, fc1(100, 0.1, { capacity: 201 }))])
+  expect(only(flags, 'padding-waste')).toEqual([
+    expect.objectContaining({
+      severity: 'warning', layers: ['fc1'], from: 10, to: 10,
+      message: "50.25% of fc1's 201 Padded-CSR slots hold no connection at step 10 (100 active)",
+      evidence: { capacity: 201, nnz: 100, padding: 101 / 201 },
+    }),
+  ])
+})
+
+test('separatedCluster finds a minority of large weights beyond empty bins, and not a bulk of small young ones', async () => {
+  const { separatedCluster } = await import('./flags.js')
+  // folded to 8 bins of 0.5 over |w| ≤ 4: 90 | 900 | 0 0 0 0 0 | 10
+  expect(separatedCluster({ lo: -4, hi: 4, counts: [0, 0, 0, 0, 0, 0, 0, 50, 40, 900, 0, 0, 0, 0, 0, 10] })).toEqual({ share: 0.01, count: 10, gapFrom: 1, from: 3.5 })
+  // 400 young weights near 0, an empty gap, then 600 mature ones: the median is among the mature, nothing above it
+  expect(separatedCluster({ lo: -4, hi: 4, counts: [0, 0, 0, 0, 300, 0, 0, 200, 200, 0, 0, 300, 0, 0, 0, 0] })).toBeNull()
+  // a tail that thins out with no gap, and a histogram too small to tell
+  expect(separatedCluster({ lo: -4, hi: 4, counts: [1, 2, 4, 8, 16, 32, 64, 400, 400, 64, 32, 16, 8, 4, 2, 1] })).toBeNull()
+  expect(separatedCluster({ lo: -4, hi: 4, counts: [0, 0, 0, 0, 0, 0, 0, 5, 4, 40, 0, 0, 0, 0, 0, 10] })).toBeNull()
+})
+
+test('a separated cluster of large weights in two samples in a row is a split', () => {
+  seq = 0
+  const split = (step: number) => sample(step, fc1(1000, 4, { hist: { lo: -4, hi: 4, counts: [0, 0, 0, 0, 0, 0, 0, 50, 40, 880, 0, 0, 0, 0, 0, 30] } }))
+  const flags = flagsOf([sample(0, fc1(1000, 4)), split(10), sample(20, fc1(1000, 4)), split(30), split(40)])
+  expect(only(flags, 'weights-split')).toEqual([
+    expect.objectContaining({ severity: 'warning', layers: ['fc1'], from: 30, to: 40, evidence: { share: 0.03, count: 30, from: 3.5, gapFrom: 1 } }),
+  ])
+})
+
+test('exploration stalls when the last updates grew connections the layer had already tried', () => {
+  seq = 0
+  const records: WireRecord[] = [sample(0, fc1(100, 0.1, { active_ever: 100 }))]
+  let ever = 100
+  for (let step = 10; step <= 100; step += 10) {
+    ever += step <= 40 ? 20 : 0 // four updates explore 20 new positions each, then none do
+    records.push(event(step, 'drop', 20), event(step, 'grow', 20), sample(step, fc1(100, 0.1, { active_ever: ever })))
+  }
+  const [stalled, ...more] = only(flagsOf(records), 'exploration-stalled')
+  expect(more).toEqual([])
+  // from step 90 on, the last five updates (50–90, then 60–100) grew 100 connections and none was new; the
+  // flag starts at the sample before the first window's updates
+  expect(stalled).toEqual(expect.objectContaining({
+    severity: 'info', layers: ['fc1'], from: 40, to: 100, evidence: { grown: 100, fresh: 0, itop: 0.18 },
+    message: 'fc1 stopped exploring: its last 5 updates grew 100 connections, of which 0 (0.00%) had never been active; 18.00% of its weights have been active so far',
+  }))
+  // at step 80 the window (updates 40–80) still held one that explored 20 of 100 grown
+  expect(only(flagsOf(records.slice(0, -6)), 'exploration-stalled')).toEqual([])
+})
+
+test("a plugin metric's limits flag each layer whose value passes one, from the first such sample", () => {
+  seq = 0
+  const limits: WireRecord = { type: 'metric', run: 'r', seq: ++seq, step: 0, time: 0, name: 'grad_norm', warn_above: 10, warn_below: null }
+  const at = (step: number, value: number | null) => sample(step, fc1(100, 0.1, { metrics: { grad_norm: value, other: 1e9 } }))
+  const flags = flagsOf([limits, at(0, 1), at(10, 12.345678), at(20, null), at(30, 20), at(40, 3)])
+  expect(only(flags, 'metric-limit')).toEqual([
+    expect.objectContaining({
+      severity: 'warning', metric: 'grad_norm', layers: ['fc1'], from: 10, to: 30,
+      message: 'grad_norm of fc1 is 20 at step 30, above its warn_above of 10 since step 10',
+      evidence: { value: 20, limit: 10 },
+    }),
+  ])
+})
+
+test("the run record's thresholds replace the evaluator's, which replace the defaults", () => {
+  seq = 0
+  const records = [sample(0, fc1(100)), sample(10, fc1(130))] // sparsity 90% → 87%: 3 points
+  expect(only(evaluateFlags([run, ...records]), 'sparsity-drift')).toEqual([])
+  expect(only(evaluateFlags([run, ...records], { drift: 0.02 }), 'sparsity-drift')).toHaveLength(1)
+  expect(only(evaluateFlags([{ ...run, flag_thresholds: { drift: 0.05 } }, ...records], { drift: 0.02 }), 'sparsity-drift')).toEqual([])
+  expect(only(evaluateFlags([{ ...run, flag_thresholds: { drift: 0.01 } }, ...records]), 'sparsity-drift')).toHaveLength(1)
 })

@@ -5,7 +5,7 @@
  */
 import { algorithmTarget } from './chartSpecs.js'
 import { histogramQuantile } from './dynamics.js'
-import type { EventRecord, LayerInfo, LayerSample, RunRecord, SampleRecord, SamplerRecord, WireRecord } from './schema.js'
+import type { EventRecord, FlagThresholdsInput, Histogram, LayerInfo, LayerSample, MetricRecord, RunRecord, SampleRecord, SamplerRecord, WireRecord } from './schema.js'
 import { formatBytes, formatCount, formatPercent } from './totals.js'
 
 export const SEVERITIES = ['info', 'warning', 'critical'] as const
@@ -23,7 +23,11 @@ export const FLAG_RULES = [
   'drop-grow-imbalance',
   'churn-not-settling',
   'storage-saves-nothing',
+  'padding-waste',
   'interval-widened',
+  'weights-split',
+  'exploration-stalled',
+  'metric-limit',
 ] as const
 export type FlagRule = (typeof FLAG_RULES)[number]
 
@@ -39,29 +43,14 @@ export interface Flag {
   message: string
   evidence: Record<string, number>
   fix: string
+  /** The plugin metric a `metric-limit` flag is about. */
+  metric?: string
 }
 
-/** When each rule fires; defaults documented in docs/flags.md. */
-export interface FlagThresholds {
-  /** sparsity-drift: percentage points a layer's sparsity may move from its first sample under RigL/SET (warning). */
-  drift: number
-  /** sparsity-drift: points past which the drift is a collapse (critical). */
-  collapse: number
-  /** layer-off-target: points a managed layer may sit from the algorithm's target for `offTargetSamples` samples. */
-  offTarget: number
-  offTargetSamples: number
-  /** weights-exploding / -vanishing: factor the 95th percentile of |w| may move within `magnitudeWindow` samples. */
-  magnitudeFactor: number
-  magnitudeWindow: number
-  /** drop-grow-imbalance: |drops − grows| over the larger, per update, under RigL/SET. */
-  imbalance: number
-  /** churn-not-settling: updates compared at each end, and the share of the early churn the late one may keep. */
-  churnUpdates: number
-  churnSettled: number
-  /** interval-widened: how many times the requested interval the sampler may widen to. */
-  intervalFactor: number
-}
+/** When each rule fires: one number per threshold, declared (and documented) with the run record's schema. */
+export type FlagThresholds = Required<FlagThresholdsInput>
 
+/** The thresholds of a run that sets none; docs/flags.md gives each with its rule. */
 export const DEFAULT_FLAG_THRESHOLDS: Readonly<FlagThresholds> = {
   drift: 0.05,
   collapse: 0.2,
@@ -73,12 +62,25 @@ export const DEFAULT_FLAG_THRESHOLDS: Readonly<FlagThresholds> = {
   churnUpdates: 5,
   churnSettled: 0.8,
   intervalFactor: 10,
+  deadAbs: 1e-6,
+  padding: 0.5,
+  stallUpdates: 5,
+  stallShare: 0.02,
+  splitShare: 0.01,
 }
 
 /** Where each rule is explained (what it catches, thresholds, the fix): `${FLAGS_DOC}#${rule}`. */
 export const FLAGS_DOC = 'https://github.com/sparselab-profiler/sparselab-profiler/blob/main/docs/flags.md'
 
 const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 }
+
+/** weights-split: samples in a row a separated cluster must show before it is flagged (one can be a passing spike). */
+const SPLIT_SAMPLES = 2
+
+/** A number as a message shows it: four significant digits. */
+function formatValue(value: number): string {
+  return String(Number(value.toPrecision(4)))
+}
 
 interface LayerState {
   /** Whether a mask has ever been applied to it (any mask source but inferred zeros). */
@@ -102,6 +104,15 @@ interface LayerState {
   lastChurn: { step: number; value: number }[]
   churnCount: number
   nnz: number
+  /** Connections grown and updates seen so far (from grow events), for exploration-stalled. */
+  grown: number
+  grownUpdates: number
+  /** Samples with active_ever since the storage last changed: what the layer had explored, and grown, by then. */
+  explored: { step: number; ever: number; grown: number; updates: number }[]
+  /** Consecutive samples whose |w| showed a separated cluster, and the first of them. */
+  split: { samples: number; since: number }
+  /** Per plugin metric: the first step of the current run of values beyond a limit. */
+  beyond: Map<string, number>
 }
 
 /**
@@ -112,8 +123,11 @@ interface LayerState {
  * flags.flags() // [{ rule: 'sparsity-drift', severity: 'critical', layers: ['fc2'], from: 1000, to: 1200, … }]
  */
 export class FlagEvaluator {
-  readonly #thresholds: FlagThresholds
+  readonly #base: FlagThresholds
+  #thresholds: FlagThresholds
   #run: RunRecord | null = null
+  /** Each plugin metric's limits, from its latest metric record. */
+  #limits = new Map<string, MetricRecord>()
   #constant = false
   #target: number | null = null
   #infos = new Map<string, LayerInfo>()
@@ -121,14 +135,16 @@ export class FlagEvaluator {
   #found = new Map<string, Flag>()
   #lossFrom: number | null = null
 
-  constructor(thresholds: Partial<FlagThresholds> = {}) {
-    this.#thresholds = { ...DEFAULT_FLAG_THRESHOLDS, ...thresholds }
+  /** `thresholds` replace the defaults; a run record's own `flag_thresholds` replace these for its run. */
+  constructor(thresholds: FlagThresholdsInput = {}) {
+    this.#base = this.#thresholds = { ...DEFAULT_FLAG_THRESHOLDS, ...thresholds }
   }
 
   apply(record: WireRecord): void {
     switch (record.type) {
       case 'run':
         this.#run = record
+        this.#thresholds = { ...this.#base, ...record.flag_thresholds }
         // RigL and SET rewire at constant sparsity: drift and imbalance mean something else is changing the mask
         this.#constant = /^(rigl|set)$/i.test(record.algorithm?.name ?? '') || 'drop_fraction' in (record.algorithm?.params ?? {})
         this.#target = algorithmTarget(record.algorithm)
@@ -141,8 +157,12 @@ export class FlagEvaluator {
         // a layer pruned after the start is checked from then on, against where it stands then; one whose
         // mask was removed stays checked (its weights regrowing is what sparsity-drift is for)
         if (state && !state.managed && record.info.mask_source !== 'inferred_zeros') [state.managed, state.rebase] = [true, true]
+        if (state) state.explored.length = 0 // active_ever restarts with the new storage
         return
       }
+      case 'metric':
+        this.#limits.set(record.name, record)
+        return
       case 'event':
         return this.#event(record)
       case 'sampler':
@@ -159,7 +179,7 @@ export class FlagEvaluator {
   }
 
   #raise(flag: Flag): void {
-    const key = `${flag.rule}\u0000${flag.layers.join('\u0000')}`
+    const key = `${flag.rule}\u0000${flag.metric ?? ''}\u0000${flag.layers.join('\u0000')}`
     const held = this.#found.get(key)
     // a finding that persists keeps its start and takes its newest numbers; its severity only rises
     const severity = held && SEVERITY_ORDER[held.severity] < SEVERITY_ORDER[flag.severity] ? held.severity : flag.severity
@@ -185,6 +205,11 @@ export class FlagEvaluator {
         lastChurn: [],
         churnCount: 0,
         nnz: sample.nnz,
+        grown: 0,
+        grownUpdates: 0,
+        explored: [],
+        split: { samples: 0, since: step },
+        beyond: new Map(),
       }
       this.#layers.set(sample.name, state)
     }
@@ -205,6 +230,10 @@ export class FlagEvaluator {
         evidence: { requested: event.requested, dropped: 0 },
         fix: `The update changed nothing: ${event.algorithm}'s drop criterion found no connection to drop (all candidates tied, or the layer has none left to drop). Check drop_fraction and update_freq, and that the layer still has active weights.`,
       })
+    if (event.op === 'grow' && event.count > 0) {
+      if (!state.updates.get(event.step)?.grows) state.grownUpdates++
+      state.grown += event.count
+    }
     const update = state.updates.get(event.step) ?? { drops: 0, grows: 0 }
     if (event.op === 'drop') update.drops += event.count
     else update.grows += event.count
@@ -250,6 +279,9 @@ export class FlagEvaluator {
       this.#health(layer, state, sample.step)
       this.#magnitude(layer, state, sample.step)
       this.#storage(layer, sample.step)
+      this.#split(layer, state, sample.step)
+      this.#exploration(layer, state, sample.step)
+      this.#metricLimits(layer, state, sample.step)
       state.nnz = layer.nnz
     }
     if (t.churnUpdates > 0) for (const [name, state] of this.#layers) this.#settling(name, state)
@@ -335,9 +367,9 @@ export class FlagEvaluator {
         fix: 'Training diverged in this layer: lower the learning rate, clip gradients, and with mixed precision use a GradScaler; a sparse layer with few active weights can need a smaller learning rate than the dense ones.',
       })
     }
-    // (all active weights ≈ 0 needs each sample's largest |w|, which the wire does not carry: the histogram's
-    // range only widens; weights-vanishing sees such a layer shrink)
-    if (layer.nnz > 0) {
+    // all active weights ≈ 0 (absmax, from profilers that send it) is as dead as none; all NaN is non-finite-weights'
+    const zeros = layer.absmax !== undefined && layer.absmax <= this.#thresholds.deadAbs && layer.nonfinite < layer.nnz
+    if (layer.nnz > 0 && !zeros) {
       state.deadSince = null
       return
     }
@@ -348,9 +380,12 @@ export class FlagEvaluator {
       layers: [layer.name],
       from: state.deadSince,
       to: step,
-      message: `${layer.name} has no active weights since step ${formatCount(state.deadSince)}: it passes nothing forward`,
-      evidence: { nnz: 0 },
-      fix: "Lower this layer's sparsity (keep at least a few weights per output), and check that pruning does not remove whole layers.",
+      message:
+        layer.nnz === 0
+          ? `${layer.name} has no active weights since step ${formatCount(state.deadSince)}: it passes nothing forward`
+          : `All ${formatCount(layer.nnz)} active weights of ${layer.name} are within ±${this.#thresholds.deadAbs} since step ${formatCount(state.deadSince)}: it passes almost nothing forward`,
+      evidence: layer.nnz === 0 ? { nnz: 0 } : { nnz: layer.nnz, absmax: layer.absmax! },
+      fix: "Lower this layer's sparsity (keep at least a few weights per output), check that pruning does not remove whole layers, and look for a learning rate or weight decay that drives its weights to zero.",
     })
   }
 
@@ -385,6 +420,18 @@ export class FlagEvaluator {
   }
 
   #storage(layer: LayerSample, step: number): void {
+    const padding = layer.capacity ? (layer.capacity - layer.nnz) / layer.capacity : 0
+    if (padding > this.#thresholds.padding)
+      this.#raise({
+        rule: 'padding-waste',
+        severity: 'warning',
+        layers: [layer.name],
+        from: step,
+        to: step,
+        message: `${formatPercent(padding)} of ${layer.name}'s ${formatCount(layer.capacity!)} Padded-CSR slots hold no connection at step ${formatCount(step)} (${formatCount(layer.nnz)} active)`,
+        evidence: { capacity: layer.capacity!, nnz: layer.nnz, padding },
+        fix: 'Each padded slot costs a value and an index like a live one. Rows were allocated for more connections than they keep (a lower sparsity at construction, or regrowth that left rows short): rebuild the layer at its current sparsity, or lower its padding headroom.',
+      })
     const info = this.#infos.get(layer.name)
     if (!info || info.format === 'dense' || info.format === 'dense_masked' || layer.bytes < layer.dense_bytes) return
     this.#raise({
@@ -397,6 +444,81 @@ export class FlagEvaluator {
       evidence: { bytes: layer.bytes, dense_bytes: layer.dense_bytes, sparsity: layer.sparsity },
       fix: `At this sparsity the ${info.format} indices cost more than the zeros they save: keep the layer dense, or raise its sparsity.`,
     })
+  }
+
+  #split(layer: LayerSample, state: LayerState, step: number): void {
+    const cluster = separatedCluster(layer.hist)
+    if (!cluster || cluster.share < this.#thresholds.splitShare) {
+      state.split.samples = 0
+      return
+    }
+    if (state.split.samples++ === 0) state.split.since = step
+    if (state.split.samples < SPLIT_SAMPLES) return
+    this.#raise({
+      rule: 'weights-split',
+      severity: 'warning',
+      layers: [layer.name],
+      from: state.split.since,
+      to: step,
+      message: `${formatPercent(cluster.share)} of ${layer.name}'s active weights (${formatCount(cluster.count)}) sit apart at |w| ≥ ${cluster.from.toPrecision(3)}, beyond empty bins above the bulk (|w| < ${cluster.gapFrom.toPrecision(3)}), since step ${formatCount(state.split.since)}`,
+      evidence: { share: cluster.share, count: cluster.count, from: cluster.from, gapFrom: cluster.gapFrom },
+      fix: 'A second mode of large weights is the signature of unstable updates: a few weights run away from the rest. Clip gradients (torch.nn.utils.clip_grad_norm_) or lower the learning rate; with RigL or SET, check that regrown weights start at zero with their optimizer state reset.',
+    })
+  }
+
+  #exploration(layer: LayerSample, state: LayerState, step: number): void {
+    if (layer.active_ever === undefined) return
+    const trail = state.explored
+    const now = { step, ever: layer.active_ever, grown: state.grown, updates: state.grownUpdates }
+    // of samples with equal update counts only the latest can be a window's start
+    if (trail.length > 1 && trail.at(-1)!.updates === now.updates) trail.pop()
+    trail.push(now)
+    const n = this.#thresholds.stallUpdates
+    while (trail.length > 2 && trail[1]!.updates <= now.updates - n) trail.shift()
+    const start = trail[0]!
+    if (now.updates - start.updates < n) return
+    const grown = now.grown - start.grown
+    const fresh = now.ever - start.ever
+    if (grown <= 0 || fresh >= this.#thresholds.stallShare * grown) return
+    const itop = now.ever / layer.numel
+    const algorithm = this.#run?.algorithm?.name ?? 'The algorithm'
+    this.#raise({
+      rule: 'exploration-stalled',
+      severity: 'info',
+      layers: [layer.name],
+      from: start.step,
+      to: step,
+      message: `${layer.name} stopped exploring: its last ${now.updates - start.updates} updates grew ${formatCount(grown)} connections, of which ${formatCount(fresh)} (${formatPercent(fresh / grown)}) had never been active; ${formatPercent(itop)} of its weights have been active so far`,
+      evidence: { grown, fresh, itop },
+      fix: `${algorithm} keeps regrowing positions the layer already tried, so its in-time over-parameterization rate is flat; Liu et al. (ICML 2021) relate a higher rate to better accuracy at the same sparsity. Explore more: a larger drop_fraction or a smaller update_freq, a later T_end for RigL, or random growth (SET) for part of training.`,
+    })
+  }
+
+  #metricLimits(layer: LayerSample, state: LayerState, step: number): void {
+    if (!layer.metrics || this.#limits.size === 0) return
+    for (const [metric, value] of Object.entries(layer.metrics) as [string, number | null][]) {
+      const limit = this.#limits.get(metric)
+      if (!limit || value === null) continue
+      const above = limit.warn_above !== null && value > limit.warn_above
+      if (!above && !(limit.warn_below !== null && value < limit.warn_below)) {
+        state.beyond.delete(metric)
+        continue
+      }
+      const since = state.beyond.get(metric) ?? step
+      state.beyond.set(metric, since)
+      const [side, bound] = above ? (['above', limit.warn_above!] as const) : (['below', limit.warn_below!] as const)
+      this.#raise({
+        rule: 'metric-limit',
+        severity: 'warning',
+        metric,
+        layers: [layer.name],
+        from: since,
+        to: step,
+        message: `${metric} of ${layer.name} is ${formatValue(value)} at step ${formatCount(step)}, ${side} its warn_${side} of ${formatValue(bound)}${since < step ? ` since step ${formatCount(since)}` : ''}`,
+        evidence: { value, limit: bound },
+        fix: `A limit set with profiler.metric("${metric}", warn_${side}=…) in the training script: look at what the metric measures in this layer. Registering the metric again changes or clears its limits.`,
+      })
+    }
   }
 
   #settling(name: string, state: LayerState): void {
@@ -419,11 +541,55 @@ export class FlagEvaluator {
   }
 }
 
+/** A cluster of large weights separated from the bulk of a layer's |w| (see `separatedCluster`). */
+export interface WeightCluster {
+  /** Its share of the histogram's weights, and how many. */
+  share: number
+  count: number
+  /** Where the empty bins above the bulk begin, and where the cluster begins (|w|). */
+  gapFrom: number
+  from: number
+}
+
+/** Weights a histogram must hold before a gap in it means anything. */
+const MIN_CLUSTER_WEIGHTS = 100
+
+/**
+ * A minority of large weights separated from the bulk: the histogram folded to |w|, then, above the bin of
+ * the median |w|, a run of at least two (nearly) empty bins, each holding at most 0.1% of the weights, with
+ * weights beyond it. Above the median, so that a bulk of small young weights under mature ones (RigL grows at
+ * zero; magnitude pruning leaves a gap at small |w|) is not a split; null when there is none.
+ * @example separatedCluster({ lo: -4, hi: 4, counts: [0, 0, 0, 0, 0, 0, 0, 50, 40, 900, 0, 0, 0, 0, 0, 10] })?.share // 0.01
+ */
+export function separatedCluster(hist: Histogram): WeightCluster | null {
+  const top = Math.max(Math.abs(hist.lo), Math.abs(hist.hi))
+  const bins = Math.max(8, Math.ceil(hist.counts.length / 2))
+  const width = (hist.hi - hist.lo) / hist.counts.length
+  const folded = new Array<number>(bins).fill(0)
+  let total = 0
+  hist.counts.forEach((count, i) => {
+    folded[Math.min(bins - 1, Math.floor((Math.abs(hist.lo + (i + 0.5) * width) / top) * bins))]! += count
+    total += count
+  })
+  if (total < MIN_CLUSTER_WEIGHTS) return null
+  let median = 0
+  for (let seen = folded[0]!; seen < total / 2; seen += folded[median]!) median++
+  const empty = total / 1000
+  for (let gap = median + 1; gap < bins - 2; gap++) {
+    if (folded[gap]! > empty || folded[gap + 1]! > empty) continue
+    let end = gap + 2
+    while (end < bins && folded[end]! <= empty) end++
+    const count = folded.slice(end).reduce((a, b) => a + b, 0)
+    return count === 0 ? null : { share: count / total, count, gapFrom: (gap / bins) * top, from: (end / bins) * top }
+  }
+  return null
+}
+
 /**
  * The flags of a whole run log.
  * @example evaluateFlags(parseNdjson(text).records).filter((f) => f.severity === 'critical')
  */
-export function evaluateFlags(records: Iterable<WireRecord>, thresholds: Partial<FlagThresholds> = {}): Flag[] {
+export function evaluateFlags(records: Iterable<WireRecord>, thresholds: FlagThresholdsInput = {}): Flag[] {
   const evaluator = new FlagEvaluator(thresholds)
   for (const record of records) evaluator.apply(record)
   return evaluator.flags()

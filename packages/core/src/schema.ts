@@ -76,22 +76,36 @@ export const SamplerConfigSchema = object({
 })
 export interface SamplerConfig extends v.InferOutput<typeof SamplerConfigSchema> {}
 
-/** When each flag rule fires; every key is optional, and flags.ts documents each with its default. */
+/** When each flag rule fires (FlagEvaluator in flags.ts; defaults in DEFAULT_FLAG_THRESHOLDS); every key optional. */
 export const FlagThresholdsSchema = object({
+  /** sparsity-drift: fraction (0.05 = 5 points) a layer's sparsity may move from its first sample under RigL/SET (warning). */
   drift: optional(finiteNumber(0)),
+  /** sparsity-drift: the drift past which it is a collapse (critical). */
   collapse: optional(finiteNumber(0)),
+  /** layer-off-target: how far a managed layer may sit from the algorithm's target … */
   offTarget: optional(finiteNumber(0)),
+  /** … for this many samples in a row. */
   offTargetSamples: optional(integer(1)),
+  /** weights-exploding / -vanishing: the factor the size of |w| may move by within `magnitudeWindow` samples. */
   magnitudeFactor: optional(finiteNumber(1)),
   magnitudeWindow: optional(integer(2)),
+  /** drop-grow-imbalance: |drops − grows| over the larger, per update, under RigL/SET. */
   imbalance: optional(finiteNumber(0)),
+  /** churn-not-settling: updates compared at each end of the run … */
   churnUpdates: optional(integer(1)),
+  /** … and the share of the early churn the late one may keep. */
   churnSettled: optional(finiteNumber(0)),
+  /** interval-widened: how many times the requested interval the sampler may widen to. */
   intervalFactor: optional(finiteNumber(1)),
+  /** dead-layer: the largest |w| at or under which a layer's active weights all count as zero. */
   deadAbs: optional(finiteNumber(0)),
+  /** padding-waste: the share of a padded format's slots that may hold no connection. */
   padding: optional(finiteNumber(0)),
+  /** exploration-stalled: the updates looked back over … */
   stallUpdates: optional(integer(1)),
+  /** … and the share of their grown connections that must never have been active before. */
   stallShare: optional(finiteNumber(0)),
+  /** weights-split: the least share of active weights a separated cluster of large weights must hold. */
   splitShare: optional(finiteNumber(0)),
 })
 export type FlagThresholdsInput = v.InferOutput<typeof FlagThresholdsSchema>
