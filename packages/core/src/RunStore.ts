@@ -2,7 +2,7 @@ import { BoundedQueue } from './BoundedQueue.js'
 import { FlagEvaluator, type Flag } from './flags.js'
 import { eventBytes, layerChangeBytes } from './recordBytes.js'
 import { SampleHistory, type Thinning } from './SampleHistory.js'
-import type { EndRecord, EventRecord, LayerInfo, LayerRecord, MetricRecord, RunRecord, SampleRecord, SamplerRecord, WireRecord } from './schema.js'
+import type { EndRecord, EventRecord, FlagThresholdsInput, LayerInfo, LayerRecord, MetricRecord, RunRecord, SampleRecord, SamplerRecord, WireRecord } from './schema.js'
 
 /** Metrics whose limits a run's snapshot keeps (a run declares at most 16 at a time; names may change). */
 const MAX_METRIC_RECORDS = 64
@@ -26,6 +26,8 @@ export interface RunStoreOptions {
   maxLayerChangeBytesPerRun?: number
   /** A run without an end record that sent nothing (not even a heartbeat) for this long is shown as interrupted. @default 30000 */
   staleAfterMs?: number
+  /** Flag thresholds over the defaults for every run; a run record's own `flag_thresholds` win. @default {} */
+  flagThresholds?: FlagThresholdsInput
   /** Clock in milliseconds, injectable for tests. @default Date.now */
   now?: () => number
   /**
@@ -116,6 +118,7 @@ export class RunStore {
   readonly #maxEvents: number
   readonly #maxEventBytes: number
   readonly #maxLayerChanges: number
+  readonly #flagThresholds: FlagThresholdsInput
   readonly #maxLayerChangeBytes: number
   readonly #staleAfterMs: number
   readonly #now: () => number
@@ -126,6 +129,7 @@ export class RunStore {
     this.#maxEvents = options.maxEventsPerRun ?? 20000
     this.#maxEventBytes = options.maxEventBytesPerRun ?? 16 * 2 ** 20
     this.#maxLayerChanges = options.maxLayerChangesPerRun ?? 10_000
+    this.#flagThresholds = options.flagThresholds ?? {}
     this.#maxLayerChangeBytes = options.maxLayerChangeBytesPerRun ?? 16 * 2 ** 20
     this.#staleAfterMs = options.staleAfterMs ?? 30_000
     this.#now = options.now ?? Date.now
@@ -175,7 +179,7 @@ export class RunStore {
         run: record,
         layers: null,
         untracked: new Set(),
-        flags: new FlagEvaluator(),
+        flags: new FlagEvaluator(this.#flagThresholds),
         samples: new SampleHistory(this.#maxSampleBytes),
         events: new BoundedQueue({ maxItems: this.#maxEvents, maxBytes: this.#maxEventBytes, sizeOf: eventBytes }),
         layerChanges: new BoundedQueue({ maxItems: this.#maxLayerChanges, maxBytes: this.#maxLayerChangeBytes, sizeOf: layerChangeBytes }),

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { expect, test } from 'vitest'
-import { evaluateFlags, FlagEvaluator, type Flag } from './flags.js'
+import { evaluateFlags, FlagEvaluator, parseFlagThresholds, separatedCluster, type Flag } from './flags.js'
 import { RunStore } from './RunStore.js'
 import type { EventRecord, LayerSample, RunRecord, SampleRecord, SamplerRecord, WireRecord } from './schema.js'
 
@@ -142,8 +142,7 @@ test('Padded-CSR slots more than half empty are padding waste', () => {
   ])
 })
 
-test('separatedCluster finds a minority of large weights beyond empty bins, and not a bulk of small young ones', async () => {
-  const { separatedCluster } = await import('./flags.js')
+test('separatedCluster finds a minority of large weights beyond empty bins, and not a bulk of small young ones', () => {
   // folded to 8 bins of 0.5 over |w| ≤ 4: 90 | 900 | 0 0 0 0 0 | 10
   expect(separatedCluster({ lo: -4, hi: 4, counts: [0, 0, 0, 0, 0, 0, 0, 50, 40, 900, 0, 0, 0, 0, 0, 10] })).toEqual({ share: 0.01, count: 10, gapFrom: 1, from: 3.5 })
   // 400 young weights near 0, an empty gap, then 600 mature ones: the median is among the mature, nothing above it
@@ -203,4 +202,12 @@ test("the run record's thresholds replace the evaluator's, which replace the def
   expect(only(evaluateFlags([run, ...records], { drift: 0.02 }), 'sparsity-drift')).toHaveLength(1)
   expect(only(evaluateFlags([{ ...run, flag_thresholds: { drift: 0.05 } }, ...records], { drift: 0.02 }), 'sparsity-drift')).toEqual([])
   expect(only(evaluateFlags([{ ...run, flag_thresholds: { drift: 0.01 } }, ...records]), 'sparsity-drift')).toHaveLength(1)
+})
+
+test('command-line thresholds are checked as a run record’s are, naming the pair that is wrong', () => {
+  expect(parseFlagThresholds(['drift=0.1', 'offTargetSamples=5', 'drift=0.2'])).toEqual({ drift: 0.2, offTargetSamples: 5 })
+  expect(() => parseFlagThresholds(['drfit=0.1'])).toThrow('flag threshold "drfit=0.1": expected name=value with a name of drift, collapse,')
+  expect(() => parseFlagThresholds(['offTargetSamples=1.5'])).toThrow('flag threshold "offTargetSamples=1.5": expected an integer ≥ 1, got 1.5')
+  expect(() => parseFlagThresholds(['drift='])).toThrow('flag threshold "drift=": expected a finite number, got NaN')
+  expect(() => parseFlagThresholds(['drift=-1'])).toThrow('flag threshold "drift=-1": expected a number ≥ 0, got -1')
 })

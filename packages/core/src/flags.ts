@@ -5,6 +5,8 @@
  */
 import { algorithmTarget } from './chartSpecs.js'
 import { histogramQuantile } from './dynamics.js'
+import * as v from 'valibot'
+import { FlagThresholdsSchema } from './schema.js'
 import type { EventRecord, FlagThresholdsInput, Histogram, LayerInfo, LayerSample, MetricRecord, RunRecord, SampleRecord, SamplerRecord, WireRecord } from './schema.js'
 import { formatBytes, formatCount, formatPercent } from './totals.js'
 
@@ -583,6 +585,24 @@ export function separatedCluster(hist: Histogram): WeightCluster | null {
     return count === 0 ? null : { share: count / total, count, gapFrom: (gap / bins) * top, from: (end / bins) * top }
   }
   return null
+}
+
+/**
+ * Thresholds from `name=value` pairs (a command line's), checked as a run record's are; throws naming the
+ * pair that is wrong.
+ * @example parseFlagThresholds(['drift=0.1', 'offTargetSamples=5']) // { drift: 0.1, offTargetSamples: 5 }
+ */
+export function parseFlagThresholds(pairs: readonly string[]): FlagThresholdsInput {
+  const thresholds: Record<string, number> = {}
+  for (const pair of pairs) {
+    const [name = '', value = ''] = pair.split('=', 2)
+    if (!Object.hasOwn(DEFAULT_FLAG_THRESHOLDS, name))
+      throw new Error(`flag threshold ${JSON.stringify(pair)}: expected name=value with a name of ${Object.keys(DEFAULT_FLAG_THRESHOLDS).join(', ')} (docs/flags.md)`)
+    thresholds[name] = value.trim() === '' ? NaN : Number(value)
+    const checked = v.safeParse(FlagThresholdsSchema, thresholds)
+    if (!checked.success) throw new Error(`flag threshold ${JSON.stringify(pair)}: ${checked.issues[0].message}`)
+  }
+  return thresholds
 }
 
 /**

@@ -18,11 +18,13 @@ export type {
   EndRecord,
   EndStatus,
   EventRecord,
+  FlagThresholdsInput,
   Histogram,
   LayerInfo,
   LayerRecord,
   LayerSample,
   MaskSource,
+  MetricRecord,
   RunRecord,
   SampleRecord,
   SamplerConfig,
@@ -86,5 +88,5 @@ export type { RebinnedHistograms } from './rebinHistograms.js'
 export { DEFAULT_SECTIONS, REPORT_SECTIONS, buildReport, samplesCsv, storageChanges } from './buildReport.js'
 export type { BuildReportOptions, LatencyStats, LayerSummary, ReportChart, ReportModel, ReportSection, StorageChange } from './buildReport.js'
 export type { VegaLibraries } from './vegaLibraries.js'
-export { DEFAULT_FLAG_THRESHOLDS, FLAGS_DOC, FLAG_RULES, FlagEvaluator, SEVERITIES, evaluateFlags } from './flags.js'
+export { DEFAULT_FLAG_THRESHOLDS, FLAGS_DOC, FLAG_RULES, FlagEvaluator, SEVERITIES, evaluateFlags, parseFlagThresholds } from './flags.js'
 export type { Flag, FlagRule, FlagThresholds, Severity } from './flags.js'

@@ -1,9 +1,11 @@
-import { RunStore, type RunSnapshot } from '@sparselab-profiler/core'
+import { RunStore, type FlagThresholdsInput, type RunSnapshot } from '@sparselab-profiler/core'
 import { restoreRunLog, runLogsOf } from './restoreRunLog.js'
 
 export interface ReadRunFolderOptions {
   /** The run to read. @default the run of the log read (a copied or renamed run folder still reads) */
   run?: string
+  /** Flag thresholds over the defaults; the run record's own win. @default {} */
+  flagThresholds?: FlagThresholdsInput
 }
 
 /**
@@ -25,7 +27,7 @@ const EVENT_BYTES = 128 * 2 ** 20
 export async function readRunFolder(path: string, options: ReadRunFolderOptions = {}): Promise<RunSnapshot | undefined> {
   const logs = runLogsOf(path)
   let run = options.run ?? logs[0]?.tail.last?.run
-  const store = new RunStore({ maxSampleBytesPerRun: SAMPLE_BYTES, maxEventsPerRun: Infinity, maxEventBytesPerRun: EVENT_BYTES })
+  const store = new RunStore({ maxSampleBytesPerRun: SAMPLE_BYTES, maxEventsPerRun: Infinity, maxEventBytesPerRun: EVENT_BYTES, flagThresholds: options.flagThresholds })
   let failure: unknown
   for (const log of logs) {
     try {

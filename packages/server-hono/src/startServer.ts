@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { serve, type ServerType } from '@hono/node-server'
-import { RunStore, type VegaLibraries } from '@sparselab-profiler/core'
+import { RunStore, type FlagThresholdsInput, type VegaLibraries } from '@sparselab-profiler/core'
 import { RunJournal, loadLogdir, readRunFolder } from '@sparselab-profiler/runlog'
 import { createApp, type DashboardAssets } from './createApp.js'
 
@@ -27,6 +27,8 @@ export interface StartServerOptions {
   allowedHosts?: string[]
   /** Seconds of silence after which a run without an end record shows as interrupted. @default 30 */
   staleAfterSeconds?: number
+  /** Flag thresholds over the defaults for every run (a run record's own win). @default {} */
+  flagThresholds?: FlagThresholdsInput
   dashboard?: DashboardAssets
   /** The Vega builds an export inlines. @default runlog's `loadVegaLibraries()`, read at the first export */
   vegaLibraries?: VegaLibraries
@@ -54,14 +56,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const logdir = options.logdir ?? './sparsity_runs'
   const journal = options.store ? undefined : new RunJournal(logdir)
   const store =
-    options.store ?? new RunStore({ staleAfterMs: (options.staleAfterSeconds ?? 30) * 1000, persist: (record) => journal!.append(record) })
+    options.store ?? new RunStore({ staleAfterMs: (options.staleAfterSeconds ?? 30) * 1000, flagThresholds: options.flagThresholds, persist: (record) => journal!.append(record) })
   // Restored before the server listens, so no new record can arrive ahead of a run's history.
   const { skipped } = await loadLogdir(store, logdir, { journal })
   for (const reason of skipped) console.warn(`sparselab-profiler: skipped a run log: ${reason}`)
   // Exports read the run's whole history from its longest log; the store only holds a window, which is
   // exported instead when no log reads to its end.
   const completeRun = async (run: string) => {
-    const snapshot = await readRunFolder(join(logdir, run), { run }).catch(() => undefined)
+    const snapshot = await readRunFolder(join(logdir, run), { run, flagThresholds: options.flagThresholds }).catch(() => undefined)
     return snapshot && snapshot.lastSeq >= store.ack(run) ? snapshot : undefined
   }
   // The host bound to is a name the server is reached by (`--host lab-box --token T`).

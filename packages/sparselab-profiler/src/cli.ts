@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { statSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { SEVERITIES, formatCount, type Severity } from '@sparselab-profiler/core'
+import { SEVERITIES, formatCount, parseFlagThresholds, type Severity } from '@sparselab-profiler/core'
 import { exportRunLog } from '@sparselab-profiler/export'
 import { JOURNAL_FILE, RECORDS_FILE, readRunFolder } from '@sparselab-profiler/runlog'
 import { startServer } from './index.js'
@@ -19,10 +19,13 @@ Commands:
       --allowed-host lab.example  (repeatable: a name the server is reached by beyond localhost,
                                 IP addresses and --host; .lab.example a whole domain, * any;
                                 requests by any other name get 403, against DNS rebinding)
+      --flag-threshold drift=0.1  (repeatable: a flag threshold for every run, docs/flags.md;
+                                a run's own flag_thresholds win)
   export <run dir | records.ndjson> -o report.html [--title "..."]
                                 write one self-contained HTML report (from a run dir: the longer of
                                 the trainer's records.ndjson and the server's received.ndjson)
-  check <run dir | records.ndjson> [--json] [--fail-on warning|critical|never]
+  check <run dir | records.ndjson> [--json] [--fail-on info|warning|critical|never]
+        [--flag-threshold name=value]...
                                 print the run's flags (docs/flags.md) and exit 1 when one is at or above
                                 --fail-on (default critical), 0 otherwise, 2 when the run cannot be read
   demo                          train a SparseLab MLP with RigL on the digits data, streamed live,
@@ -43,6 +46,7 @@ const serve: Command = async (args, assets) => {
       'stale-after': { type: 'string', default: '30' },
       'cors-origin': { type: 'string', multiple: true, default: [] },
       'allowed-host': { type: 'string', multiple: true, default: [] },
+      'flag-threshold': { type: 'string', multiple: true, default: [] },
     },
   })
   const staleAfterSeconds = Number(values['stale-after'])
@@ -58,6 +62,7 @@ const serve: Command = async (args, assets) => {
     staleAfterSeconds,
     corsOrigins: values['cors-origin'],
     allowedHosts: values['allowed-host'],
+    flagThresholds: parseFlagThresholds(values['flag-threshold']),
   })
   console.log(`SparseLab Profiler dashboard: ${server.url}/`)
   await untilStopped()
@@ -91,7 +96,11 @@ const check: Command = async (args) => {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { json: { type: 'boolean', default: false }, 'fail-on': { type: 'string', default: 'critical' } },
+    options: {
+      json: { type: 'boolean', default: false },
+      'fail-on': { type: 'string', default: 'critical' },
+      'flag-threshold': { type: 'string', multiple: true, default: [] },
+    },
   })
   const failOn = values['fail-on'] as (typeof FAIL_ON)[number]
   const [source] = positionals
@@ -101,7 +110,7 @@ const check: Command = async (args) => {
   }
   let snapshot: Awaited<ReturnType<typeof readRunFolder>>
   try {
-    snapshot = await readRunFolder(source)
+    snapshot = await readRunFolder(source, { flagThresholds: parseFlagThresholds(values['flag-threshold']) })
   } catch (error) {
     console.error(`sparselab-profiler check: ${(error as Error).message}`)
     return 2
