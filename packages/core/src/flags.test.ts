@@ -142,22 +142,28 @@ test('Padded-CSR slots more than half empty are padding waste', () => {
   ])
 })
 
-test('separatedCluster finds a minority of large weights beyond empty bins, and not a bulk of small young ones', () => {
-  // folded to 8 bins of 0.5 over |w| ≤ 4: 90 | 900 | 0 0 0 0 0 | 10
-  expect(separatedCluster({ lo: -4, hi: 4, counts: [0, 0, 0, 0, 0, 0, 0, 50, 40, 900, 0, 0, 0, 0, 0, 10] })).toEqual({ share: 0.01, count: 10, gapFrom: 1, from: 3.5 })
-  // 400 young weights near 0, an empty gap, then 600 mature ones: the median is among the mature, nothing above it
+test('separatedCluster finds a second mode of large weights, and not a bulk of small young ones or a thinning tail', () => {
+  // folded to 8 bins of 0.5 over |w| ≤ 4: 990 | 0 0 0 0 0 0 | 10
+  expect(separatedCluster({ lo: -4, hi: 4, counts: [10, 0, 0, 0, 0, 0, 0, 900, 90, 0, 0, 0, 0, 0, 0, 0] })).toEqual({ share: 0.01, count: 10, dip: 0.75, from: 1 })
+  // 600 | 200 | 50 | 20 | 150 | 20 | 0 | 0: the dip at bin 3 (20), a mode of 150 ≥ 4 × 20 above it; the cluster is all above the dip
+  expect(separatedCluster({ lo: -4, hi: 4, counts: [0, 0, 10, 75, 10, 25, 100, 300, 300, 100, 25, 10, 75, 10, 0, 0] })).toEqual({ share: 170 / 1040, count: 170, dip: 1.75, from: 2 })
+  // 400 young weights near 0, an empty gap, then 600 mature ones: the median is among the mature, nothing rises above it
   expect(separatedCluster({ lo: -4, hi: 4, counts: [0, 0, 0, 0, 300, 0, 0, 200, 200, 0, 0, 300, 0, 0, 0, 0] })).toBeNull()
-  // a tail that thins out with no gap, and a histogram too small to tell
+  // a tail that thins out, a flat (uniform) spread, and a histogram too small to tell
   expect(separatedCluster({ lo: -4, hi: 4, counts: [1, 2, 4, 8, 16, 32, 64, 400, 400, 64, 32, 16, 8, 4, 2, 1] })).toBeNull()
-  expect(separatedCluster({ lo: -4, hi: 4, counts: [0, 0, 0, 0, 0, 0, 0, 5, 4, 40, 0, 0, 0, 0, 0, 10] })).toBeNull()
+  expect(separatedCluster({ lo: -4, hi: 4, counts: [60, 64, 58, 63, 61, 59, 62, 60, 60, 62, 59, 61, 63, 58, 64, 60] })).toBeNull()
+  expect(separatedCluster({ lo: -4, hi: 4, counts: [10, 0, 0, 0, 0, 0, 0, 5, 4, 0, 0, 0, 0, 0, 0, 0] })).toBeNull()
 })
 
-test('a separated cluster of large weights in two samples in a row is a split', () => {
+test('a second mode of large weights in two samples in a row is a split', () => {
   seq = 0
-  const split = (step: number) => sample(step, fc1(1000, 4, { hist: { lo: -4, hi: 4, counts: [0, 0, 0, 0, 0, 0, 0, 50, 40, 880, 0, 0, 0, 0, 0, 30] } }))
+  const split = (step: number) => sample(step, fc1(1000, 4, { hist: { lo: -4, hi: 4, counts: [30, 0, 0, 0, 0, 0, 0, 880, 90, 0, 0, 0, 0, 0, 0, 0] } }))
   const flags = flagsOf([sample(0, fc1(1000, 4)), split(10), sample(20, fc1(1000, 4)), split(30), split(40)])
   expect(only(flags, 'weights-split')).toEqual([
-    expect.objectContaining({ severity: 'warning', layers: ['fc1'], from: 30, to: 40, evidence: { share: 0.03, count: 30, from: 3.5, gapFrom: 1 } }),
+    expect.objectContaining({
+      severity: 'warning', layers: ['fc1'], from: 30, to: 40, evidence: { share: 0.03, count: 30, from: 1, dip: 0.75 },
+      message: "fc1's active weights are bimodal: 3.00% of them (30) form a second mode at |w| ≥ 1.00, past a dip at 0.750 above the bulk, since step 30",
+    }),
   ])
 })
 

@@ -462,8 +462,8 @@ export class FlagEvaluator {
       layers: [layer.name],
       from: state.split.since,
       to: step,
-      message: `${formatPercent(cluster.share)} of ${layer.name}'s active weights (${formatCount(cluster.count)}) sit apart at |w| ≥ ${cluster.from.toPrecision(3)}, beyond empty bins above the bulk (|w| < ${cluster.gapFrom.toPrecision(3)}), since step ${formatCount(state.split.since)}`,
-      evidence: { share: cluster.share, count: cluster.count, from: cluster.from, gapFrom: cluster.gapFrom },
+      message: `${layer.name}'s active weights are bimodal: ${formatPercent(cluster.share)} of them (${formatCount(cluster.count)}) form a second mode at |w| ≥ ${cluster.from.toPrecision(3)}, past a dip at ${cluster.dip.toPrecision(3)} above the bulk, since step ${formatCount(state.split.since)}`,
+      evidence: { share: cluster.share, count: cluster.count, from: cluster.from, dip: cluster.dip },
       fix: 'A second mode of large weights is the signature of unstable updates: a few weights run away from the rest. Clip gradients (torch.nn.utils.clip_grad_norm_) or lower the learning rate; with RigL or SET, check that regrown weights start at zero with their optimizer state reset.',
     })
   }
@@ -545,23 +545,28 @@ export class FlagEvaluator {
 
 /** A cluster of large weights separated from the bulk of a layer's |w| (see `separatedCluster`). */
 export interface WeightCluster {
-  /** Its share of the histogram's weights, and how many. */
+  /** Its share of the histogram's weights, and how many (every weight above the dip). */
   share: number
   count: number
-  /** Where the empty bins above the bulk begin, and where the cluster begins (|w|). */
-  gapFrom: number
+  /** |w| at the bottom of the dip that separates it from the bulk, and where it begins. */
+  dip: number
   from: number
 }
 
-/** Weights a histogram must hold before a gap in it means anything. */
+/** Weights a histogram must hold before a dip in it means anything. */
 const MIN_CLUSTER_WEIGHTS = 100
+/** How many times the dip's count a bin above it must hold to be a second mode … */
+const MODE_OVER_DIP = 4
+/** … and the least share of all weights it must hold, so sampling noise in a thin tail is no mode. */
+const MODE_SHARE = 0.002
 
 /**
- * A minority of large weights separated from the bulk: the histogram folded to |w|, then, above the bin of
- * the median |w|, a run of at least two (nearly) empty bins, each holding at most 0.1% of the weights, with
- * weights beyond it. Above the median, so that a bulk of small young weights under mature ones (RigL grows at
- * zero; magnitude pruning leaves a gap at small |w|) is not a split; null when there is none.
- * @example separatedCluster({ lo: -4, hi: 4, counts: [0, 0, 0, 0, 0, 0, 0, 50, 40, 900, 0, 0, 0, 0, 0, 10] })?.share // 0.01
+ * A second mode of large weights: the histogram folded to |w| (half as many bins), then, going up from the
+ * bin of the median |w|, the lowest bin so far is the dip, and a later bin holding `MODE_OVER_DIP` times as
+ * many weights (and 0.2% of all) is a second mode; the cluster is everything above the dip. Only above the
+ * median, so a bulk of small young weights under mature ones (RigL grows at zero; magnitude pruning leaves a
+ * gap at small |w|) is no split, and a tail that only thins out never is one. Null when there is none.
+ * @example separatedCluster({ lo: -4, hi: 4, counts: [10, 0, 0, 0, 0, 0, 0, 900, 90, 0, 0, 0, 0, 0, 0, 0] })?.share // 0.01
  */
 export function separatedCluster(hist: Histogram): WeightCluster | null {
   const top = Math.max(Math.abs(hist.lo), Math.abs(hist.hi))
@@ -574,15 +579,14 @@ export function separatedCluster(hist: Histogram): WeightCluster | null {
     total += count
   })
   if (total < MIN_CLUSTER_WEIGHTS) return null
-  let median = 0
-  for (let seen = folded[0]!; seen < total / 2; seen += folded[median]!) median++
-  const empty = total / 1000
-  for (let gap = median + 1; gap < bins - 2; gap++) {
-    if (folded[gap]! > empty || folded[gap + 1]! > empty) continue
-    let end = gap + 2
-    while (end < bins && folded[end]! <= empty) end++
-    const count = folded.slice(end).reduce((a, b) => a + b, 0)
-    return count === 0 ? null : { share: count / total, count, gapFrom: (gap / bins) * top, from: (end / bins) * top }
+  let dip = 0
+  for (let seen = folded[0]!; seen < total / 2; seen += folded[dip]!) dip++ // the median's bin
+  for (let bin = dip + 1; bin < bins; bin++) {
+    if (folded[bin]! < folded[dip]!) dip = bin
+    else if (folded[bin]! >= MODE_OVER_DIP * folded[dip]! && folded[bin]! > MODE_SHARE * total) {
+      const count = folded.slice(dip + 1).reduce((a, b) => a + b, 0)
+      return { share: count / total, count, dip: ((dip + 0.5) / bins) * top, from: ((dip + 1) / bins) * top }
+    }
   }
   return null
 }
