@@ -408,6 +408,81 @@ def test_a_tiny_overhead_budget_widens_the_interval_and_is_flagged_info(tmp_path
     assert (check(profiler.log_path).returncode, check(profiler.log_path, "--fail-on", "info").returncode) == (0, 1)
 
 
+# ── metric-limit ────────────────────────────────────────────────────
+
+
+def test_a_plugin_metric_past_its_limit_is_flagged_per_layer_from_its_first_such_sample(tmp_path):
+    torch.manual_seed(0)
+    model = nn.Sequential(OrderedDict(fc1=nn.Linear(64, 32), act=nn.ReLU(), fc2=nn.Linear(32, 10)))
+    x, y = digits(256)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    profiler = recorder(tmp_path, every=2)
+
+    @profiler.metric("max_abs", warn_above=1.0)
+    def max_abs(name, weight, mask):
+        return weight.abs().max()
+
+    profiler.attach(model)
+    largest = {}  # step → fc1's and fc2's largest |w|, computed here
+    for step in range(1, 31):
+        sgd_step(model, optimizer, F.cross_entropy(model(x), y))
+        if step == 15:
+            with torch.no_grad():
+                model.fc1.weight.mul_(20)  # a bad re-initialisation
+        profiler.step()
+        largest[step] = {n: float(getattr(model, n).weight.abs().max()) for n in ("fc1", "fc2")}
+    profiler.close()
+
+    declared = [r for r in read_log(profiler.log_path) if r["type"] == "metric"]
+    assert [(r["name"], r["warn_above"], r["warn_below"], r["seq"]) for r in declared] == [("max_abs", 1.0, None, 1)]
+    beyond = sorted(step for step, values in largest.items() if step % 2 == 0 and values["fc1"] > 1.0)
+    assert beyond[0] == 16 and all(values["fc2"] < 1.0 for values in largest.values())
+    flags = flags_of(profiler.log_path)
+    assert [f for f in summary(flags) if f[0] == "metric-limit"] == [("metric-limit", "warning", ("fc1",), 16, 30)]
+    flag = found(flags, "metric-limit")["fc1"]
+    assert flag["metric"] == "max_abs" and flag["evidence"] == {"value": pytest.approx(largest[30]["fc1"]), "limit": 1.0}
+    assert flag["message"].startswith("max_abs of fc1 is ") and flag["message"].endswith(", above its warn_above of 1 since step 16")
+
+
+# ── thresholds per run ───────────────────────────────────────────────
+
+
+def test_thresholds_set_from_python_or_the_command_line_change_what_is_flagged(tmp_path):
+    def collapsing_run(logdir: Path, **options) -> Path:
+        model, rigl = rigl_model_with_a_pruned_head()
+        x, y = digits(128)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+        profiler = SparsityProfilerCallback(server=None, logdir=logdir, every=5, overhead_budget=None, **options)
+        profiler.attach(model, algorithm=rigl)
+        for step in range(1, 61):
+            if step == 33:
+                prune.remove(model.head, "weight")
+            sgd_step(model, optimizer, F.cross_entropy(model(x), y))
+            rigl.step()
+            profiler.step()
+        profiler.close()
+        return profiler.log_path
+
+    default = collapsing_run(tmp_path / "default")
+    own = collapsing_run(tmp_path / "own", flag_thresholds={"collapse": 0.95, "offTarget": 0.95})
+    assert read_log(own)[0]["flag_thresholds"] == {"collapse": 0.95, "offTarget": 0.95}
+    assert "flag_thresholds" not in read_log(default)[0]
+    severity = lambda flags: {f["rule"]: f["severity"] for f in flags if f["layers"] == ["head"]}  # noqa: E731
+    assert severity(flags_of(default)) == {"sparsity-drift": "critical", "layer-off-target": "warning"}
+    # the run's own thresholds: the same fall (90% → under 10%) is a drift, not a collapse, and no longer off target
+    assert severity(flags_of(own)) == {"sparsity-drift": "warning"}
+    assert check(own).returncode == 0 and check(default).returncode == 1
+    # the command line's apply to a run that sets none, and a run's own win over them
+    lenient = check(default, "--json", "--fail-on", "never", "--flag-threshold", "collapse=0.95")
+    assert severity(json.loads(lenient.stdout)["flags"])["sparsity-drift"] == "warning"
+    strict = check(own, "--json", "--fail-on", "never", "--flag-threshold", "collapse=0.5")
+    assert severity(json.loads(strict.stdout)["flags"])["sparsity-drift"] == "warning"
+    bad = check(default, "--flag-threshold", "colapse=0.5")
+    assert bad.returncode == 2 and 'flag threshold "colapse=0.5": expected name=value with a name of drift' in bad.stderr
+    with pytest.raises(ValueError, match=r"flag_thresholds: unknown threshold 'colapse'; known: drift, collapse"):
+        SparsityProfilerCallback(server=None, flag_thresholds={"colapse": 0.5})
+
+
 # ── healthy reference runs ───────────────────────────────────────────
 
 

@@ -380,3 +380,28 @@ def test_cuda_layers_results_come_back_with_one_copy(tmp_path):
     mask = model[2].weight_mask.bool()
     assert got == pytest.approx({"0": float(model[0].weight.abs().double().mean()),
                                  "2": float(model[2].weight_orig[mask].abs().double().mean())}, rel=1e-6)
+
+
+def test_limits_are_declared_in_metric_records_at_attach_and_at_each_later_registration(tmp_path):
+    model, algorithm = model_and_algorithm()
+    profiler = profiler_for(tmp_path, metrics={"plain": active})
+    profiler.metric("active", active, warn_below=1)
+    with profiler:
+        profiler.attach(model, algorithm=algorithm)
+
+        def register_late(step):
+            if step == 4:
+                profiler.metric("active", active, warn_above=1e6)  # changes its limits: warn_below is cleared
+
+        train(profiler, model, algorithm, before_step=register_late)
+    declared = [r for r in read_log(profiler.log_path) if r["type"] == "metric"]
+    assert [(r["step"], r["name"], r["warn_above"], r["warn_below"]) for r in declared] == [
+        (0, "plain", None, None), (0, "active", None, 1.0), (3, "active", 1e6, None)]
+    first_sample = next(r["seq"] for r in read_log(profiler.log_path) if r["type"] == "sample")
+    assert declared[1]["seq"] < first_sample  # declared before the first sample that carries it
+
+    for bad, message in (({"warn_above": float("nan")}, "warn_above must be a finite number or None, got nan"),
+                         ({"warn_below": "low"}, "warn_below must be a finite number or None, got 'low'"),
+                         ({"warn_above": 1, "warn_below": 2}, r"warn_below \(2\) must be less than warn_above \(1\)")):
+        with pytest.raises(ValueError, match=f"metric 'm': {message}"):
+            profiler_for(tmp_path).metric("m", active, **bad)
