@@ -1,0 +1,78 @@
+import { expect, test } from 'vitest'
+import { compareRuns } from './compareRuns.js'
+import { evaluateFlags } from './flags.js'
+import { RunStore } from './RunStore.js'
+import { runOverview } from './runViews.js'
+import type { LayerInfo, LayerSample, WireRecord } from './schema.js'
+
+const info = (name: string): LayerInfo => ({ name, shape: [10, 10], numel: 100, dtype: 'float32', format: 'dense_masked', mask_source: 'torch_prune' })
+const layer = (name: string, nnz: number): LayerSample => ({
+  name, nnz, numel: 100, sparsity: 1 - nnz / 100, bytes: 4 * nnz, dense_bytes: 400, hist: { lo: -1, hi: 1, counts: [nnz] }, nonfinite: 0,
+})
+
+/** A run of `steps` steps, sampled every 10, with one update every 20 steps rewiring `rewire` connections of fc1. */
+function run(id: string, params: Record<string, number>, layers: string[], steps: number, rewire: number, nnzAt: (step: number) => number): WireRecord[] {
+  let seq = 0
+  const records: WireRecord[] = [{
+    type: 'run', run: id, seq: seq++, name: id, started: 1000, schema: 1, host: 'h', profiler: 'p',
+    algorithm: { name: params.update_freq ? 'RigL' : 'SET', params }, layers: layers.map(info), sampler: { every: 10, budget: null },
+  }]
+  for (let step = 0; step <= steps; step += 10) {
+    if (step > 0 && step % 20 === 0)
+      for (const op of ['drop', 'grow'] as const)
+        records.push({ type: 'event', run: id, seq: seq++, step, time: 1000 + step, layer: 'fc1', op, count: rewire, exact: true, algorithm: 'x', requested: null, rows: null })
+    records.push({
+      type: 'sample', run: id, seq: seq++, step, time: 1000 + step, cost_ms: 1, step_ms: 10,
+      layers: layers.map((name) => layer(name, nnzAt(step))), scalars: { loss: 2 - step / steps },
+    })
+  }
+  records.push({ type: 'end', run: id, seq: seq++, step: steps, time: 1000 + steps + 0.5, status: 'finished' })
+  return records
+}
+
+function compared(...logs: WireRecord[][]) {
+  const store = new RunStore()
+  return logs.map((records) => {
+    store.ingest(records)
+    return { overview: runOverview(store.snapshot(records[0]!.run)!, 300), flags: evaluateFlags(records) }
+  })
+}
+
+test('the summary holds each run’s numbers and names the parameters that differ', () => {
+  const a = run('a', { sparsity: 0.9, drop_fraction: 0.3, update_freq: 20 }, ['fc1', 'fc2'], 100, 3, () => 10)
+  const b = run('b', { sparsity: 0.9, drop_fraction: 0.5, update_freq: 20 }, ['fc1', 'fc2'], 100, 5, () => 10)
+  const { summary, differingParams, algorithmDiffers, sharedLayers, onlyIn } = compareRuns(compared(a, b))
+  expect(differingParams).toEqual(['drop_fraction'])
+  expect(algorithmDiffers).toBe(false)
+  expect(sharedLayers).toEqual(['fc1', 'fc2'])
+  expect(onlyIn).toEqual([{ run: 'a', layers: [] }, { run: 'b', layers: [] }])
+  // a: updates at 20, 40, 60, 80, 100 rewire 3 each over 20 active weights; the last quarter (steps > 75): 80 and 100
+  expect(summary[0]).toEqual({
+    run: 'a', name: 'a', algorithm: 'RigL', params: { sparsity: 0.9, drop_fraction: 0.3, update_freq: 20 }, steps: 100, wallSeconds: 100.5,
+    sparsity: 0.9, nnz: 20, bytes: 80, denseBytes: 800, savedBytes: 720, churnTotal: 15 / 20, churnLate: 3 / 20, updates: 5,
+    flags: { info: 0, warning: 0, critical: 0 }, overhead: 1 / 100, finalLoss: 1,
+  })
+  expect([summary[1]!.churnTotal, summary[1]!.churnLate]).toEqual([25 / 20, 5 / 20])
+})
+
+test('layers are matched by name; an extra and a renamed layer are listed under their run', () => {
+  const a = run('a', { sparsity: 0.9 }, ['fc1', 'fc2', 'head'], 40, 1, () => 10)
+  const b = run('b', { sparsity: 0.9, seed: 1 }, ['fc1', 'fc2_renamed', 'head', 'extra'], 40, 1, () => 10)
+  const comparison = compareRuns(compared(a, b))
+  expect(comparison.sharedLayers).toEqual(['fc1', 'head'])
+  expect(comparison.onlyIn).toEqual([{ run: 'a', layers: ['fc2'] }, { run: 'b', layers: ['fc2_renamed', 'extra'] }])
+  expect(comparison.differingParams).toEqual(['seed']) // one run lacks it
+  expect(new Set(comparison.sparsityDifference.map((d) => d.layer))).toEqual(new Set(['fc1', 'head']))
+})
+
+test('differences hold the first run’s last value, on steps or on the fraction of training', () => {
+  // a: 100 steps, nnz 10 → 20 at step 50; b: 200 steps, nnz 30 throughout
+  const a = run('a', {}, ['fc1'], 100, 1, (step) => (step < 50 ? 10 : 20))
+  const b = run('b', {}, ['fc1'], 200, 1, () => 30)
+  const bySteps = compareRuns(compared(a, b), 'step').sparsityDifference
+  expect(bySteps.filter((d) => [40, 50, 150].includes(d.x)).map((d) => [d.x, Number(d.delta.toFixed(6))])).toEqual([[40, -0.2], [50, -0.1], [150, -0.1]])
+  const byFraction = compareRuns(compared(a, b), 'fraction').sparsityDifference
+  // b's step 80 is 40% of its run; a at 40% (step 40) had 10 active
+  expect(byFraction.filter((d) => [0.4, 0.5].includes(d.x)).map((d) => [d.x, Number(d.delta.toFixed(6))])).toEqual([[0.4, -0.2], [0.5, -0.1]])
+  expect(() => compareRuns(compared(a))).toThrow('a comparison takes 2 to 4 runs, got 1')
+})

@@ -1,0 +1,211 @@
+/**
+ * Comparison of runs (A/B of sparse algorithms and hyperparameters): which layers they share, a side-by-side
+ * summary, and per-layer differences on one step axis. One pure function over run overviews, used by the
+ * dashboard's compare view and the compare report alike.
+ */
+import type { Flag, Severity } from './flags.js'
+import { intervalAt, rollingOverhead } from './profilerCost.js'
+import type { RunOverview } from './runViews.js'
+import type { AlgorithmInfo } from './schema.js'
+import { deriveTotals } from './totals.js'
+
+/** Runs one comparison holds: each run gets its own dash style, and more stop being readable. */
+export const MAX_COMPARED_RUNS = 4
+
+/** How steps line up: the same step, or the same fraction of each run's training (runs of different length). */
+export type StepAlignment = 'step' | 'fraction'
+
+/** The share of each run's steps its late-training churn is taken over (the last quarter). */
+export const LATE_SHARE = 0.25
+
+/** One run as a comparison takes it: its overview and its flags. */
+export interface ComparedRun {
+  overview: RunOverview
+  flags: readonly Flag[]
+}
+
+/** One run's column of the summary. */
+export interface RunSummaryColumn {
+  run: string
+  name: string
+  algorithm: string | null
+  params: AlgorithmInfo['params']
+  /** Steps: the end record's, else the latest sample's. */
+  steps: number
+  /** Seconds from the run's start to its end record (or latest sample). */
+  wallSeconds: number
+  /** Model sparsity, active weights, and memory against dense at the latest sample. */
+  sparsity: number | null
+  nnz: number | null
+  bytes: number | null
+  denseBytes: number | null
+  savedBytes: number | null
+  /** Connections rewired (the larger of drops and grows per update, summed) over the latest nnz. */
+  churnTotal: number | null
+  /** The mean per update of the same over the last quarter of the run's steps; null without updates there. */
+  churnLate: number | null
+  updates: number
+  flags: Record<Severity, number>
+  /** The profiler's share of training time over its last samples (see rollingOverhead). */
+  overhead: number | null
+  /** The loss passed to step() at the latest sample that had one. */
+  finalLoss: number | null
+}
+
+export interface RunComparison {
+  /** One summary column per run, in the order given. */
+  summary: RunSummaryColumn[]
+  /** Parameter names whose values differ between the runs (or that some run lacks), and whether the algorithms do. */
+  differingParams: string[]
+  algorithmDiffers: boolean
+  /** Layers every run has, in the first run's order, and per run the layers only some runs have. */
+  sharedLayers: string[]
+  onlyIn: { run: string; layers: string[] }[]
+  /** Per-layer sparsity of every run on the aligned axis `x` (step, or fraction of training). */
+  sparsity: ComparedPoint[]
+  /** Later runs minus the first: per shared layer at each of the later run's points, the first run's value held from its last point at or before x. */
+  sparsityDifference: DifferencePoint[]
+  churnDifference: DifferencePoint[]
+}
+
+export interface ComparedPoint {
+  run: string
+  layer: string
+  step: number
+  x: number
+  value: number
+}
+
+export interface DifferencePoint {
+  /** The later run the difference is of (its value minus the first run's). */
+  run: string
+  layer: string
+  x: number
+  delta: number
+}
+
+/**
+ * Compares two to MAX_COMPARED_RUNS runs: summary columns, the parameters that differ, layers matched by
+ * name, and per-layer sparsity and churn differences against the first run on one axis.
+ * @example compareRuns([{ overview: a, flags: fa }, { overview: b, flags: fb }]).differingParams // ['drop_fraction']
+ */
+export function compareRuns(runs: readonly ComparedRun[], alignment: StepAlignment = 'step'): RunComparison {
+  if (runs.length < 2 || runs.length > MAX_COMPARED_RUNS)
+    throw new Error(`a comparison takes 2 to ${MAX_COMPARED_RUNS} runs, got ${runs.length}`)
+  const summary = runs.map(summarize)
+  const names = runs.map((r) => r.overview.run.layers.map((l) => l.name))
+  const sharedLayers = names[0]!.filter((name) => names.every((list) => list.includes(name)))
+  const shared = new Set(sharedLayers)
+  const axes = summary.map((s) => axis(s.steps, alignment))
+  const sparsity = runs.flatMap((r, i) => sparsityPoints(r.overview, axes[i]!))
+  const churn = runs.flatMap((r, i) => r.overview.churn.map((c) => ({ run: r.overview.run.run, layer: c.layer, step: c.step, x: axes[i]!(c.step), value: c.churn })))
+  const first = runs[0]!.overview.run.run
+  return {
+    summary,
+    ...differences(summary.map((s) => s.algorithm), summary.map((s) => s.params)),
+    sharedLayers,
+    onlyIn: runs.map((r, i) => ({ run: r.overview.run.run, layers: names[i]!.filter((name) => !shared.has(name)) })),
+    sparsity,
+    sparsityDifference: differenceOf(sparsity, first, shared),
+    churnDifference: differenceOf(churn, first, null),
+  }
+}
+
+function summarize({ overview, flags }: ComparedRun): RunSummaryColumn {
+  const { run, latest, end } = overview
+  const totals = latest ? deriveTotals(latest) : null
+  const steps = end?.step ?? latest?.step ?? 0
+  const perStep = new Map<number, { drops: number; grows: number }>()
+  for (const e of overview.events) {
+    const update = perStep.get(e.step) ?? { drops: 0, grows: 0 }
+    update[e.op === 'drop' ? 'drops' : 'grows'] += e.count
+    perStep.set(e.step, update)
+  }
+  const rewired = [...perStep].map(([step, u]) => ({ step, count: Math.max(u.drops, u.grows) }))
+  const nnz = totals?.nnz ?? 0
+  const late = rewired.filter((u) => u.step > steps * (1 - LATE_SHARE))
+  const counts: Record<Severity, number> = { info: 0, warning: 0, critical: 0 }
+  for (const flag of flags) counts[flag.severity]++
+  return {
+    run: run.run,
+    name: run.name,
+    algorithm: run.algorithm?.name ?? null,
+    params: run.algorithm?.params ?? {},
+    steps,
+    wallSeconds: Math.max(0, (end?.time ?? latest?.time ?? run.started) - run.started),
+    sparsity: totals?.sparsity ?? null,
+    nnz: totals?.nnz ?? null,
+    bytes: totals?.bytes ?? null,
+    denseBytes: totals?.denseBytes ?? null,
+    savedBytes: totals?.savedBytes ?? null,
+    churnTotal: nnz > 0 ? rewired.reduce((sum, u) => sum + u.count, 0) / nnz : null,
+    churnLate: nnz > 0 && late.length ? late.reduce((sum, u) => sum + u.count, 0) / late.length / nnz : null,
+    updates: rewired.length,
+    flags: counts,
+    overhead: rollingOverhead(overview.costs, (step) => intervalAt(step, run.sampler, overview.sampler)),
+    finalLoss: lastLoss(overview),
+  }
+}
+
+function lastLoss(overview: RunOverview): number | null {
+  const latest = overview.latest?.scalars?.loss
+  if (typeof latest === 'number') return latest
+  const rows = overview.scalars.filter((r) => r.name === 'loss' && r.value !== null)
+  return rows.at(-1)?.value ?? null
+}
+
+function differences(algorithms: (string | null)[], params: AlgorithmInfo['params'][]): { differingParams: string[]; algorithmDiffers: boolean } {
+  const keys = [...new Set(params.flatMap((p) => Object.keys(p)))]
+  const same = (values: unknown[]) => values.every((v) => Object.is(v, values[0]))
+  return {
+    differingParams: keys.filter((key) => !params.every((p) => key in p) || !same(params.map((p) => p[key]))),
+    algorithmDiffers: !same(algorithms),
+  }
+}
+
+function axis(steps: number, alignment: StepAlignment): (step: number) => number {
+  return alignment === 'step' || steps === 0 ? (step) => step : (step) => step / steps
+}
+
+function sparsityPoints(overview: RunOverview, x: (step: number) => number): ComparedPoint[] {
+  const layers = overview.run.layers
+  const points: ComparedPoint[] = []
+  overview.steps.forEach((step, i) => {
+    overview.sparsity[i]!.forEach((value, j) => {
+      if (value !== null) points.push({ run: overview.run.run, layer: layers[j]!.name, step, x: x(step), value })
+    })
+  })
+  return points
+}
+
+/** Each later run's points minus the first run's value held from its last point at or before the same x. */
+function differenceOf(points: readonly ComparedPoint[], first: string, layers: ReadonlySet<string> | null): DifferencePoint[] {
+  const base = new Map<string, ComparedPoint[]>()
+  for (const p of points) {
+    if (p.run !== first) continue
+    const series = base.get(p.layer)
+    if (series) series.push(p)
+    else base.set(p.layer, [p])
+  }
+  for (const series of base.values()) series.sort((a, b) => a.x - b.x)
+  const out: DifferencePoint[] = []
+  for (const p of points) {
+    if (p.run === first || (layers && !layers.has(p.layer))) continue
+    const series = base.get(p.layer)
+    const held = series && heldAt(series, p.x)
+    if (held) out.push({ run: p.run, layer: p.layer, x: p.x, delta: p.value - held.value })
+  }
+  return out
+}
+
+function heldAt(series: readonly ComparedPoint[], x: number): ComparedPoint | undefined {
+  let lo = 0
+  let hi = series.length - 1
+  if (hi < 0 || series[0]!.x > x) return undefined
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1
+    if (series[mid]!.x <= x) lo = mid
+    else hi = mid - 1
+  }
+  return series[lo]
+}
