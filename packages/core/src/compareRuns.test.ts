@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest'
-import { compareRuns } from './compareRuns.js'
+import { compareRuns, summaryRows } from './compareRuns.js'
 import { evaluateFlags } from './flags.js'
 import { RunStore } from './RunStore.js'
 import { runOverview } from './runViews.js'
@@ -75,4 +75,28 @@ test('differences hold the first run’s last value, on steps or on the fraction
   // b's step 80 is 40% of its run; a at 40% (step 40) had 10 active
   expect(byFraction.filter((d) => [0.4, 0.5].includes(d.x)).map((d) => [d.x, Number(d.delta.toFixed(6))])).toEqual([[0.4, -0.2], [0.5, -0.1]])
   expect(() => compareRuns(compared(a))).toThrow('a comparison takes 2 to 4 runs, got 1')
+})
+
+test('summary rows format each number with its unit and mark what differs', () => {
+  const a = run('a', { sparsity: 0.9, drop_fraction: 0.3, update_freq: 20 }, ['fc1', 'fc2'], 100, 3, () => 10)
+  const b = run('b', { sparsity: 0.9, drop_fraction: 0.5, update_freq: 20 }, ['fc1', 'fc2'], 100, 5, () => 10)
+  const rows = summaryRows(compareRuns(compared(a, b)))
+  const cells = Object.fromEntries(rows.map((r) => [r.label, [r.differs, ...r.cells]]))
+  expect(cells).toEqual({
+    Run: [false, 'a (a)', 'b (b)'],
+    Algorithm: [false, 'RigL', 'RigL'],
+    sparsity: [false, '0.9', '0.9'],
+    drop_fraction: [true, '0.3', '0.5'],
+    update_freq: [false, '20', '20'],
+    Steps: [false, '100', '100'],
+    'Wall time': [false, '1 min 41 s', '1 min 41 s'],
+    Sparsity: [false, '90.00%', '90.00%'],
+    'Active weights': [false, '20', '20'],
+    'Memory vs dense': [false, '720 B saved: 90% of the 800 B dense baseline', '720 B saved: 90% of the 800 B dense baseline'],
+    'Churn, whole run': [false, '75.00% rewired in 5 updates', '125.00% rewired in 5 updates'],
+    'Churn, last quarter': [false, '15.00% per update', '25.00% per update'],
+    Flags: [false, '0 critical, 0 warning, 0 info', '0 critical, 0 warning, 0 info'],
+    'Profiler cost': [false, '1.00% of training time', '1.00% of training time'],
+    'Final loss': [false, '1', '1'],
+  })
 })

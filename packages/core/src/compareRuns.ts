@@ -7,7 +7,7 @@ import type { Flag, Severity } from './flags.js'
 import { intervalAt, rollingOverhead } from './profilerCost.js'
 import type { RunOverview } from './runViews.js'
 import type { AlgorithmInfo } from './schema.js'
-import { deriveTotals } from './totals.js'
+import { deriveTotals, describeSaving, formatCount, formatPercent } from './totals.js'
 
 /** Runs one comparison holds: each run gets its own dash style, and more stop being readable. */
 export const MAX_COMPARED_RUNS = 4
@@ -208,4 +208,46 @@ function heldAt(series: readonly ComparedPoint[], x: number): ComparedPoint | un
     else hi = mid - 1
   }
   return series[lo]
+}
+
+/** One labelled row of the side-by-side summary, one formatted cell per run; `differs` marks it for highlighting. */
+export interface SummaryRow {
+  label: string
+  cells: string[]
+  differs: boolean
+}
+
+/**
+ * The summary as people read it (the dashboard, the compare report and the CLI show these rows): the
+ * algorithm and every parameter (those that differ marked), then the outcome, each with units.
+ * @example summaryRows(compareRuns(runs)).find((r) => r.label === 'drop_fraction') // { cells: ['0.3', '0.5'], differs: true }
+ */
+export function summaryRows({ summary, differingParams, algorithmDiffers }: Pick<RunComparison, 'summary' | 'differingParams' | 'algorithmDiffers'>): SummaryRow[] {
+  const row = (label: string, cell: (s: RunSummaryColumn) => string, differs = false): SummaryRow => ({ label, cells: summary.map(cell), differs })
+  const or = <T>(value: T | null, format: (v: T) => string) => (value === null ? '–' : format(value))
+  const params = [...new Set(summary.flatMap((s) => Object.keys(s.params)))]
+  const differing = new Set(differingParams)
+  return [
+    row('Run', (s) => `${s.name} (${s.run})`),
+    row('Algorithm', (s) => s.algorithm ?? 'none', algorithmDiffers),
+    ...params.map((key) => row(key, (s) => (key in s.params ? String(s.params[key]) : '–'), differing.has(key))),
+    row('Steps', (s) => formatCount(s.steps)),
+    row('Wall time', (s) => formatDuration(s.wallSeconds)),
+    row('Sparsity', (s) => or(s.sparsity, formatPercent)),
+    row('Active weights', (s) => or(s.nnz, formatCount)),
+    row('Memory vs dense', (s) => (s.savedBytes === null || s.denseBytes === null ? '–' : describeSaving(s.savedBytes, s.denseBytes))),
+    row('Churn, whole run', (s) => or(s.churnTotal, (v) => `${formatPercent(v)} rewired in ${formatCount(s.updates)} updates`)),
+    row('Churn, last quarter', (s) => or(s.churnLate, (v) => `${formatPercent(v)} per update`)),
+    row('Flags', (s) => `${s.flags.critical} critical, ${s.flags.warning} warning, ${s.flags.info} info`),
+    row('Profiler cost', (s) => or(s.overhead, (v) => `${formatPercent(v)} of training time`)),
+    row('Final loss', (s) => or(s.finalLoss, (v) => String(Number(v.toPrecision(4))))),
+  ]
+}
+
+/** Seconds as people read a duration: `42.0 s`, `12 min 5 s`, `3 h 20 min`. */
+export function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${seconds.toFixed(1)} s`
+  const minutes = Math.floor(seconds / 60)
+  if (minutes < 60) return `${minutes} min ${Math.round(seconds - minutes * 60)} s`
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`
 }

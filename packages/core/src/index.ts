@@ -90,3 +90,5 @@ export type { BuildReportOptions, LatencyStats, LayerSummary, ReportChart, Repor
 export type { VegaLibraries } from './vegaLibraries.js'
 export { DEFAULT_FLAG_THRESHOLDS, FLAGS_DOC, FLAG_RULES, FlagEvaluator, SEVERITIES, evaluateFlags, parseFlagThresholds } from './flags.js'
 export type { Flag, FlagRule, FlagThresholds, Severity } from './flags.js'
+export { LATE_SHARE, MAX_COMPARED_RUNS, compareRuns, formatDuration, summaryRows } from './compareRuns.js'
+export type { ComparedPoint, ComparedRun, DifferencePoint, RunComparison, RunSummaryColumn, StepAlignment, SummaryRow } from './compareRuns.js'

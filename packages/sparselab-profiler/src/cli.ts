@@ -2,7 +2,19 @@ import { spawn } from 'node:child_process'
 import { statSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { SEVERITIES, formatCount, parseFlagThresholds, type Severity } from '@sparselab-profiler/core'
+import {
+  MAX_COMPARED_RUNS,
+  OVERVIEW_POINTS,
+  SEVERITIES,
+  compareRuns,
+  formatCount,
+  parseFlagThresholds,
+  runOverview,
+  summaryRows,
+  type Severity,
+  type StepAlignment,
+  type SummaryRow,
+} from '@sparselab-profiler/core'
 import { exportRunLog } from '@sparselab-profiler/export'
 import { JOURNAL_FILE, RECORDS_FILE, readRunFolder } from '@sparselab-profiler/runlog'
 import { startServer } from './index.js'
@@ -28,6 +40,10 @@ Commands:
         [--flag-threshold name=value]...
                                 print the run's flags (docs/flags.md) and exit 1 when one is at or above
                                 --fail-on (default critical), 0 otherwise, 2 when the run cannot be read
+  compare <run A> <run B> [up to 4 runs] [--json] [--align step|fraction] [--flag-threshold name=value]...
+                                the runs side by side: algorithm and the parameters that differ (*),
+                                sparsity, memory, churn, flags, profiler cost, steps, wall time, loss;
+                                layers only some runs have
   demo                          train a SparseLab MLP with RigL on the digits data, streamed live,
                                 then export its report beside the run log
       --port 8080  --logdir ./sparsity_runs  --python python3  --steps 3000  --step-delay 0
@@ -132,6 +148,38 @@ const check: Command = async (args) => {
   return threshold >= 0 && flags.some((f) => SEVERITIES.indexOf(f.severity) >= threshold) ? 1 : 0
 }
 
+const compare: Command = async (args) => {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      align: { type: 'string', default: 'step' },
+      'flag-threshold': { type: 'string', multiple: true, default: [] },
+    },
+  })
+  if (positionals.length < 2 || positionals.length > MAX_COMPARED_RUNS || !['step', 'fraction'].includes(values.align)) {
+    console.error(`compare takes 2 to ${MAX_COMPARED_RUNS} run directories or records.ndjson files, and --align step|fraction\n\n${USAGE}`)
+    return 2
+  }
+  const flagThresholds = parseFlagThresholds(values['flag-threshold'])
+  const runs = []
+  for (const source of positionals) {
+    const snapshot = await readRunFolder(source, { flagThresholds })
+    if (!snapshot) throw new Error(`${source}: no ${RECORDS_FILE} or ${JOURNAL_FILE} with records`)
+    runs.push({ overview: runOverview(snapshot, OVERVIEW_POINTS), flags: snapshot.flags })
+  }
+  const { summary, differingParams, algorithmDiffers, sharedLayers, onlyIn } = compareRuns(runs, values.align as StepAlignment)
+  if (values.json) {
+    console.log(JSON.stringify({ summary, differingParams, algorithmDiffers, sharedLayers, onlyIn }, null, 2))
+    return 0
+  }
+  console.log(summaryTable(summaryRows({ summary, differingParams, algorithmDiffers })))
+  console.log(`\nLayers in every run: ${sharedLayers.length}`)
+  for (const { run, layers } of onlyIn) if (layers.length) console.log(`Only in ${run}: ${layers.join(', ')}`)
+  return 0
+}
+
 const demo: Command = async (args, assets) => {
   const { values } = parseArgs({
     args,
@@ -166,6 +214,13 @@ const demo: Command = async (args, assets) => {
   }
 }
 
+/** The summary as a text table: a column per run, `*` before a row whose values differ. */
+function summaryTable(rows: readonly SummaryRow[]): string {
+  const labels = rows.map((r) => `${r.differs ? '* ' : '  '}${r.label}`)
+  const widths = [Math.max(...labels.map((l) => l.length)), ...rows[0]!.cells.map((_, i) => Math.max(...rows.map((r) => r.cells[i]!.length)))]
+  return rows.map((r, i) => [labels[i]!, ...r.cells].map((cell, j) => cell.padEnd(widths[j]!)).join('  ').trimEnd()).join('\n')
+}
+
 function parsePort(text: string): number {
   const port = Number(text)
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be an integer from 0 to 65535, got ${text}`)
@@ -187,7 +242,7 @@ function runPython(python: string, args: string[]): Promise<{ code: number; last
   })
 }
 
-const COMMANDS: Record<string, Command> = { serve, export: exportCommand, check, demo }
+const COMMANDS: Record<string, Command> = { serve, export: exportCommand, check, compare, demo }
 
 export interface MainOptions {
   /** What the server serves and an export inlines. @default read from the installed packages (`loadProfilerAssets`) */
