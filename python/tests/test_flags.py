@@ -408,6 +408,37 @@ def test_a_tiny_overhead_budget_widens_the_interval_and_is_flagged_info(tmp_path
     assert (check(profiler.log_path).returncode, check(profiler.log_path, "--fail-on", "info").returncode) == (0, 1)
 
 
+# ── weights-split ───────────────────────────────────────────────────
+
+
+def test_units_pushed_by_a_second_update_rule_split_the_layers_weights_in_two(tmp_path):
+    # From step 21 eight of fc1's 64 units also take a sign-based step of 0.02 on top of SGD's (as when part of
+    # a layer is registered with a second optimizer): their 512 weights march away from the bulk and gather
+    # around |w| ≈ 1.5, a second mode that SGD's own small steps never make.
+    torch.manual_seed(0)
+    model = nn.Sequential(OrderedDict(fc1=nn.Linear(64, 64), act=nn.ReLU(), fc2=nn.Linear(64, 10)))
+    x, y = digits(256)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    profiler = recorder(tmp_path, every=5).attach(model)
+    for step in range(1, 101):
+        sgd_step(model, optimizer, F.cross_entropy(model(x), y))
+        if step > 20:
+            with torch.no_grad():
+                model.fc1.weight[:8] -= 0.02 * torch.sign(model.fc1.weight.grad[:8])
+        profiler.step()
+    profiler.close()
+
+    w = model.fc1.weight.detach().abs()
+    assert float(w[8:].max()) < 0.5 < float(w[:8].median())  # the pushed units sit apart from the rest
+    flags = flags_of(profiler.log_path)
+    split = found(flags, "weights-split")
+    assert list(split) == ["fc1"]
+    assert split["fc1"]["severity"] == "warning" and 25 <= split["fc1"]["from"] <= 50 and split["fc1"]["to"] == 100
+    # the cluster holds weights of the pushed units only: at most their 512 of fc1's 4,096
+    assert 0.01 <= split["fc1"]["evidence"]["share"] <= 512 / 4096
+    assert split["fc1"]["message"].startswith("fc1's active weights are bimodal: ")
+
+
 # ── metric-limit ────────────────────────────────────────────────────
 
 
@@ -430,7 +461,7 @@ def test_a_plugin_metric_past_its_limit_is_flagged_per_layer_from_its_first_such
             with torch.no_grad():
                 model.fc1.weight.mul_(20)  # a bad re-initialisation
         profiler.step()
-        largest[step] = {n: float(getattr(model, n).weight.abs().max()) for n in ("fc1", "fc2")}
+        largest[step] = {n: float(getattr(model, n).weight.detach().abs().max()) for n in ("fc1", "fc2")}
     profiler.close()
 
     declared = [r for r in read_log(profiler.log_path) if r["type"] == "metric"]

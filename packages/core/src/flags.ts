@@ -553,24 +553,24 @@ export interface WeightCluster {
   from: number
 }
 
-/** Weights a histogram must hold before a dip in it means anything. */
-const MIN_CLUSTER_WEIGHTS = 100
+/** Weights a histogram must hold before a dip in it means anything (fewer make modes of sampling noise). */
+const MIN_CLUSTER_WEIGHTS = 1000
 /** How many times the dip's count a bin above it must hold to be a second mode … */
 const MODE_OVER_DIP = 4
 /** … and the least share of all weights it must hold, so sampling noise in a thin tail is no mode. */
-const MODE_SHARE = 0.002
+const MODE_SHARE = 0.005
 
 /**
- * A second mode of large weights: the histogram folded to |w| (half as many bins), then, going up from the
- * bin of the median |w|, the lowest bin so far is the dip, and a later bin holding `MODE_OVER_DIP` times as
- * many weights (and 0.2% of all) is a second mode; the cluster is everything above the dip. Only above the
+ * A second mode of large weights: the histogram folded to |w| in a quarter as many bins (16 of the usual 64:
+ * coarse enough that noise makes no mode), then, going up from the bin of the median |w|, the lowest bin so
+ * far is the dip, and a later bin holding `MODE_OVER_DIP` times as many weights (and 0.5% of all) is a second mode; the cluster is everything above the dip. Only above the
  * median, so a bulk of small young weights under mature ones (RigL grows at zero; magnitude pruning leaves a
  * gap at small |w|) is no split, and a tail that only thins out never is one. Null when there is none.
  * @example separatedCluster({ lo: -4, hi: 4, counts: [10, 0, 0, 0, 0, 0, 0, 900, 90, 0, 0, 0, 0, 0, 0, 0] })?.share // 0.01
  */
 export function separatedCluster(hist: Histogram): WeightCluster | null {
   const top = Math.max(Math.abs(hist.lo), Math.abs(hist.hi))
-  const bins = Math.max(8, Math.ceil(hist.counts.length / 2))
+  const bins = Math.max(8, Math.ceil(hist.counts.length / 4))
   const width = (hist.hi - hist.lo) / hist.counts.length
   const folded = new Array<number>(bins).fill(0)
   let total = 0
