@@ -9,7 +9,8 @@ import { recordRealRun, toNdjson } from '../support/recordedRun.js'
 
 // The dashboard's views in real chromium, on one real recorded run of the SparseLab demo: zoom by brushing
 // and its URL state, the crosshair tooltip, chart downloads, the empty state, the status pill, style
-// isolation when embedded, and the loss chart. Every expected value comes from the recorded run log.
+// isolation when embedded, the loss chart and the exploration views. Every expected value comes from the
+// recorded run log.
 
 let browser: Browser
 let recorded: WireRecord[]
@@ -38,7 +39,7 @@ afterAll(async () => {
 })
 
 /** Every chart drawn over the shared step axis: the run's and the layer inspector's. */
-const STEP_CHARTS = ['scalars', 'sparsity', 'churn', 'events', 'bands', 'layer-churn', 'layer-events'] as const
+const STEP_CHARTS = ['scalars', 'sparsity', 'churn', 'events', 'itop', 'mask-distance', 'bands', 'layer-churn', 'layer-events', 'layer-itop', 'layer-regrowth'] as const
 type StepChart = (typeof STEP_CHARTS)[number]
 interface StepAxis {
   /** Tick labels, as steps. */
@@ -465,5 +466,96 @@ test('a run without topology updates shows the empty charts in their columns, wi
     expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBe(0)
     await context.close()
   }
+  await server.close()
+})
+
+/** The recorded run as a profiler that knows no masks would log it: no exploration counts anywhere. */
+function withoutMaskHistory(records: WireRecord[]): WireRecord[] {
+  return records.map((r) => {
+    if (r.type === 'sample') return { ...r, layers: r.layers.map(({ active_ever: _ever, mask_changed: _changed, ...layer }) => layer) }
+    if (r.type === 'event') {
+      const { regrown: _regrown, ...event } = r
+      return event
+    }
+    return r
+  })
+}
+
+test("the exploration charts draw each masked layer and the whole model, heavier; the inspector gives a layer's ITOP, mask distance and regrowth", async () => {
+  const masked = layerNames.filter((name) => samples.some((s) => s.layers.some((l) => l.name === name && l.active_ever !== undefined)))
+  expect(masked.length).toBeGreaterThan(0) // the demo's SparseLab layers; its dense head has no mask
+  expect(masked.length).toBeLessThan(layerNames.length)
+  // one row per layer that says, and one for the whole model, per sample; a distance needs the sample before
+  const rows = (counted: (layer: SampleRecord['layers'][number], i: number) => boolean) =>
+    samples.reduce((n, s, i) => {
+      const k = s.layers.filter((l) => counted(l, i)).length
+      return n + k + (k > 0 ? 1 : 0)
+    }, 0)
+  const itopRows = rows((l) => l.active_ever !== undefined)
+  const distanceRows = rows((l, i) => l.mask_changed !== undefined && i > 0 && samples[i - 1]!.layers.some((p) => p.name === l.name))
+  const { page, context } = await newPage()
+  await page.goto(`${shared.url}/`)
+  await dashboardShown(page)
+  expect(await page.locator('[data-chart="itop"]').getAttribute('data-rows')).toBe(String(itopRows))
+  expect(await page.locator('[data-chart="mask-distance"]').getAttribute('data-rows')).toBe(String(distanceRows))
+  for (const chart of ['itop', 'mask-distance']) {
+    // a line per masked layer at 1.5 px and the whole model's at 3
+    const widths = await page.locator(`[data-chart="${chart}"] .mark-line.role-mark path`).evaluateAll((paths) => paths.map((p) => p.getAttribute('stroke-width')).sort())
+    expect(widths, chart).toEqual([...masked.map(() => '1.5'), '3'])
+    const yLabels = await page.locator(`[data-chart="${chart}"] g.role-axis[aria-label^="Y-axis"] .role-axis-label text`).allTextContents()
+    expect(yLabels.length, chart).toBeGreaterThan(1)
+    expect(yLabels.every((label) => label.endsWith('%')), `${chart} y labels ${yLabels.join(', ')}`).toBe(true)
+  }
+  expect(await page.locator('[data-chart="itop"] g.role-axis[aria-label^="Y-axis"] .role-axis-label text').last().textContent()).toBe('100%')
+  expect(await page.locator('[data-chart="itop"] .role-title-text').textContent()).toBe('In-time over-parameterization')
+  expect(await page.locator('[data-chart="mask-distance"] .role-title-text').textContent()).toBe('Mask distance between samples')
+
+  // the inspector, on the last masked layer at its newest sample
+  const layer = masked.at(-1)!
+  await page.locator('select[aria-label="Layer"]').selectOption(layer)
+  const [before, last] = samples.slice(-2).map((s) => s.layers.find((l) => l.name === layer)!)
+  const grows = recorded.filter((r): r is Extract<WireRecord, { type: 'event' }> => r.type === 'event' && r.layer === layer && r.op === 'grow' && r.regrown !== undefined && r.count > 0)
+  const lastUpdate = grows.filter((e) => e.step === grows.at(-1)!.step)
+  const [regrown, grown] = [lastUpdate.reduce((n, e) => n + e.regrown!, 0), lastUpdate.reduce((n, e) => n + e.count, 0)]
+  await page.locator('[data-stat="layer-itop"]').filter({ hasText: percent(last!.active_ever! / last!.numel) }).waitFor()
+  expect(await page.locator('[data-stat="layer-mask-distance"]').textContent()).toBe(percent(last!.mask_changed! / (before!.nnz + last!.nnz)))
+  expect(await page.locator('[data-stat="layer-regrowth"]').textContent()).toBe(percent(regrown / grown))
+  await page.locator('[data-chart="layer-regrowth"]').scrollIntoViewIfNeeded()
+  await expect.poll(() => page.locator('[data-chart="layer-regrowth"]').getAttribute('data-rows')).toBe(String(new Set(grows.map((e) => e.step)).size))
+  expect(await page.locator('[data-chart="layer-regrowth"] .role-title-text').textContent()).toBe(`Regrowth per update · ${layer}`)
+  await context.close()
+})
+
+test('a run without mask history says why it has no exploration charts; past 12 layers they draw the whole model only', async () => {
+  const server = await startServer({ port: 0, logdir: tempDir('views-exploration') })
+  await ingest(server, withoutMaskHistory(recorded))
+  const { page, context } = await newPage()
+  await page.goto(`${server.url}/`)
+  await page.locator('[data-chart="layer-events"] svg').waitFor()
+  expect(await page.locator('[data-exploration="none"]').textContent()).toBe('No mask history: exploration needs layers with a mask (SparseLab, torch prune, rigl-torch…)')
+  expect(await page.locator('[data-chart="itop"], [data-chart="mask-distance"], [data-chart="layer-itop"], [data-chart="layer-regrowth"]').count()).toBe(0)
+  expect(await page.locator('[data-stat="layer-itop"], [data-stat="layer-mask-distance"], [data-stat="layer-regrowth"]').count()).toBe(0)
+  await context.close()
+
+  // five copies of every layer (15): the run-level charts draw one line, all layers together
+  const copies = 5
+  const renamed = (name: string, k: number) => `${name}.copy${k}`
+  const wide = recorded.flatMap((r): WireRecord[] => {
+    if (r.type === 'run') return [{ ...r, run: 'wide-exploration', layers: r.layers.flatMap((l) => Array.from({ length: copies }, (_, k) => ({ ...l, name: renamed(l.name, k) }))) }]
+    if (r.type === 'sample') return [{ ...r, run: 'wide-exploration', layers: r.layers.flatMap((l) => Array.from({ length: copies }, (_, k) => ({ ...l, name: renamed(l.name, k) }))) }]
+    if (r.type === 'event') return Array.from({ length: copies }, (_, k) => ({ ...r, run: 'wide-exploration', layer: renamed(r.layer, k) }))
+    if (r.type === 'layer') return [{ ...r, run: 'wide-exploration', layer: renamed(r.layer, 0), info: r.info && { ...r.info, name: renamed(r.layer, 0) } }]
+    return [{ ...r, run: 'wide-exploration' }]
+  }).map((r, seq) => ({ ...r, seq }))
+  await ingest(server, wide)
+  const second = await newPage()
+  await second.page.goto(`${server.url}/?run=wide-exploration`)
+  const itop = second.page.locator('[data-chart="itop"]')
+  await itop.locator('svg').waitFor()
+  const withCounts = samples.filter((s) => s.layers.some((l) => l.active_ever !== undefined)).length
+  await expect.poll(() => itop.getAttribute('data-rows')).toBe(String(withCounts))
+  expect(await itop.locator('.mark-line.role-mark path').count()).toBe(1)
+  expect(await itop.locator('.role-title-text').textContent()).toBe('In-time over-parameterization · all layers')
+  await second.context.close()
   await server.close()
 })

@@ -44,12 +44,15 @@ test('the demo trains SparseLab with RigL, prints the dashboard URL and leaves a
   expect(runRecord.algorithm).toEqual({ name: 'RigL', params: { sparsity: 0.9, drop_fraction: 0.3, update_freq: 50 } })
 
   const { page, requested, errors, close } = await openOffline(reportPath)
-  // the loss, sparsity, churn and updates; then per layer its histograms, distribution over time, and for the
-  // rewired fc1 and fc2 their churn and updates
+  // the loss, sparsity, churn, updates and exploration; then per layer its histograms, distribution over time,
+  // and for the rewired fc1 and fc2 (SparseLab layers, with masks) their churn, updates and exploration
   const ids = await page.locator('.chart').evaluateAll((charts) => charts.map((c) => c.id.replace('chart-', '')))
-  expect(ids).toEqual(['scalar-loss', 'sparsity', 'churn', 'events', ...[1, 2].flatMap((i) => [`histogram-${i}`, `bands-${i}`, `churn-${i}`, `events-${i}`]), 'histogram-3', 'bands-3'])
+  const rewired = (i: number) => [`histogram-${i}`, `bands-${i}`, `churn-${i}`, `events-${i}`, `itop-${i}`, `mask-distance-${i}`, `regrowth-${i}`]
+  expect(ids).toEqual(['scalar-loss', 'sparsity', 'churn', 'events', 'itop', 'mask-distance', ...[1, 2].flatMap(rewired), 'histogram-3', 'bands-3'])
   await page.waitForFunction(() => [...document.querySelectorAll('.chart')].every((c) => c.getAttribute('data-rendered') === 'true'))
   expect(await page.locator('#chart-sparsity .mark-line path').count()).toBe(3)
+  // fc1's and fc2's lines and the whole model's; the dense head has no mask to explore
+  expect(await page.locator('#chart-itop .mark-line path').count()).toBe(3)
   // steps 0, 10 and 20 (the sampler keeps its interval for three samples) and the last one at close; how far
   // the 1% budget widens the interval after that depends on the machine's load (x8 on a quiet one here)
   expect(samples).toBeGreaterThanOrEqual(4)

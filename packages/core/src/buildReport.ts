@@ -10,9 +10,12 @@ import {
   heatmapRows,
   histogramSpec,
   HEATMAP_LAYER_THRESHOLD,
+  itopSpec,
   layerPoints,
+  maskDistanceSpec,
   metricRows,
   metricSpec,
+  regrowthSpec,
   scalarRows,
   scalarSpec,
   sparsityRows,
@@ -20,12 +23,12 @@ import {
   stepDomainOf,
   type VegaLiteSpec,
 } from './chartSpecs.js'
-import { MODEL_CHURN, bandRows, churnRows, nnzBefore } from './dynamics.js'
+import { MODEL_CHURN, bandRows, churnRows, layerExplorationRows, nnzBefore, regrowthRows } from './dynamics.js'
 import type { Flag } from './flags.js'
 import { describeSampling } from './profilerCost.js'
 import type { RunSnapshot, RunStatus } from './RunStore.js'
 import type { LayerRecord, MaskSource, StorageFormat } from './schema.js'
-import { decimateSamples, modelChurn, runChurn } from './runViews.js'
+import { decimateSamples, modelChurn, runChurn, runExploration } from './runViews.js'
 import { deriveTotals, formatCount, type ModelTotals } from './totals.js'
 
 /** The parts of a report a user can choose, as in the export dialog. */
@@ -36,7 +39,7 @@ export type ReportSection = (typeof REPORT_SECTIONS)[number]
 export const DEFAULT_SECTIONS: readonly ReportSection[] = ['sparsity', 'weights', 'memory', 'events', 'csv']
 
 /** Where a chart sits in the report. */
-export type ReportGroup = 'training' | 'topology' | 'layers'
+export type ReportGroup = 'training' | 'topology' | 'exploration' | 'layers'
 
 export interface ReportChart {
   id: string
@@ -250,7 +253,8 @@ export function buildReport(snapshot: RunSnapshot, options: BuildReportOptions =
   const chart = (id: string, title: string, group: ReportGroup, spec: VegaLiteSpec, layer?: string) =>
     charts.push({ id, title, group, small: layer !== undefined, spec, ...(layer === undefined ? {} : { layer }) })
   const perLayer = Math.max(50, Math.min(500, Math.floor(20_000 / Math.max(1, layerNames.length))))
-  const drawn = decimateSamples(snapshot.samples, options.maxChartSamples ?? perLayer)
+  const drawnAt = decimateSamples(snapshot.samples.map((_, i) => i), options.maxChartSamples ?? perLayer)
+  const drawn = drawnAt.map((i) => snapshot.samples[i]!)
   const charted = chartedLayers(snapshot, options.histogramLayers)
   if (sections.has('sparsity')) {
     const scalars = scalarRows(drawn)
@@ -269,6 +273,14 @@ export function buildReport(snapshot: RunSnapshot, options: BuildReportOptions =
     const churn = runChurn(snapshot.samples, snapshot.events, model)
     chart('churn', 'Topology churn', 'topology', churnSpec(churn, { domain, ...(model ? { layer: MODEL_CHURN } : {}) }))
     chart('events', 'Topology updates', 'topology', eventsSpec(eventsPerStep(snapshot.events), { domain }))
+  }
+  if (sections.has('events')) {
+    // each drawn sample's mask distance is over the sample held before it, drawn or not
+    const model = modelChurn(first)
+    const exploration = runExploration(snapshot.samples, drawnAt, model)
+    const scope = { domain, ...(model ? { layer: MODEL_CHURN } : {}) }
+    if (exploration.some((r) => r.itop !== null)) chart('itop', 'In-time over-parameterization', 'exploration', itopSpec(exploration, scope))
+    if (exploration.some((r) => r.maskDistance !== null)) chart('mask-distance', 'Mask distance between samples', 'exploration', maskDistanceSpec(exploration, scope))
   }
   if (last && (sections.has('weights') || sections.has('events'))) {
     last.layers.forEach((layer, index) => {
@@ -290,6 +302,14 @@ export function buildReport(snapshot: RunSnapshot, options: BuildReportOptions =
       if (sections.has('events') && own.length) {
         chart(`churn-${index + 1}`, layer.name, 'layers', churnSpec(churnRows(own, nnzBefore(points)), { layer: layer.name, domain, small: true }), layer.name)
         chart(`events-${index + 1}`, layer.name, 'layers', eventsSpec(eventRows(own), { layer: layer.name, domain, small: true }), layer.name)
+      }
+      if (sections.has('events')) {
+        const explored = decimateSamples(layerExplorationRows(points), perLayer)
+        const scope = { layer: layer.name, domain, small: true }
+        if (explored.some((r) => r.itop !== null)) chart(`itop-${index + 1}`, layer.name, 'layers', itopSpec(explored, scope), layer.name)
+        if (explored.some((r) => r.maskDistance !== null)) chart(`mask-distance-${index + 1}`, layer.name, 'layers', maskDistanceSpec(explored, scope), layer.name)
+        const regrowth = regrowthRows(own)
+        if (regrowth.length) chart(`regrowth-${index + 1}`, layer.name, 'layers', regrowthSpec(regrowth, scope), layer.name)
       }
     })
   }

@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest'
 import { buildReport } from './buildReport.js'
-import { comparedHistogramRows, eventRows, eventsSpec, flagMarkRows, heatmapRows, metricRows, metricSpec, histogramRows, histogramSpec, sparsityRows, sparsitySpec, type HistogramRow } from './chartSpecs.js'
+import { comparedHistogramRows, eventRows, eventsSpec, flagMarkRows, heatmapRows, itopSpec, maskDistanceSpec, metricRows, metricSpec, histogramRows, histogramSpec, regrowthSpec, sparsityRows, sparsitySpec, type HistogramRow } from './chartSpecs.js'
 import { RunStore } from './RunStore.js'
 import { deriveTotals, formatBytes, formatLayerName } from './totals.js'
 import type { EventRecord, SampleRecord } from './schema.js'
@@ -151,4 +151,57 @@ test("a user's metric is drawn per layer from each layer point that carries it, 
   const spec = metricSpec(metricRows(points), { name: 'mean_abs', domain: [0, 10] })
   expect(spec.transform).toEqual([{ filter: { field: 'name', equal: 'mean_abs' } }, { filter: 'isValid(datum.value)' }])
   expect(spec.encoding).toMatchObject({ x: { field: 'step' }, y: { field: 'value', title: 'mean_abs' }, color: { field: 'layer' } })
+})
+
+test('exploration charts: percent axes on the shared step domain, the whole model drawn heavier, dashed and outside the colour scale', () => {
+  const rows = [
+    { step: 0, layer: 'fc1', itop: 0.1, maskDistance: null },
+    { step: 0, layer: 'all layers', itop: 0.1, maskDistance: null },
+  ]
+  const itop = itopSpec(rows, { domain: [0, 100] })
+  type Layer = { transform: { filter: unknown }[]; mark: Record<string, unknown>; encoding: Record<string, Record<string, unknown>> }
+  const [layers, model] = itop.layer as Layer[]
+  expect(itop).toMatchObject({
+    title: { text: 'In-time over-parameterization', subtitle: ['Share of weights active at any point so far', 'Heavier dashed grey line: all layers together'] },
+    params: [{ name: 'step_lo', value: 0 }, { name: 'step_hi', value: 100 }],
+    data: { name: 'exploration' },
+    transform: [{ filter: 'isValid(datum.itop)' }],
+  })
+  expect((itop.datasets as Record<string, unknown[]>).exploration).toBe(rows)
+  expect(layers).toMatchObject({
+    transform: [{ filter: { not: { field: 'layer', equal: 'all layers' } } }],
+    mark: { type: 'line', strokeWidth: 1.5, clip: true },
+    encoding: {
+      x: { field: 'step', scale: { domainMin: { expr: 'step_lo' }, domainMax: { expr: 'step_hi' } } },
+      y: { field: 'itop', title: 'Ever active (% of weights)', scale: { domain: [0, 1] }, axis: { format: '.0%' } },
+      color: { field: 'layer' },
+    },
+  })
+  expect(model).toMatchObject({ transform: [{ filter: { field: 'layer', equal: 'all layers' } }], mark: { strokeWidth: 3, strokeDash: [6, 4] }, encoding: { color: { value: '#999999' } } })
+
+  const distance = maskDistanceSpec([], { domain: [0, 1] })
+  expect((distance.layer as Layer[])[0]!.encoding.y).toMatchObject({ field: 'maskDistance', title: 'Changed (% of active)', scale: { domainMin: 0 }, axis: { format: '.2~p' } })
+  expect(distance.title).toMatchObject({ text: 'Mask distance between samples' })
+  // one layer (or, past the threshold, the whole model): one line, no legend
+  const one = maskDistanceSpec([], { domain: [0, 1], layer: 'all layers' })
+  expect(one.title).toEqual({ text: 'Mask distance between samples · all layers', subtitle: 'Share of active positions changed since the previous sample' })
+  expect(one.layer).toHaveLength(1)
+  expect((one.layer as Layer[])[0]!.encoding.color).toBeUndefined()
+  expect(itopSpec([], { domain: [0, 1], layer: 'fc1', small: true }).title).toEqual({ text: 'Weights ever active' })
+
+  const regrowth = regrowthSpec([{ step: 100, layer: 'fc1', grown: 30, regrown: 6, share: 0.2 }], { layer: 'fc1', domain: [0, 100] })
+  expect(regrowth).toMatchObject({
+    title: { text: 'Regrowth per update · fc1' },
+    data: { name: 'regrowth' },
+    encoding: { x: { field: 'step' }, y: { field: 'share', title: 'Regrown (% of grown)', scale: { domain: [0, 1] }, axis: { format: '.0%' } } },
+  })
+})
+
+test('event rows carry how many of a grow were regrown, when the profiler says; a drop of 0 is +0 as JSON gives it back', () => {
+  const grow: EventRecord = { type: 'event', run: 'r', seq: 2, step: 50, time: 0, layer: 'fc1', op: 'grow', count: 10, exact: true, algorithm: 'RigL', requested: null, rows: null, regrown: 4 }
+  expect(eventRows([grow, { ...grow, seq: 3, op: 'drop', count: 0, regrown: undefined }])).toEqual([
+    { step: 50, layer: 'fc1', op: 'grow', count: 10, signed: 10, regrown: 4 },
+    { step: 50, layer: 'fc1', op: 'drop', count: 0, signed: 0 },
+  ])
+  expect(Object.is(eventRows([{ ...grow, op: 'drop', count: 0 }])[0]!.signed, 0)).toBe(true)
 })

@@ -1,5 +1,5 @@
 import { rebinHistograms } from './rebinHistograms.js'
-import type { BandRow, ChurnRow } from './dynamics.js'
+import { MODEL_CHURN, type BandRow, type ChurnRow, type ExplorationRow, type RegrowthRow } from './dynamics.js'
 import type { Flag } from './flags.js'
 import type { EventRecord, Histogram, LayerSample, SampleRecord } from './schema.js'
 
@@ -17,6 +17,8 @@ export const DATASET = {
   flagMarks: 'flag_marks',
   churn: 'churn',
   bands: 'bands',
+  exploration: 'exploration',
+  regrowth: 'regrowth',
   scalars: 'scalars',
   metrics: 'metrics',
 } as const
@@ -92,6 +94,8 @@ export interface EventRow {
   count: number
   /** Drops are drawn below the axis, grows above it. */
   signed: number
+  /** On a grow: how many of its positions the layer's previous update had dropped, when the profiler says. */
+  regrown?: number
 }
 
 /** One row per layer per sample. */
@@ -119,9 +123,10 @@ export function comparedHistogramRows(histograms: readonly { hist: Histogram; se
 
 /** Topology events, optionally of one layer only. */
 export function eventRows(events: readonly EventRecord[], layer?: string): EventRow[] {
+  // 0 - count, not -count: a drop of 0 is +0, as JSON brings it back (-0 is written as 0)
   return events
     .filter((e) => layer === undefined || e.layer === layer)
-    .map((e) => ({ step: e.step, layer: e.layer, op: e.op, count: e.count, signed: e.op === 'drop' ? -e.count : e.count }))
+    .map((e) => ({ step: e.step, layer: e.layer, op: e.op, count: e.count, signed: e.op === 'drop' ? 0 - e.count : e.count, ...(e.regrown === undefined ? {} : { regrown: e.regrown }) }))
 }
 
 /** All layers' events summed per step and operation: what the all-layers timeline and chart rules draw. */
@@ -430,6 +435,132 @@ export function churnSpec(rows: readonly ChurnRow[], scope: { layer?: string; do
         { field: 'churn', type: 'quantitative', title: 'Rewired', format: '.2%' },
         { field: 'drops', type: 'quantitative', title: 'Dropped', format: ',d' },
         { field: 'grows', type: 'quantitative', title: 'Grown', format: ',d' },
+      ],
+    },
+  }
+}
+
+/** The whole model's exploration line: Okabe–Ito's grey, apart from every layer's colour on either scheme. */
+const MODEL_LINE = '#999999'
+
+/**
+ * A line chart of an exploration share over steps: one line per layer and, over them, the whole model's
+ * (MODEL_CHURN rows) heavier, dashed and grey, left out of the colour scale so each layer keeps the colour it
+ * has in the churn chart; with `layer`, that one line only.
+ */
+function explorationLines(rows: readonly ExplorationRow[], scope: { layer?: string; domain: StepDomain; small?: boolean }, measure: {
+  field: 'itop' | 'maskDistance'
+  description: string
+  title: string
+  subtitle: string
+  small: string
+  axis: string
+  tooltip: string
+  y: Record<string, unknown>
+}): VegaLiteSpec {
+  const line = (filter: Record<string, unknown>, strokeWidth: number, color: Record<string, unknown> | null, strokeDash?: number[]) => ({
+    transform: [{ filter }],
+    mark: { type: 'line', point: { size: 14 }, strokeWidth, clip: true, ...(strokeDash ? { strokeDash } : {}) },
+    encoding: {
+      x: stepAxis(),
+      y: { field: measure.field, type: 'quantitative', title: measure.axis, ...measure.y },
+      ...(color ? { color } : {}),
+      tooltip: [
+        { field: 'layer', type: 'nominal', title: 'Layer' },
+        { field: 'step', type: 'quantitative', title: 'Step', format: ',d' },
+        { field: measure.field, type: 'quantitative', title: measure.tooltip, format: '.2%' },
+      ],
+    },
+  })
+  const lines = scope.layer
+    ? [line({ field: 'layer', equal: scope.layer }, 1.5, null)]
+    : [
+        line({ not: { field: 'layer', equal: MODEL_CHURN } }, 1.5, { field: 'layer', type: 'nominal', title: 'Layer', legend: { orient: 'top', labelLimit: 200, columns: 4 } }),
+        // on top and dashed: the largest layer's line often runs along it, and shows through the gaps
+        line({ field: 'layer', equal: MODEL_CHURN }, 3, { value: MODEL_LINE }, [6, 4]),
+      ]
+  return {
+    $schema: SCHEMA,
+    description: `${measure.description}${scope.layer ? ` of ${scope.layer}` : ' per layer'} over training steps`,
+    title: scope.small
+      ? { text: measure.small }
+      : scope.layer
+        ? { text: `${measure.title} · ${scope.layer}`, subtitle: measure.subtitle }
+        : { text: measure.title, subtitle: [measure.subtitle, `Heavier dashed grey line: ${MODEL_CHURN} together`] },
+    width: 'container',
+    height: scope.small ? SMALL_HEIGHT : 170,
+    params: stepParams(scope.domain),
+    datasets: { [DATASET.exploration]: rows },
+    data: { name: DATASET.exploration },
+    transform: [{ filter: `isValid(datum.${measure.field})` }],
+    layer: lines,
+  }
+}
+
+/**
+ * In-time over-parameterization (Liu et al., ICML 2021): the share of each layer's weights that have been
+ * active at any point so far (rows from `explorationAt`), 0 to 100%, the whole model's line heavier. A
+ * layer that explores keeps climbing; a flat line means its mask stopped reaching new positions.
+ * @example itopSpec(explorationRows(snapshot.samples), { domain: stepDomainOf(snapshot.samples) })
+ */
+export function itopSpec(rows: readonly ExplorationRow[], scope: { layer?: string; domain: StepDomain; small?: boolean }): VegaLiteSpec {
+  return explorationLines(rows, scope, {
+    field: 'itop',
+    description: 'In-time over-parameterization: share of weights ever active',
+    title: 'In-time over-parameterization',
+    subtitle: 'Share of weights active at any point so far',
+    small: 'Weights ever active',
+    axis: 'Ever active (% of weights)',
+    tooltip: 'Ever active',
+    y: { scale: { domain: [0, 1] }, axis: { format: '.0%' } },
+  })
+}
+
+/**
+ * Mask distance between consecutive samples: the share of active positions that changed (rows from
+ * `explorationAt`), per layer, the whole model's line heavier. It falls toward 0 as a run's topology settles.
+ * @example maskDistanceSpec(explorationRows(snapshot.samples), { domain: stepDomainOf(snapshot.samples) })
+ */
+export function maskDistanceSpec(rows: readonly ExplorationRow[], scope: { layer?: string; domain: StepDomain; small?: boolean }): VegaLiteSpec {
+  return explorationLines(rows, scope, {
+    field: 'maskDistance',
+    description: 'Mask distance: share of active positions changed since the previous sample',
+    title: 'Mask distance between samples',
+    subtitle: 'Share of active positions changed since the previous sample',
+    small: 'Mask distance',
+    axis: 'Changed (% of active)',
+    tooltip: 'Changed',
+    // two significant digits: a settled run's distances are fractions of a percent
+    y: { scale: { domainMin: 0 }, axis: { format: '.2~p' } },
+  })
+}
+
+/**
+ * Regrowth per update of one layer (rows from `regrowthRows`): the share of the grown connections that the
+ * layer's previous update had dropped. Near 100%, updates undo the last one instead of exploring.
+ * @example regrowthSpec(regrowthRows(history.events), { layer: 'fc1', domain: [0, 3000] })
+ */
+export function regrowthSpec(rows: readonly RegrowthRow[], scope: { layer: string; domain: StepDomain; small?: boolean }): VegaLiteSpec {
+  return {
+    $schema: SCHEMA,
+    description: `Regrowth of ${scope.layer}: share of each update's grown connections that the previous update had dropped`,
+    title: scope.small
+      ? { text: 'Regrowth' }
+      : { text: `Regrowth per update · ${scope.layer}`, subtitle: ["Share of an update's grown connections", "that the layer's previous update had dropped"] },
+    width: 'container',
+    height: scope.small ? SMALL_HEIGHT : 150,
+    params: stepParams(scope.domain),
+    datasets: { [DATASET.regrowth]: rows },
+    data: { name: DATASET.regrowth },
+    mark: { type: 'line', point: { size: 20 }, strokeWidth: 1.5, clip: true },
+    encoding: {
+      x: stepAxis(),
+      y: { field: 'share', type: 'quantitative', title: 'Regrown (% of grown)', scale: { domain: [0, 1] }, axis: { format: '.0%' } },
+      tooltip: [
+        { field: 'step', type: 'quantitative', title: 'Step', format: ',d' },
+        { field: 'share', type: 'quantitative', title: 'Regrown', format: '.2%' },
+        { field: 'regrown', type: 'quantitative', title: 'Regrown connections', format: ',d' },
+        { field: 'grown', type: 'quantitative', title: 'Grown connections', format: ',d' },
       ],
     },
   }

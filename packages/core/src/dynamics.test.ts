@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest'
-import { addToChurn, bandRows, churnRows, histogramQuantile, nnzBefore } from './dynamics.js'
+import { addToChurn, bandRows, churnRows, explorationAt, explorationRows, histogramQuantile, layerExplorationRows, nnzBefore, regrowthRows } from './dynamics.js'
 import { describeSampling, intervalAt, rollingOverhead } from './profilerCost.js'
 import type { SamplerRecord } from './schema.js'
 import { describeSaving, memoryVsDense } from './totals.js'
@@ -49,6 +49,74 @@ test('histogram percentiles interpolate within a bin, values spread evenly acros
     { step: 3, layer: 'fc1', p5: 5, p25: 25, p50: 50, p75: 75, p95: 95 },
   ])
   expect(bandRows([{ step: 3, layer: 'dead', hist: { lo: 0, hi: 0, counts: [0] } }])).toEqual([])
+})
+
+// fc1 and fc2 have masks (SparseLab, torch prune); head is dense and says neither count
+const masked = (name: string, nnz: number, numel: number, counts: { active_ever?: number; mask_changed?: number } = {}) => ({ name, nnz, numel, ...counts })
+const first = { step: 0, layers: [masked('fc1', 40, 400, { active_ever: 40 }), masked('fc2', 10, 100, { active_ever: 10 }), masked('head', 50, 50)] }
+// fc1 rewired 12 of its 40 (12 dropped, 12 grown: 24 positions changed, all 12 grown new); fc2 pruned 2
+const second = { step: 100, layers: [masked('fc1', 40, 400, { active_ever: 52, mask_changed: 24 }), masked('fc2', 8, 100, { active_ever: 10, mask_changed: 2 }), masked('head', 50, 50)] }
+
+test('exploration: ITOP is active_ever over numel, mask distance the changes over both samples\' nnz; the model sums the layers that say', () => {
+  expect(explorationAt(second, first)).toEqual([
+    { step: 100, layer: 'fc1', itop: 52 / 400, maskDistance: 24 / (40 + 40) },
+    { step: 100, layer: 'fc2', itop: 10 / 100, maskDistance: 2 / (10 + 8) },
+    // head carries neither count: it is in no sum
+    { step: 100, layer: 'all layers', itop: (52 + 10) / (400 + 100), maskDistance: (24 + 2) / (80 + 18) },
+  ])
+  // a layer's first sample has no mask distance yet
+  expect(explorationAt(first, undefined)).toEqual([
+    { step: 0, layer: 'fc1', itop: 0.1, maskDistance: null },
+    { step: 0, layer: 'fc2', itop: 0.1, maskDistance: null },
+    { step: 0, layer: 'all layers', itop: 50 / 500, maskDistance: null },
+  ])
+  expect(explorationAt(second, first, { layers: false })).toEqual([{ step: 100, layer: 'all layers', itop: 62 / 500, maskDistance: 26 / 98 }])
+  expect(explorationAt(second, first, { model: false }).map((r) => r.layer)).toEqual(['fc1', 'fc2'])
+  expect(explorationRows([first, second], { layers: false }).map((r) => [r.step, r.itop, r.maskDistance])).toEqual([[0, 0.1, null], [100, 0.124, 26 / 98]])
+})
+
+test('exploration: no rows for a dense run; 0 when both nnz are 0; a layer the previous sample lacks has no distance and stays out of the sum', () => {
+  const dense = { step: 5, layers: [masked('head', 50, 50)] }
+  expect(explorationRows([dense, { ...dense, step: 6 }])).toEqual([])
+  const dead = { step: 10, layers: [masked('fc1', 0, 400, { active_ever: 40, mask_changed: 0 })] }
+  expect(explorationAt(dead, { layers: [masked('fc1', 0, 400)] })).toEqual([
+    { step: 10, layer: 'fc1', itop: 0.1, maskDistance: 0 },
+    { step: 10, layer: 'all layers', itop: 0.1, maskDistance: 0 },
+  ])
+  // fc3 joined (after a storage change its counts restart), and the layers come in another order
+  const joined = { step: 200, layers: [masked('fc3', 5, 20, { active_ever: 5, mask_changed: 3 }), masked('fc2', 8, 100, { active_ever: 12, mask_changed: 4 })] }
+  expect(explorationAt(joined, second)).toEqual([
+    { step: 200, layer: 'fc3', itop: 0.25, maskDistance: null },
+    { step: 200, layer: 'fc2', itop: 0.12, maskDistance: 4 / 16 },
+    { step: 200, layer: 'all layers', itop: 17 / 120, maskDistance: 4 / 16 },
+  ])
+})
+
+test("a layer's exploration rows from its own points, each over the point before it", () => {
+  const points = [first, second].map((s) => ({ ...s.layers[1]!, step: s.step }))
+  expect(layerExplorationRows(points)).toEqual([
+    { step: 0, layer: 'fc2', itop: 0.1, maskDistance: null },
+    { step: 100, layer: 'fc2', itop: 0.1, maskDistance: 2 / 18 },
+  ])
+})
+
+test('regrowth share per update: regrown over grown, summed over the grow events of a step and layer', () => {
+  const grow = (step: number, layer: string, count: number, regrown?: number) => ({ step, layer, op: 'grow' as const, count, ...(regrown === undefined ? {} : { regrown }) })
+  expect(
+    regrowthRows([
+      { step: 100, layer: 'fc1', op: 'drop', count: 30 },
+      grow(100, 'fc1', 20, 5),
+      grow(100, 'fc1', 10, 1), // a second grow of the same update
+      grow(100, 'fc2', 8, 8),
+      grow(50, 'fc1', 4, 0), // out of order: rows come by step
+      grow(150, 'fc1', 0, 0), // grew nothing: no share
+      grow(200, 'fc1', 9), // an older profiler's event: it does not say
+    ]),
+  ).toEqual([
+    { step: 50, layer: 'fc1', grown: 4, regrown: 0, share: 0 },
+    { step: 100, layer: 'fc1', grown: 30, regrown: 6, share: 0.2 },
+    { step: 100, layer: 'fc2', grown: 8, regrown: 8, share: 1 },
+  ])
 })
 
 const widened: SamplerRecord = { type: 'sampler', run: 'r', seq: 9, step: 300, time: 0, every: 40, overhead: 0.023 }

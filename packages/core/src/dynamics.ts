@@ -2,7 +2,7 @@
  * What a sparse run is doing rather than where it stands: how much of each layer's topology each update
  * rewires, and how its active weights are distributed over time.
  */
-import type { EventRecord, Histogram } from './schema.js'
+import type { EventRecord, Histogram, LayerSample } from './schema.js'
 
 /** One layer's (or the whole model's) topology update at one step. */
 export interface ChurnRow {
@@ -20,7 +20,7 @@ export interface ChurnRow {
   churn: number
 }
 
-/** The `layer` of whole-model churn rows. */
+/** The `layer` of whole-model rows: churn, exploration. */
 export const MODEL_CHURN = 'all layers'
 
 type TopologyEvent = Pick<EventRecord, 'step' | 'layer' | 'op' | 'count'>
@@ -123,4 +123,131 @@ export function bandRows(points: readonly { step: number; layer: string; hist: H
     const [p5, p25, p50, p75, p95] = BAND_PERCENTILES.map((p) => histogramQuantile(hist, p / 100)) as [number, number, number, number, number]
     return Number.isNaN(p50) ? [] : [{ step, layer, p5, p25, p50, p75, p95 }]
   })
+}
+
+/** What exploration reads of a layer at a sample. */
+export type ExplorationLayer = Pick<LayerSample, 'name' | 'nnz' | 'numel' | 'active_ever' | 'mask_changed'>
+
+/** How far one layer (or, with `layer` MODEL_CHURN, the whole model) had explored its weights at one sample. */
+export interface ExplorationRow {
+  step: number
+  /** The layer, or MODEL_CHURN for the whole model. */
+  layer: string
+  /**
+   * In-time over-parameterization (Liu et al., ICML 2021): the share of the weights active at any point so far,
+   * active_ever / numel; null where the sample does not say (a layer without a mask, an older profiler).
+   */
+  itop: number | null
+  /**
+   * The share of active positions that changed since the previous sample: mask_changed / (previous nnz + nnz),
+   * 0 to 1, 0 when both are 0; null at the layer's first sample or where the previous sample lacks the layer.
+   */
+  maskDistance: number | null
+}
+
+export interface ExplorationOptions {
+  /** A row per layer that carries active_ever or mask_changed. @default true */
+  layers?: boolean
+  /** A whole-model row (layer MODEL_CHURN) per sample where some layer carries them. @default true */
+  model?: boolean
+}
+
+const share = (part: number, whole: number) => (whole > 0 ? part / whole : 0)
+
+/**
+ * The exploration rows of one sample, its mask distances over `previous` (the sample before it; none for the
+ * first): each layer's, then the whole model's, ITOP = Σ active_ever / Σ numel and mask distance =
+ * Σ mask_changed / Σ (previous nnz + nnz), each over the layers that say. A sample whose layers carry neither
+ * count gives no row.
+ * @example explorationAt(sample, previous) // [{ step: 100, layer: 'fc1', itop: 0.15625, maskDistance: 0.25 }, { step: 100, layer: 'all layers', … }]
+ */
+export function explorationAt(
+  sample: { step: number; layers: readonly ExplorationLayer[] },
+  previous: { layers: readonly ExplorationLayer[] } | null | undefined,
+  options: ExplorationOptions = {},
+): ExplorationRow[] {
+  const { layers = true, model = true } = options
+  const rows: ExplorationRow[] = []
+  // sums over the layers that say, for the whole model's row
+  let ever = 0
+  let numel = 0
+  let changed = 0
+  let nnz = 0
+  let itopSaid = false
+  let distanceSaid = false
+  let byName: Map<string, ExplorationLayer> | undefined
+  sample.layers.forEach((layer, i) => {
+    if (layer.active_ever === undefined && layer.mask_changed === undefined) return
+    // samples list their layers in one order unless one joined or left: look them up by name only then
+    const held = previous?.layers[i]
+    const before = held?.name === layer.name ? held : (byName ??= new Map(previous?.layers.map((l) => [l.name, l]))).get(layer.name)
+    const row: ExplorationRow = { step: sample.step, layer: layer.name, itop: null, maskDistance: null }
+    if (layer.active_ever !== undefined) {
+      row.itop = share(layer.active_ever, layer.numel)
+      ever += layer.active_ever
+      numel += layer.numel
+      itopSaid = true
+    }
+    if (layer.mask_changed !== undefined && before) {
+      row.maskDistance = share(layer.mask_changed, before.nnz + layer.nnz)
+      changed += layer.mask_changed
+      nnz += before.nnz + layer.nnz
+      distanceSaid = true
+    }
+    if (layers) rows.push(row)
+  })
+  if (model && (itopSaid || distanceSaid))
+    rows.push({ step: sample.step, layer: MODEL_CHURN, itop: itopSaid ? share(ever, numel) : null, maskDistance: distanceSaid ? share(changed, nnz) : null })
+  return rows
+}
+
+/**
+ * The exploration rows of consecutive samples (oldest first), each over the one before it: the whole run's
+ * when `samples` are all of its samples.
+ * @example explorationRows(snapshot.samples, { layers: false }) // whole-model rows only
+ */
+export function explorationRows(samples: readonly { step: number; layers: readonly ExplorationLayer[] }[], options: ExplorationOptions = {}): ExplorationRow[] {
+  return samples.flatMap((sample, i) => explorationAt(sample, samples[i - 1], options))
+}
+
+/**
+ * One layer's exploration rows from its points (oldest first), each over the point before it: exact when the
+ * points are consecutive samples; over a thinned history the previous point held stands in for the sample
+ * before (mask_changed still counts the changes since that sample, so the distance is approximate there).
+ * @example layerExplorationRows(history.points)
+ */
+export function layerExplorationRows(points: readonly (ExplorationLayer & { step: number })[]): ExplorationRow[] {
+  return points.flatMap((point, i) => explorationAt({ step: point.step, layers: [point] }, i > 0 ? { layers: [points[i - 1]!] } : null, { model: false }))
+}
+
+/** How much of an update's growth went back where the layer's previous update had pruned. */
+export interface RegrowthRow {
+  step: number
+  layer: string
+  grown: number
+  /** Of `grown`, the positions the layer's previous update had dropped (EventRecord.regrown). */
+  regrown: number
+  /** regrown / grown: near 1, the update undid the previous one rather than exploring new positions. */
+  share: number
+}
+
+/**
+ * Regrowth per update (step and layer), from the grow events that say how many they regrew; updates that grew
+ * nothing are left out. Rows come in step order.
+ * @example regrowthRows(history.events) // [{ step: 100, layer: 'fc1', grown: 30, regrown: 6, share: 0.2 }]
+ */
+export function regrowthRows(events: readonly Pick<EventRecord, 'step' | 'layer' | 'op' | 'count' | 'regrown'>[]): RegrowthRow[] {
+  const updates = new Map<string, RegrowthRow>()
+  for (const e of events) {
+    if (e.op !== 'grow' || e.regrown === undefined) continue
+    const key = `${e.step}\u0000${e.layer}`
+    const row = updates.get(key) ?? { step: e.step, layer: e.layer, grown: 0, regrown: 0, share: 0 }
+    row.grown += e.count
+    row.regrown += e.regrown
+    updates.set(key, row)
+  }
+  return [...updates.values()]
+    .filter((row) => row.grown > 0)
+    .map((row) => ({ ...row, share: row.regrown / row.grown }))
+    .sort((a, b) => a.step - b.step)
 }

@@ -66,10 +66,13 @@ export {
   flagMarkRows,
   heatmapRows,
   histogramRows,
+  itopSpec,
   layerPoints,
+  maskDistanceSpec,
   metricRows,
   metricSpec,
   histogramSpec,
+  regrowthSpec,
   scalarRows,
   scalarSpec,
   sparsityRows,
@@ -79,8 +82,8 @@ export {
 export type { EventRow, FlagMarkRow, HeatmapRow, HistogramRow, MetricRow, ScalarRow, SparsityRow, SparsitySpecOptions, StepDomain, VegaLiteSpec } from './chartSpecs.js'
 export { chartConfig } from './chartTheme.js'
 export type { ColorScheme } from './chartTheme.js'
-export { MODEL_CHURN, bandRows, churnRows, nnzBefore } from './dynamics.js'
-export type { BandRow, ChurnRow } from './dynamics.js'
+export { MODEL_CHURN, bandRows, churnRows, explorationAt, explorationRows, layerExplorationRows, nnzBefore, regrowthRows } from './dynamics.js'
+export type { BandRow, ChurnRow, ExplorationLayer, ExplorationOptions, ExplorationRow, RegrowthRow } from './dynamics.js'
 export { describeSampling, intervalAt, rollingOverhead } from './profilerCost.js'
 export type { CostPoint } from './profilerCost.js'
 export { rebinHistograms } from './rebinHistograms.js'

@@ -1,5 +1,5 @@
 import { HEATMAP_LAYER_THRESHOLD, eventsPerStep, scalarRows, type EventRow, type SparsityRow } from './chartSpecs.js'
-import { addToChurn, churnRows } from './dynamics.js'
+import { addToChurn, churnRows, explorationAt } from './dynamics.js'
 import { COST_WINDOW } from './profilerCost.js'
 import { costPoint, decimateSamples, modelChurn, sparsityColumn, thinChurn, type RunOverview } from './runViews.js'
 import type { EventRecord, LayerInfo, LayerRecord, WireRecord } from './schema.js'
@@ -67,6 +67,7 @@ export function applyToOverview(view: LiveOverview, record: WireRecord, options:
         sparsity: [...view.sparsity, column],
         sparsityRows: [...view.sparsityRows, ...lineRows(view.run.layers, [record.step], [column])],
         scalars: [...view.scalars, ...scalarRows([record])],
+        exploration: [...view.exploration, ...explorationAt(record, view.latest, { layers: !modelChurn(view.first ?? record) })],
         costs: [...view.costs.slice(1 - COST_WINDOW), costPoint(record)],
         first: view.first ?? record,
         latest: record,
@@ -117,7 +118,8 @@ function thin(view: LiveOverview, points: number): LiveOverview {
   const sparsity = kept.map((i) => view.sparsity[i]!)
   const shown = new Set(steps)
   const scalars = view.scalars.filter((row) => shown.has(row.step))
-  return { ...view, steps, sparsity, scalars, sparsityRows: lineRows(view.run.layers, steps, sparsity) }
+  const exploration = view.exploration.filter((row) => shown.has(row.step))
+  return { ...view, steps, sparsity, scalars, exploration, sparsityRows: lineRows(view.run.layers, steps, sparsity) }
 }
 
 /** The event's update folded into the churn rows, over the nnz of the latest sample, as runChurn computes it. */

@@ -17,13 +17,26 @@ const NAMES = Array.from({ length: 16 }, (_, i) => `l${i}`) // up to 16 layers: 
 const info = (name: string, dtype = 'float32'): LayerInfo => ({ name, shape: [4, 4], numel: 16, dtype, format: 'dense_masked', mask_source: 'torch_prune' })
 
 const action = fc.oneof(
-  fc.record({ kind: fc.constant('sample' as const), advance: fc.integer({ min: 1, max: 50 }), nnz: fc.array(fc.option(fc.nat({ max: 16 })), { minLength: 16, maxLength: 16 }) }),
-  fc.record({ kind: fc.constant('event' as const), layer: fc.nat(), op: fc.constantFrom('drop' as const, 'grow' as const), count: fc.nat({ max: 9 }), later: fc.boolean() }),
+  fc.record({
+    kind: fc.constant('sample' as const),
+    advance: fc.integer({ min: 1, max: 50 }),
+    nnz: fc.array(fc.option(fc.nat({ max: 16 })), { minLength: 16, maxLength: 16 }),
+    // exploration counts, where a layer has a mask: positions ever active (at least its nnz), and changed since its previous sample
+    explored: fc.array(fc.option(fc.record({ ever: fc.nat({ max: 16 }), changed: fc.option(fc.nat({ max: 32 })) })), { minLength: 16, maxLength: 16 }),
+  }),
+  fc.record({
+    kind: fc.constant('event' as const),
+    layer: fc.nat(),
+    op: fc.constantFrom('drop' as const, 'grow' as const),
+    count: fc.nat({ max: 9 }),
+    later: fc.boolean(),
+    regrown: fc.option(fc.nat({ max: 9 })),
+  }),
   fc.record({ kind: fc.constant('sampler' as const), every: fc.integer({ min: 1, max: 64 }) }),
   fc.record({ kind: fc.constant('layer' as const), layer: fc.nat({ max: NAMES.length - 1 }), leaves: fc.boolean() }),
 )
 const arbitraryRun = fc.record({
-  layers: fc.integer({ min: 1, max: 14 }),
+  layers: fc.oneof(fc.integer({ min: 1, max: 14 }), fc.constant(14)), // half of them past the threshold of 12
   actions: fc.array(action, { minLength: 1, maxLength: 60 }),
   end: fc.option(fc.constantFrom<EndStatus>('finished', 'crashed', 'interrupted')),
 })
@@ -44,13 +57,16 @@ function buildRun({ layers, actions, end }: RunShape): WireRecord[] {
       step += a.advance
       const shown = [...tracked].flatMap((name, i) => {
         const nnz = a.nnz[i]
-        return nnz === null || nnz === undefined ? [] : [{ name, nnz, numel: 16, sparsity: 1 - nnz / 16, bytes: 4 * nnz, dense_bytes: 64, nonfinite: 0, hist: { lo: -1, hi: 1, counts: [nnz] } }]
+        const explored = a.explored[i]
+        const counts = explored ? { active_ever: Math.max(nnz ?? 0, explored.ever), ...(explored.changed === null ? {} : { mask_changed: explored.changed }) } : {}
+        return nnz === null || nnz === undefined ? [] : [{ name, nnz, numel: 16, sparsity: 1 - nnz / 16, bytes: 4 * nnz, dense_bytes: 64, nonfinite: 0, hist: { lo: -1, hi: 1, counts: [nnz] }, ...counts }]
       })
       records.push({ type: 'sample', ...base(), cost_ms: 1, step_ms: 5, layers: shown })
     } else if (a.kind === 'event') {
       if (a.later) step += 1
       const layer = [...known.keys()][a.layer % known.size]!
-      records.push({ type: 'event', ...base(), layer, op: a.op, count: a.count, exact: true, algorithm: 'SET', requested: null, rows: null })
+      const regrown = a.op === 'grow' && a.regrown !== null ? { regrown: Math.min(a.count, a.regrown) } : {}
+      records.push({ type: 'event', ...base(), layer, op: a.op, count: a.count, exact: true, algorithm: 'SET', requested: null, rows: null, ...regrown })
     } else if (a.kind === 'sampler') {
       records.push({ type: 'sampler', ...base(), every: a.every, overhead: 0.01 })
     } else {
@@ -101,14 +117,20 @@ describe('live views: a prefix view grown by the later records', () => {
 
   test('equals the overview of the whole run', () => {
     const points = 10_000 // more than any run holds: nothing is thinned on either side
+    const explored = { layers: 0, modelOnly: 0, distances: 0 }
     fc.assert(
       fc.property(splitRun, ({ prefix, later, whole }) => {
         const folded = later.reduce((view, record) => applyToOverview(view, record, { points }), liveOverview(wire(runOverview(prefix, points))))
         const samples = later.filter((r) => r.type === 'sample').length
         expect(padded(folded)).toEqual({ ...padded(liveOverview(runOverview(whole, points))), liveSamples: samples })
+        if (folded.exploration.some((r) => r.layer !== 'all layers')) explored.layers++
+        else if (folded.exploration.length) explored.modelOnly++
+        if (folded.exploration.some((r) => r.maskDistance !== null && r.maskDistance > 0)) explored.distances++
       }),
       { seed: SEED, numRuns: 300 },
     )
+    // the runs exercised exploration per layer, past the threshold (the whole model only) and over previous samples
+    expect(Object.values(explored).every((runs) => runs >= 10), JSON.stringify(explored)).toBe(true)
   })
 
   test("equals the layer's history over the whole run, for any layer the start has", () => {
@@ -134,6 +156,7 @@ describe('live views: a prefix view grown by the later records', () => {
         expect(view.steps).toEqual(full.steps.filter((step) => view.steps.includes(step)))
         expect(padded(view).sparsity).toEqual(view.steps.map((step) => rowAt.get(step)))
         expect([view.first, view.latest]).toEqual([full.first, full.latest])
+        expect(view.exploration).toEqual(full.exploration.filter((row) => view.steps.includes(row.step)))
 
         const history = later.reduce((h, record) => applyToLayerHistory(h, record, { points }), wire(layerHistory(prefix, layer, points)!))
         const all = layerHistory(whole, layer, 10_000)!.points

@@ -39,6 +39,42 @@ describe('runOverview', () => {
   })
 })
 
+describe('runOverview exploration', () => {
+  // fc1 has a mask: ever active one more than its nnz, 3 positions changed since each previous sample; fc2 says neither
+  const explored = (seq: number, names = ['fc1']): SampleRecord => ({
+    ...sample(seq),
+    layers: [...names.map((name) => ({ ...layer(name, seq), active_ever: seq + 1, ...(seq > 1 ? { mask_changed: 3 } : {}) })), layer('fc2', 3)],
+  })
+  const overviewOf = (samples: SampleRecord[], run = runRecord) => {
+    const store = new RunStore()
+    store.ingest([run, ...samples.map((s, i) => ({ ...s, seq: i + 1 }))])
+    return runOverview(store.snapshot(RUN)!, 3)
+  }
+
+  test("at the matrix's steps, each over the sample held just before it, not the previous one shown", () => {
+    const overview = overviewOf([1, 2, 6, 7, 8].map((seq) => explored(seq)))
+    expect(overview.steps).toEqual([10, 60, 80])
+    expect(overview.exploration).toEqual([
+      { step: 10, layer: 'fc1', itop: 2 / 16, maskDistance: null },
+      { step: 10, layer: 'all layers', itop: 2 / 16, maskDistance: null },
+      // step 60 follows step 20 (nnz 2), which the matrix leaves out
+      { step: 60, layer: 'fc1', itop: 7 / 16, maskDistance: 3 / (2 + 6) },
+      { step: 60, layer: 'all layers', itop: 7 / 16, maskDistance: 3 / (2 + 6) },
+      { step: 80, layer: 'fc1', itop: 9 / 16, maskDistance: 3 / (7 + 8) },
+      { step: 80, layer: 'all layers', itop: 9 / 16, maskDistance: 3 / (7 + 8) },
+    ])
+  })
+
+  test('past HEATMAP_LAYER_THRESHOLD layers, the whole model only', () => {
+    const names = Array.from({ length: 13 }, (_, i) => `m${i}`)
+    const overview = overviewOf([1, 2].map((seq) => explored(seq, names)), { ...runRecord, layers: [...names.map(layerInfo), layerInfo('fc2')] })
+    expect(overview.exploration).toEqual([
+      { step: 10, layer: 'all layers', itop: (13 * 2) / (13 * 16), maskDistance: null },
+      { step: 20, layer: 'all layers', itop: (13 * 3) / (13 * 16), maskDistance: (13 * 3) / (13 * (1 + 2)) },
+    ])
+  })
+})
+
 describe('layerHistory', () => {
   test("one layer's numbers and histograms at each sample, and its own events", () => {
     const history = layerHistory(snapshot(), 'fc1', 500)!

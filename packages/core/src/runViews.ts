@@ -1,5 +1,5 @@
 import { HEATMAP_LAYER_THRESHOLD, eventRows, eventsPerStep, scalarRows, type EventRow, type ScalarRow } from './chartSpecs.js'
-import { churnRows, type ChurnRow } from './dynamics.js'
+import { churnRows, explorationAt, type ChurnRow, type ExplorationRow } from './dynamics.js'
 import { COST_WINDOW, type CostPoint } from './profilerCost.js'
 import type { RunSnapshot, RunStatus } from './RunStore.js'
 import type { EndRecord, EventRecord, LayerRecord, LayerSample, RunRecord, SampleRecord, SamplerRecord } from './schema.js'
@@ -41,6 +41,11 @@ export interface RunOverview {
   events: EventRow[]
   /** Topology churn per update: of each layer, or of the whole model past HEATMAP_LAYER_THRESHOLD layers (see modelChurn). */
   churn: ChurnRow[]
+  /**
+   * Exploration (ITOP and mask distance) at the matrix's steps, each sample's over the sample before it: of
+   * each layer and the whole model, or of the whole model only past HEATMAP_LAYER_THRESHOLD layers (see modelChurn).
+   */
+  exploration: ExplorationRow[]
   /** Training scalars (the loss) of the matrix's samples. */
   scalars: ScalarRow[]
   /** The profiler's cost of the last COST_WINDOW samples, for its rolling overhead. */
@@ -78,6 +83,14 @@ export function runChurn(samples: readonly SampleRecord[], events: readonly Even
   }, model)
 }
 
+/**
+ * Exploration rows of `shown` samples of a run (indices into `samples`, rising), each over the sample held
+ * before it: of the whole model only with `model`. Costs the shown samples, not the whole run.
+ */
+export function runExploration(samples: readonly SampleRecord[], shown: readonly number[], model: boolean): ExplorationRow[] {
+  return shown.flatMap((i) => explorationAt(samples[i]!, samples[i - 1], { layers: !model }))
+}
+
 /** One matrix row: each layer's sparsity in `layers` order. */
 export function sparsityColumn(sample: SampleRecord, layers: readonly { name: string }[]): (number | null)[] {
   const byName = new Map(sample.layers.map((l) => [l.name, l.sparsity]))
@@ -89,7 +102,9 @@ export function sparsityColumn(sample: SampleRecord, layers: readonly { name: st
 
 /** @example runOverview(store.snapshot(run)!, 300).sparsity.length // ≤ 300 */
 export function runOverview(snapshot: RunSnapshot, points: number): RunOverview {
-  const shown = decimateSamples(snapshot.samples, points)
+  const shownAt = decimateSamples(snapshot.samples.map((_, i) => i), points)
+  const shown = shownAt.map((i) => snapshot.samples[i]!)
+  const model = modelChurn(snapshot.samples[0])
   return {
     run: snapshot.run,
     status: snapshot.status,
@@ -104,7 +119,8 @@ export function runOverview(snapshot: RunSnapshot, points: number): RunOverview 
     first: snapshot.samples[0] ?? null,
     latest: snapshot.samples.at(-1) ?? null,
     events: eventsPerStep(snapshot.events),
-    churn: thinChurn(runChurn(snapshot.samples, snapshot.events, modelChurn(snapshot.samples[0])), points),
+    churn: thinChurn(runChurn(snapshot.samples, snapshot.events, model), points),
+    exploration: runExploration(snapshot.samples, shownAt, model),
     scalars: scalarRows(shown),
     costs: snapshot.samples.slice(-COST_WINDOW).map(costPoint),
   }

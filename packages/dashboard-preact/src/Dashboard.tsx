@@ -14,7 +14,9 @@ import {
   formatCount,
   formatPercent,
   intervalAt,
+  itopSpec,
   liveLayerInfo,
+  maskDistanceSpec,
   rollingOverhead,
   scalarSpec,
   sparsitySpec,
@@ -70,8 +72,8 @@ function useRuns(client: RunsClient): RunSummary[] | null {
 }
 
 /**
- * The live dashboard: run header, training scalars, per-layer sparsity and topology dynamics on one step
- * axis (drag across the sparsity lines to zoom), the layer inspector, pause and export.
+ * The live dashboard: run header, training scalars, per-layer sparsity, topology dynamics and exploration on
+ * one step axis (drag across the sparsity lines to zoom), the layer inspector, pause and export.
  * @example render(<Dashboard url="http://127.0.0.1:8080" />, element)
  */
 export function Dashboard({ url, run, token, urlState = false }: DashboardProps) {
@@ -114,6 +116,11 @@ export function Dashboard({ url, run, token, urlState = false }: DashboardProps)
   const wholeModel = (shown?.first?.layers.length ?? 0) > HEATMAP_LAYER_THRESHOLD
   const churn = useMemo(() => churnSpec([], { domain: [0, 1], ...(wholeModel ? { layer: MODEL_CHURN } : {}) }), [wholeModel])
   const events = useMemo(() => eventsSpec([], { domain: [0, 1] }), [])
+  const itop = useMemo(() => itopSpec([], { domain: [0, 1], ...(wholeModel ? { layer: MODEL_CHURN } : {}) }), [wholeModel])
+  const maskDistance = useMemo(() => maskDistanceSpec([], { domain: [0, 1], ...(wholeModel ? { layer: MODEL_CHURN } : {}) }), [wholeModel])
+  // each chart gets only the rows it draws: a chart of rows it filters all out would draw an empty extent
+  const itopRows = useMemo(() => shown?.exploration.filter((r) => r.itop !== null) ?? [], [shown?.exploration])
+  const distanceRows = useMemo(() => shown?.exploration.filter((r) => r.maskDistance !== null) ?? [], [shown?.exploration])
   const scalarNames = useMemo(() => [...new Set(shown?.scalars.map((r) => r.name))], [shown?.scalars])
   const shownScalar = scalar && scalarNames.includes(scalar) ? scalar : (scalarNames.includes('loss') ? 'loss' : scalarNames[0])
   const nonFinite = shown?.scalars.some((r) => r.name === shownScalar && r.value === null) ?? false
@@ -288,6 +295,25 @@ export function Dashboard({ url, run, token, urlState = false }: DashboardProps)
               <VegaChart name="churn" spec={churn} data={{ [DATASET.churn]: shown!.churn }} signals={signals} empty="No topology updates yet: churn appears with the first drop or grow." />
               <VegaChart name="events" spec={events} data={{ [DATASET.events]: shown!.events }} signals={signals} empty="No topology updates yet." />
             </div>
+          </section>
+          <section>
+            <h2>Exploration</h2>
+            {itopRows.length > 0 ? (
+              <div class="slp-pair">
+                <VegaChart name="itop" spec={itop} data={{ [DATASET.exploration]: itopRows }} signals={signals} />
+                <VegaChart
+                  name="mask-distance"
+                  spec={maskDistance}
+                  data={{ [DATASET.exploration]: distanceRows }}
+                  signals={signals}
+                  empty="No mask distance yet: it compares each sample with the one before."
+                />
+              </div>
+            ) : (
+              <p class="slp-empty" data-exploration="none">
+                No mask history: exploration needs layers with a mask (SparseLab, torch prune, rigl-torch…)
+              </p>
+            )}
           </section>
           {layer && observer && (
             <LayerInspector

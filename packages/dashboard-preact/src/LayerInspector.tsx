@@ -12,10 +12,14 @@ import {
   formatCount,
   formatPercent,
   histogramSpec,
+  itopSpec,
+  layerExplorationRows,
   memoryVsDense,
   metricRows,
   metricSpec,
   nnzBefore,
+  regrowthRows,
+  regrowthSpec,
   type StepDomain,
 } from '@sparselab-profiler/core'
 import type { LiveRunObserver } from './LiveRunObserver.js'
@@ -46,8 +50,8 @@ function pointAt(points: readonly { step: number }[], step: number): number {
 
 /**
  * One layer in depth: its numbers as text, its non-zero histogram at a chosen step and its distribution
- * over time, its churn and drop/grow timeline. Its history is fetched for the chosen layer only and then
- * follows the live run.
+ * over time, its churn and drop/grow timeline, and how far it explored (ITOP, mask distance, regrowth). Its
+ * history is fetched for the chosen layer only and then follows the live run.
  */
 export function LayerInspector({ live, layers, layer, onLayer, step, onStep, domain, untilStep }: LayerInspectorProps) {
   const { history, error } = useLayerHistory({ live, layer })
@@ -73,15 +77,23 @@ export function LayerInspector({ live, layers, layer, onLayer, step, onStep, dom
   )
   const bands = useMemo(() => bandRows(points.map((p) => ({ ...p, layer }))), [points, layer])
   const churn = useMemo(() => churnRows(layerEvents, nnzBefore(points)), [layerEvents, points])
+  const explored = useMemo(() => layerExplorationRows(points), [points])
+  const itopRows = useMemo(() => explored.filter((r) => r.itop !== null), [explored])
+  const regrowth = useMemo(() => regrowthRows(layerEvents), [layerEvents])
   const specs = useMemo(
     () => ({
       histogram: histogramSpec([], { layer }),
       bands: bandsSpec([], { layer, domain: [0, 1] }),
       churn: churnSpec([], { layer, domain: [0, 1] }),
       events: eventsSpec([], { layer, domain: [0, 1] }),
+      itop: itopSpec([], { layer, domain: [0, 1] }),
+      regrowth: regrowthSpec([], { layer, domain: [0, 1] }),
     }),
     [layer],
   )
+  // at the step shown: this sample's exploration, and the last update at or before it
+  const exploredNow = stats && explored.find((r) => r.step === stats.step)
+  const regrownNow = stats && regrowth.filter((r) => r.step <= stats.step).at(-1)
   const metrics = useMemo(() => metricRows(points.map((p) => ({ ...p, name: layer }))), [points, layer])
   const metricNames = useMemo(() => [...new Set(metrics.map((r) => r.name))], [metrics])
   const metricSpecs = useMemo(() => metricNames.map((name) => metricSpec([], { name, domain: [0, 1], layer })), [metricNames.join('\n'), layer])
@@ -143,6 +155,31 @@ export function LayerInspector({ live, layers, layer, onLayer, step, onStep, dom
             <dt>NaN / Inf</dt>
             <dd>{stats.nonfinite}</dd>
           </div>
+          {explored.length > 0 && (
+            <div>
+              <dt>Ever active (ITOP)</dt>
+              <dd data-stat="layer-itop">{exploredNow?.itop == null ? '–' : formatPercent(exploredNow.itop)}</dd>
+              {stats.active_ever !== undefined && <dd class="slp-note">{`${formatCount(stats.active_ever)} of ${formatCount(stats.numel)} weights so far`}</dd>}
+            </div>
+          )}
+          {explored.length > 0 && (
+            <div>
+              <dt>Mask distance</dt>
+              <dd data-stat="layer-mask-distance">{exploredNow?.maskDistance == null ? '–' : formatPercent(exploredNow.maskDistance)}</dd>
+              <dd class="slp-note">
+                {stats.mask_changed === undefined ? 'from the next sample on' : `${formatCount(stats.mask_changed)} positions changed since the last sample`}
+              </dd>
+            </div>
+          )}
+          {regrowth.length > 0 && (
+            <div>
+              <dt>Regrown (last update)</dt>
+              <dd data-stat="layer-regrowth">{regrownNow ? formatPercent(regrownNow.share) : '–'}</dd>
+              {regrownNow && (
+                <dd class="slp-note">{`${formatCount(regrownNow.regrown)} of ${formatCount(regrownNow.grown)} grown at step ${formatCount(regrownNow.step)}, dropped by the update before`}</dd>
+              )}
+            </div>
+          )}
         </dl>
       )}
       {points.length > 0 && (
@@ -174,6 +211,12 @@ export function LayerInspector({ live, layers, layer, onLayer, step, onStep, dom
         <VegaChart name="layer-churn" spec={specs.churn} data={{ [DATASET.churn]: churn }} signals={signals} empty={`No topology updates of ${layer} yet.`} />
         <VegaChart name="layer-events" spec={specs.events} data={{ [DATASET.events]: layerEvents }} signals={signals} empty={`No topology updates of ${layer} yet.`} />
       </div>
+      {(itopRows.length > 0 || regrowth.length > 0) && (
+        <div class="slp-pair">
+          {itopRows.length > 0 && <VegaChart name="layer-itop" spec={specs.itop} data={{ [DATASET.exploration]: itopRows }} signals={signals} />}
+          {regrowth.length > 0 && <VegaChart name="layer-regrowth" spec={specs.regrowth} data={{ [DATASET.regrowth]: regrowth }} signals={signals} />}
+        </div>
+      )}
       {metricSpecs.length > 0 && (
         <div class="slp-pair">
           {metricSpecs.map((spec, i) => (

@@ -19,10 +19,15 @@ test('inlines the three Vega builds and every chart spec', () => {
   const html = renderReportHtml(buildReport(snapshotWithLayerName('fc1')), { libraries })
   expect(html.length).toBeGreaterThan(libraries.vega.length + libraries.vegaLite.length + libraries.vegaEmbed.length)
   const page = html.slice(0, html.indexOf('<script>'))
-  // training scalars, sparsity and the user's metrics first, then the topology, then per-layer small multiples (fc1 has events, head none)
+  // training scalars, sparsity and the user's metrics first, then the topology and the exploration, then per-layer
+  // small multiples (fc1 has events and a mask, head neither)
   expect(page.match(/id="chart-[^"]+"/g)).toEqual(
-    ['scalar-loss', 'scalar-accuracy', 'scalar-lr', 'sparsity', 'metric-mean_abs_active', 'metric-active', 'churn', 'events', 'histogram-1', 'bands-1', 'churn-1', 'events-1', 'histogram-2', 'bands-2'].map((id) => `id="chart-${id}"`),
+    [
+      ...['scalar-loss', 'scalar-accuracy', 'scalar-lr', 'sparsity', 'metric-mean_abs_active', 'metric-active', 'churn', 'events', 'itop', 'mask-distance'],
+      ...['histogram-1', 'bands-1', 'churn-1', 'events-1', 'itop-1', 'mask-distance-1', 'regrowth-1', 'histogram-2', 'bands-2'],
+    ].map((id) => `id="chart-${id}"`),
   )
+  expect(page).toContain('<section data-group="exploration"><h2>Exploration</h2>')
   // the headline comes first: 1 - (4 + 6) / (32 + 8) at the last sample; (128 + 32) - (112 + 32) bytes saved
   expect(page.indexOf('<dl class="headline">')).toBeLessThan(page.indexOf('<dl class="facts">'))
   expect(page).toContain('<dt>Model sparsity</dt><dd>75.00%<small>10 of 40 weights active</small></dd>')

@@ -101,7 +101,14 @@ const GROUPS: Record<ReportChart['group'], { title: string; text: string }> = {
     title: 'Topology dynamics',
     text: 'Churn is the share of a layer’s active connections an update replaced; a run that settles shows it falling. Rewired connections were dropped and regrown at once; the net change is what pruning or growth alone left.',
   },
-  layers: { title: 'Per layer', text: `Histograms: ${HISTOGRAM_SUBTITLE.join(' ')} Bands: the median, middle 50% and middle 90% of the non-zero weights over time.` },
+  exploration: {
+    title: 'Exploration',
+    text: 'In-time over-parameterization (ITOP, Liu et al. 2021) is the share of a layer’s weights that have been active at any point so far: a sparse run that explores keeps it climbing. Mask distance is the share of active positions that changed between two samples; it falls as the topology settles. The heavier dashed grey line is all layers together.',
+  },
+  layers: {
+    title: 'Per layer',
+    text: `Histograms: ${HISTOGRAM_SUBTITLE.join(' ')} Bands: the median, middle 50% and middle 90% of the non-zero weights over time. Regrowth: the share of an update’s grown connections that the layer’s previous update had dropped.`,
+  },
 }
 
 function chartSections(report: ReportModel): string {

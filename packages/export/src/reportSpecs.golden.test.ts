@@ -23,7 +23,11 @@ function vectorsRun(): RunSnapshot {
   return snapshotOf(parsed.records)
 }
 
-/** 14 layers (past the heatmap threshold), 20 samples, sparsity rising and histogram ranges widening by fixed rules. */
+/**
+ * 14 layers (past the heatmap threshold), 20 samples, sparsity rising and histogram ranges widening by fixed
+ * rules: gradual pruning from dense, so every weight was active at the start (active_ever = numel) and the
+ * positions changed between samples are the ones pruned since the previous one.
+ */
 function manyLayersRun(sampled: (s: number) => boolean = () => true): RunSnapshot {
   const run = 'fixture-many-layers'
   const layers = Array.from({ length: 14 }, (_, i) => `block${i}.conv`)
@@ -31,6 +35,7 @@ function manyLayersRun(sampled: (s: number) => boolean = () => true): RunSnapsho
     { type: 'run', run, seq: 0, name: 'many layers', started: 0, schema: 1, host: 'fixture-host', profiler: 'sparselab-profiler 0.1.0', algorithm: { name: 'SET', params: { sparsity: 0.8 } },
       layers: layers.map((name) => ({ name, shape: [16, 16], numel: 256, dtype: 'float32', format: 'dense', mask_source: 'inferred_zeros' })), sampler: { every: 10 } },
   ]
+  const previous = new Map<string, number>() // each layer's nnz at the previous sample taken
   for (let s = 0; s < 20; s++) {
     if (!sampled(s)) continue
     records.push({
@@ -39,7 +44,10 @@ function manyLayersRun(sampled: (s: number) => boolean = () => true): RunSnapsho
         const nnz = 256 - Math.min(255, (i + 1) * s)
         // the range widens with the steps, as a trained layer's does: the histograms differ in bin width
         const hist = { lo: -1 - s / 19, hi: 1 + s / 19, counts: [Math.floor(nnz / 4), nnz - Math.floor(nnz / 4) - Math.floor(nnz / 8), Math.floor(nnz / 8), 0] }
-        return { name, nnz, numel: 256, sparsity: 1 - nnz / 256, bytes: 1024, dense_bytes: 1024, hist, nonfinite: 0 }
+        const before = previous.get(name)
+        previous.set(name, nnz)
+        const explored = { active_ever: 256, ...(before === undefined ? {} : { mask_changed: before - nnz }) }
+        return { name, nnz, numel: 256, sparsity: 1 - nnz / 256, bytes: 1024, dense_bytes: 1024, hist, nonfinite: 0, ...explored }
       }),
     })
   }
@@ -89,6 +97,21 @@ test('the charts and the CSV hold exactly the numbers of the run log', () => {
   )
   const histogram = report.charts.find((c) => c.id === 'histogram-1')!.spec.datasets as Record<string, { count: number; series: string }[]>
   expect(histogram.histogram!.filter((r) => r.series === 'step 100').map((r) => r.count)).toEqual(samples.at(-1).layers[0].hist.counts)
+})
+
+test('the exploration charts hold the counts of the run log as shares', () => {
+  const report = buildReport(vectorsRun(), { sections: REPORT_SECTIONS })
+  const rows = (id: string) => (report.charts.find((c) => c.id === id)!.spec.datasets as Record<string, unknown[]>)
+  // seq 4: fc1 was active at 5 of its 32 positions so far, and 2 changed since seq 1, where it held 4 of 4 now;
+  // head is dense and says neither, so the whole model's figures are fc1's
+  expect(rows('itop').exploration).toEqual([
+    { step: 100, layer: 'fc1', itop: 5 / 32, maskDistance: 2 / 8 },
+    { step: 100, layer: 'all layers', itop: 5 / 32, maskDistance: 2 / 8 },
+  ])
+  expect(rows('itop-1').exploration).toEqual([{ step: 100, layer: 'fc1', itop: 5 / 32, maskDistance: 2 / 8 }])
+  // seq 3: the grow of 1 regrew 0 positions of the drop before it
+  expect(rows('regrowth-1').regrowth).toEqual([{ step: 100, layer: 'fc1', grown: 1, regrown: 0, share: 0 }])
+  expect(report.charts.filter((c) => c.group === 'exploration').map((c) => c.id)).toEqual(['itop', 'mask-distance'])
 })
 
 test("the report's heatmap has no empty column when the sampling interval widened", async () => {
