@@ -3,6 +3,7 @@
  * summary, and per-layer differences on one step axis. One pure function over run overviews, used by the
  * dashboard's compare view and the compare report alike.
  */
+import { MODEL_CHURN } from './dynamics.js'
 import type { Flag, Severity } from './flags.js'
 import { intervalAt, rollingOverhead } from './profilerCost.js'
 import type { RunOverview } from './runViews.js'
@@ -63,6 +64,8 @@ export interface RunComparison {
   onlyIn: { run: string; layers: string[] }[]
   /** Per-layer sparsity of every run on the aligned axis `x` (step, or fraction of training). */
   sparsity: ComparedPoint[]
+  /** Each run's whole-model sparsity (layer MODEL_CHURN) at the same points: what a chart of many layers draws. */
+  modelSparsity: ComparedPoint[]
   /** Later runs minus the first: per shared layer at each of the later run's points, the first run's value held from its last point at or before x. */
   sparsityDifference: DifferencePoint[]
   churnDifference: DifferencePoint[]
@@ -106,6 +109,7 @@ export function compareRuns(runs: readonly ComparedRun[], alignment: StepAlignme
     sharedLayers,
     onlyIn: runs.map((r, i) => ({ run: r.overview.run.run, layers: names[i]!.filter((name) => !shared.has(name)) })),
     sparsity,
+    modelSparsity: runs.flatMap((r, i) => modelSparsityPoints(r.overview, axes[i]!)),
     sparsityDifference: differenceOf(sparsity, first, shared),
     churnDifference: differenceOf(churn, first, null),
   }
@@ -176,6 +180,20 @@ function sparsityPoints(overview: RunOverview, x: (step: number) => number): Com
     })
   })
   return points
+}
+
+function modelSparsityPoints(overview: RunOverview, x: (step: number) => number): ComparedPoint[] {
+  const numel = overview.run.layers.map((l) => l.numel)
+  return overview.steps.flatMap((step, i) => {
+    let active = 0
+    let total = 0
+    overview.sparsity[i]!.forEach((value, j) => {
+      if (value === null) return
+      active += (1 - value) * numel[j]!
+      total += numel[j]!
+    })
+    return total > 0 ? [{ run: overview.run.run, layer: MODEL_CHURN, step, x: x(step), value: 1 - active / total }] : []
+  })
 }
 
 /** Each later run's points minus the first run's value held from its last point at or before the same x. */

@@ -95,3 +95,4 @@ export { DEFAULT_FLAG_THRESHOLDS, FLAGS_DOC, FLAG_RULES, FlagEvaluator, SEVERITI
 export type { Flag, FlagRule, FlagThresholds, Severity } from './flags.js'
 export { LATE_SHARE, MAX_COMPARED_RUNS, compareRuns, formatDuration, summaryRows } from './compareRuns.js'
 export type { ComparedPoint, ComparedRun, DifferencePoint, RunComparison, RunSummaryColumn, StepAlignment, SummaryRow } from './compareRuns.js'
+export { COMPARE_DATASET, RUN_DASHES, compareLinesSpec, comparedDomain, differenceSpec } from './compareSpecs.js'
