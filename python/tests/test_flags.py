@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 import math
 import subprocess
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sparselab
 import torch
@@ -317,9 +318,15 @@ def test_a_layer_whose_weights_decay_to_nothing_is_seen_vanishing(tmp_path):
     flags = flags_of(profiler.log_path)
     vanishing = found(flags, "weights-vanishing")["fc1"]
     assert vanishing["severity"] == "warning" and vanishing["evidence"]["now"] * 10 <= vanishing["evidence"]["before"]
-    # dead-layer is for nnz 0: "every active weight within ±1e-6" needs each sample's largest |w|, which the wire
-    # does not carry (a histogram's range only widens: docs/flags.md)
-    assert "fc1" not in found(flags, "dead-layer")
+    # every weight still counts as active, but the sample's largest |w| says they are all within ±1e-6: dead,
+    # from the first sample where it is so
+    absmax = {step: layer["absmax"] for step, layer in layer_at(profiler.log_path, "fc1").items()}
+    first_dead = min(step for step, value in absmax.items() if value <= 1e-6)
+    assert all(value > 1e-6 for step, value in absmax.items() if step < first_dead)
+    dead = found(flags, "dead-layer")["fc1"]
+    assert (dead["severity"], dead["from"], dead["to"]) == ("critical", first_dead, 30)
+    assert dead["message"] == f"All 128 active weights of fc1 are within ±0.000001 since step {first_dead}: it passes almost nothing forward"
+    assert "fc2" not in found(flags, "dead-layer")
 
 
 # ── storage-saves-nothing ────────────────────────────────────────────
@@ -348,6 +355,42 @@ def test_padded_csr_at_low_sparsity_costs_more_than_dense(tmp_path):
     flag = found(flags, "storage-saves-nothing")["fc1"]
     assert flag["evidence"] == {"bytes": padded, "dense_bytes": 16384, "sparsity": fc1["sparsity"]}
     assert flag["message"].startswith(f"fc1 stores {padded / 1024:.1f} KiB in padded_csr at ")
+
+
+# ── padding-waste ────────────────────────────────────────────────────
+
+
+def test_pruning_a_padded_csr_in_place_leaves_its_slots_empty(tmp_path):
+    # A gradual magnitude pruning written against SparseLab's own API: at step 10 each row of fc1 keeps its
+    # quarter of largest weights (PaddedCSR.rewrite_row). nnz falls to a quarter, but the rows keep the capacity
+    # they were built with, so most slots are padding and the memory saving is not what the sparsity suggests.
+    torch.manual_seed(0)
+    model = nn.Sequential(OrderedDict(fc1=sparselab.SparseLinear(64, 64, sparsity=0.5), act=nn.ReLU(), fc2=nn.Linear(64, 10)))
+    x, y = digits(256)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    profiler = recorder(tmp_path, every=5).attach(model)
+    for step in range(1, 21):
+        sgd_step(model, optimizer, F.cross_entropy(model(x), y))
+        if step == 10:
+            csr = model.fc1._csr
+            values, cols = np.asarray(csr.values), np.asarray(csr.col_indices)
+            for row, (start, live) in enumerate(zip(np.asarray(csr.row_start), np.asarray(csr.row_nnz))):
+                kept = np.sort(np.argsort(-np.abs(values[start:start + live]))[: max(1, live // 4)])
+                csr.rewrite_row(row, cols[start:start + live][kept].astype(np.int32), values[start:start + live][kept].astype(np.float32))
+        profiler.step()
+    profiler.close()
+
+    csr = model.fc1._csr
+    capacity, nnz = int(csr.total_capacity), int(csr.nnz)
+    assert nnz < capacity / 2
+    fc1 = layer_at(profiler.log_path, "fc1")
+    assert (fc1[20]["capacity"], fc1[20]["nnz"]) == (capacity, nnz)
+    assert 1 - fc1[5]["nnz"] / fc1[5]["capacity"] < 0.5  # as built: ceil(1.2 × row nnz) slots per row
+    flags = flags_of(profiler.log_path)
+    padding = found(flags, "padding-waste")
+    assert list(padding) == ["fc1"]
+    assert (padding["fc1"]["severity"], padding["fc1"]["from"], padding["fc1"]["to"]) == ("warning", 10, 20)
+    assert padding["fc1"]["evidence"] == {"capacity": capacity, "nnz": nnz, "padding": pytest.approx(1 - nnz / capacity)}
 
 
 # ── wasted-update ────────────────────────────────────────────────────
@@ -437,6 +480,46 @@ def test_units_pushed_by_a_second_update_rule_split_the_layers_weights_in_two(tm
     # the cluster holds weights of the pushed units only: at most their 512 of fc1's 4,096
     assert 0.01 <= split["fc1"]["evidence"]["share"] <= 512 / 4096
     assert split["fc1"]["message"].startswith("fc1's active weights are bimodal: ")
+
+
+# ── exploration-stalled ──────────────────────────────────────────────
+
+
+def test_rigl_that_keeps_regrowing_tried_positions_is_seen_to_stop_exploring(tmp_path):
+    # rigl-torch at 10% density, an update every 10 steps: from about step 200 on its updates still grow tens of
+    # connections of fc2 each, but only ones fc2 had already tried, so its in-time over-parameterization rate
+    # stays near 22% (Liu et al. tie a low rate to worse accuracy at equal sparsity).
+    from rigl_torch.RigL import RigLScheduler
+
+    torch.manual_seed(0)
+    model = nn.Sequential(OrderedDict(fc1=nn.Linear(64, 64), act=nn.ReLU(), fc2=nn.Linear(64, 64), act2=nn.ReLU(), head=nn.Linear(64, 10)))
+    x, y = digits(256)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    scheduler = RigLScheduler(model, optimizer, dense_allocation=0.1, T_end=400, delta=10, alpha=0.3, ignore_linear_layers=False)
+    profiler = recorder(tmp_path, every=10).attach(model)
+    for _ in range(400):
+        optimizer.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        if scheduler():
+            optimizer.step()
+        profiler.step()
+    profiler.close()
+
+    records = read_log(profiler.log_path)
+    fc2 = layer_at(profiler.log_path, "fc2")
+    grown = defaultdict(int)  # update step → connections fc2 grew
+    for r in records:
+        if r["type"] == "event" and r["layer"] == "fc2" and r["op"] == "grow" and r["count"]:
+            grown[r["step"]] += r["count"]
+    flag = found(flags_of(profiler.log_path), "exploration-stalled")["fc2"]
+    assert flag["severity"] == "info" and 150 <= flag["from"] <= 250 and flag["to"] == 400
+    # its evidence, from the log: the last 5 updates that grew, and the samples before and after them
+    window = sorted(grown)[-5:]
+    start = max(step for step in fc2 if step < window[0])
+    fresh = fc2[400]["active_ever"] - fc2[start]["active_ever"]
+    assert flag["evidence"] == {"grown": sum(grown[s] for s in window), "fresh": fresh, "itop": fc2[400]["active_ever"] / 4096}
+    assert fresh < 0.02 * sum(grown[s] for s in window) and fc2[400]["active_ever"] / 4096 < 0.3
+    assert "fc2 stopped exploring: its last 5 updates grew " in flag["message"]
 
 
 # ── metric-limit ────────────────────────────────────────────────────

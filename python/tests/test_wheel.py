@@ -179,8 +179,11 @@ def test_the_dashboard_and_the_report_draw_their_charts_in_chromium(trained):
     assert layers == 2 and samples >= 4  # steps 0, 10, 20 (then as the 1% budget allows) and the last one at close
     assert drawn["dashboard"] == {"status": "run finished", "rows": layers * samples, "points": layers * samples, "lines": layers,
                                   "histogramBars": 64, "errors": []}
-    # sparsity, then per layer its histograms and distribution over time (no algorithm: no topology charts)
-    assert drawn["report"] == {"charts": 1 + 2 * layers, "lines": layers, "points": layers * samples,
+    # sparsity and, as a layer has a mask, exploration (ITOP, mask distance); then per layer its histograms and
+    # distribution over time, and exploration for the masked one (no algorithm: no topology charts)
+    masked = sum("active_ever" in layer for layer in next(r for r in log if r["type"] == "sample")["layers"])
+    assert masked == 1
+    assert drawn["report"] == {"charts": 1 + 2 + 2 * layers + 2 * masked, "lines": layers, "points": layers * samples,
                                "requested": [report.as_uri()], "errors": []}
 
 

@@ -16,7 +16,7 @@ from . import __version__
 from .device_metrics import DeviceMetrics
 from .discovery import LayerTracker, unwrap_compiled
 from .distributed import rank_and_world
-from .mask_snapshots import MaskSnapshots
+from .mask_history import MaskHistory
 from .measure import measure_layers
 from .metrics import DEFAULT_BINS, Workspace
 from .options import flag_thresholds_option, positive_int, regex_option
@@ -58,9 +58,10 @@ class SparsityProfilerCallback:
         overhead_budget: largest share of training time the profiler may take; the sampling interval
             doubles while it costs more (each change is recorded). ``None`` keeps `every` fixed. Default 0.01.
         exclude_regex: leave out modules whose name matches (``re.search``), after `layer_regex`. Default none.
-        memory_budget_mb: the most the profiler may hold in mask snapshots (1 bit per weight, for the
-            inferred drop/grow of un-hooked mask sources); over it, those snapshots are skipped with one
-            warning. Default 500.
+        memory_budget_mb: the most the profiler may hold in mask snapshots (1 bit per weight for each of
+            a masked layer's previous mask, ever-active positions and last drop: inferred drop/grow,
+            active_ever, mask_changed, regrown); over it, those snapshots are skipped with one warning.
+            Default 500.
         measure_on_device: how weights are measured. ``None``: on their accelerator when they live on one
             (no host sync; each sample is written once the next one is taken), else on the host. ``True``
             also routes CPU tensors through that path; ``False`` measures everything on the host. Default None.
@@ -119,7 +120,7 @@ class SparsityProfilerCallback:
         self._rank, self._world = 0, 1
         self._attached = False
         self._cost_at_last_sample = 0.0
-        self._snapshots_enabled = True
+        self._history_enabled = True
         self.logdir = Path(logdir)
         self.server = server.rstrip("/") if server else None
         self.run_name = run_name
@@ -131,12 +132,13 @@ class SparsityProfilerCallback:
         self._tracker: Optional[LayerTracker] = None
         self._sources: list[LayerSource] = []
         self._ranges: dict[str, tuple[float, float]] = {}
-        self._snapshots = MaskSnapshots()
+        self._history = MaskHistory()  # each masked layer's mask in bits: previous, ever active, last drop
         self._device_metrics = None if measure_on_device is False else DeviceMetrics(bins, forced=measure_on_device is True)
         self._pending: Optional[tuple] = None
         self._scalars = ScalarWindow()
         self._workspace = Workspace()
         self._diff_layers: frozenset[str] = frozenset()
+        self._hooked_layers: frozenset[str] = frozenset()
         self._hooked: set[str] = set()  # layers whose topology events come exactly from a hooked algorithm
         self._unhook = lambda: None
         self._step = 0
@@ -336,13 +338,19 @@ class SparsityProfilerCallback:
         return self._every_in_force
 
     def _check_memory_budget(self) -> None:
-        needed = sum((s.info.numel + 7) // 8 for s in self._sources if hasattr(s, "mask"))
+        needed = 0
+        for s in self._sources:
+            if hasattr(s, "mask"):
+                whole = not (self._world > 1 and getattr(s, "sharded", False))
+                needed += MaskHistory.bytes_needed(s.info.numel, regrowth=whole,
+                                                   explored=whole and s.info.mask_source != "inferred_zeros")
         if needed > self.memory_budget_bytes:
-            self._snapshots_enabled = False
+            self._history_enabled = False
             warnings.warn(
                 f"SparseLab Profiler: mask snapshots for inferred drop/grow events would take {needed / 2**20:.0f} MiB, "
-                f"over memory_budget_mb={self.memory_budget_bytes / 2**20:.0f}; they are off. Exact events, nnz, memory "
-                "and histograms continue. Narrow layer_regex / exclude_regex or raise memory_budget_mb to get them.",
+                f"over memory_budget_mb={self.memory_budget_bytes / 2**20:.0f}; they are off, and with them active_ever, "
+                "mask_changed and regrown. Exact events, nnz, memory and histograms continue. Narrow layer_regex / "
+                "exclude_regex or raise memory_budget_mb to get them.",
                 RuntimeWarning, stacklevel=4,
             )
 
@@ -350,23 +358,26 @@ class SparsityProfilerCallback:
         """Hooks the given SparseLab algorithm and every rigl-torch scheduler found on the weights, so their
         layers get exact events; returns the algorithm to describe in the run record."""
         unhooks = []
+        history = self._history if self._history_enabled else None
         if algorithm is not None and not hasattr(algorithm, "_rigl_step"):
             sources = [s for s in self._sources if isinstance(s, SparseLabLayerSource)]
-            unhooks.append(hook_sparselab_algorithm(algorithm, sources, self._on_topology, self._disable))
+            unhooks.append(hook_sparselab_algorithm(algorithm, sources, self._on_topology, self._disable, history))
             self._hooked.update(s.info.name for s in sources)
         rigl_sources = [s for s in self._sources if isinstance(s, RigLTorchSource)]
         schedulers = {id(s.scheduler): s.scheduler for s in rigl_sources}
         for scheduler in schedulers.values():
             governed = [s for s in rigl_sources if s.scheduler is scheduler]
-            unhooks.append(hook_rigl_torch_scheduler(scheduler, governed, self._on_topology, self._disable))
+            unhooks.append(hook_rigl_torch_scheduler(scheduler, governed, self._on_topology, self._disable, history))
             self._hooked.update(s.info.name for s in governed)
         self._unhook = lambda: [unhook() for unhook in unhooks]
         return algorithm if algorithm is not None else next(iter(schedulers.values()), None)
 
     def _update_diff_layers(self) -> None:
-        """Layers whose drop/grow is inferred from mask snapshots: those with a mask and no hooked algorithm."""
-        self._diff_layers = frozenset(s.info.name for s in self._sources
-                                      if hasattr(s, "mask") and not (s.info.name in self._hooked and isinstance(s, RigLTorchSource)))
+        """Layers whose drop/grow is inferred from mask snapshots (those with a mask and no hooked algorithm),
+        and the hooked ones with a mask, whose updates feed the mask history themselves."""
+        masked = [s.info.name for s in self._sources if hasattr(s, "mask")]
+        self._diff_layers = frozenset(name for name in masked if name not in self._hooked)
+        self._hooked_layers = frozenset(name for name in masked if name in self._hooked)
 
     def _write(self, record: Record) -> None:
         if self._recorder is not None:  # ranks other than 0 measure (collectives need them) but never write
@@ -392,7 +403,8 @@ class SparsityProfilerCallback:
         self._follow_model(time.time())
         measurement = measure_layers(
             self._sources, self._ranges, self.bins, device_metrics=self._device_metrics,
-            snapshots=self._snapshots if self._snapshots_enabled else None, diff_layers=self._diff_layers,
+            history=self._history if self._history_enabled else None, diff_layers=self._diff_layers,
+            hooked_layers=self._hooked_layers,
             distributed=self._world > 1, agree_max=(float(self._sampler.every),), workspace=self._workspace,
         )
         # rank 0 only, which records them; after the measurement, whose host sync lands the training step first
@@ -419,11 +431,11 @@ class SparsityProfilerCallback:
                 layer.metrics = per_layer.get(layer.name) or None  # no values: no field
         self._write(SampleRecord(run=self.run_id, seq=0, step=step, time=when, layers=layers, cost_ms=cost_ms,
                                  step_ms=step_ms, scalars=scalars.results() if scalars else None))
-        for source, dropped, grown in changes:
-            for op, count in (("drop", dropped), ("grow", grown)):
+        for source, dropped, grown, regrown in changes:
+            for op, count, again in (("drop", dropped, None), ("grow", grown, regrown)):
                 self._write(EventRecord(run=self.run_id, seq=0, step=step, time=when, layer=source.info.name,
                                         op=op, count=count, exact=False, algorithm=source.info.mask_source,
-                                        requested=None))
+                                        requested=None, regrown=again))
 
     def _follow_model(self, now: float) -> None:
         """Switches every layer whose storage changed since the last sample to the source that reads it
@@ -433,7 +445,7 @@ class SparsityProfilerCallback:
             return
         self._sources = self._tracker.sources
         for change in changes:
-            self._snapshots.forget(change.name)  # a mask diff across two kinds of storage means nothing
+            self._history.forget(change.name)  # a mask diff across two kinds of storage means nothing
             self._write(LayerRecord(run=self.run_id, seq=0, step=self._step, time=now, layer=change.name,
                                     info=change.info, reason=change.reason))
         self._update_diff_layers()
@@ -455,11 +467,12 @@ class SparsityProfilerCallback:
         self.total_cost_ms += change.cost_ms
         # By default the algorithm updates inside the step the user has not yet reported with step().
         step = self._step_counter() if self._step_counter else self._step + 1
-        for op, count, requested, rows in (("drop", change.dropped, change.requested_drop, change.dropped_rows),
-                                           ("grow", change.grown, None, change.grown_rows)):
+        for op, count, requested, rows, regrown in (
+                ("drop", change.dropped, change.requested_drop, change.dropped_rows, None),
+                ("grow", change.grown, None, change.grown_rows, change.regrown)):
             self._guard(self._write, EventRecord(
                 run=self.run_id, seq=0, step=step, time=time.time(), layer=change.layer, op=op, count=count,
-                exact=True, algorithm=change.algorithm, requested=requested, rows=rows,
+                exact=True, algorithm=change.algorithm, requested=requested, rows=rows, regrown=regrown,
             ))
 
     def _finish(self, status: str) -> None:

@@ -1,7 +1,7 @@
 """Metrics of weights that live on an accelerator, computed there without a single host sync.
 
-Every per-layer figure (nnz, NaN/Inf count, bin range, histogram counts) stays a device tensor; one
-flat vector goes to pinned host memory with one non-blocking copy, and an event says when it landed.
+Every per-layer figure (nnz, NaN/Inf count, bin range, largest finite |w|, histogram counts) stays a device
+tensor; one flat vector goes to pinned host memory with one non-blocking copy, and an event says when it landed.
 The host reads it at the next sample (or at close), by which time the copy has long finished, so the
 training thread never waits for the queued training step.
 """
@@ -37,16 +37,16 @@ class PendingMeasurement:
     def ready(self) -> bool:
         return self._event is None or self._event.query()
 
-    def results(self) -> tuple[dict[str, tuple[int, int, Histogram]], list[int]]:
-        """(name → (nnz, nonfinite, histogram of the non-zero finite values), the extra counts)."""
+    def results(self) -> tuple[dict[str, tuple[int, int, Histogram, float]], list[int]]:
+        """(name → (nnz, nonfinite, histogram of the non-zero finite values, largest finite |w|), the extra counts)."""
         if self._event is not None:
             self._event.synchronize()
         flat = self._host.tolist()
-        width = 3 + self._bins
+        width = 4 + self._bins
         out = {}
         for i, name in enumerate(self._names):
-            nnz, nonfinite, half, *counts = flat[i * width:(i + 1) * width]
-            out[name] = (int(nnz), int(nonfinite), Histogram(lo=-half, hi=half, counts=[int(c) for c in counts]))
+            nnz, nonfinite, half, absmax, *counts = flat[i * width:(i + 1) * width]
+            out[name] = (int(nnz), int(nonfinite), Histogram(lo=-half, hi=half, counts=[int(c) for c in counts]), absmax)
         extras = [int(v) for v in flat[len(flat) - self._extras:]] if self._extras else []
         return out, extras
 
@@ -72,7 +72,7 @@ class DeviceMetrics:
             fresh = torch.where(absmax > 0, absmax * RANGE_HEADROOM, torch.ones_like(absmax))
             half = fresh if previous is None else torch.where(absmax > previous, torch.maximum(fresh, previous), previous)
             self._half[layer.name] = half
-            parts.append(torch.stack([layer.nnz.to(torch.float64), (~finite).sum().to(torch.float64), half]))
+            parts.append(torch.stack([layer.nnz.to(torch.float64), (~finite).sum().to(torch.float64), half, absmax]))
             parts.append(count_positions(bin_positions(flat, -half, half, self.bins), self.bins))
         if extras:
             device = parts[0].device if parts else extras[0].device

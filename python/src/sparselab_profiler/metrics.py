@@ -34,6 +34,8 @@ class ValueStats:
     nonfinite: int
     #: finite values that are not zero (what the histogram holds)
     nonzero: int
+    #: the largest finite |value| (0.0 when there is none)
+    absmax: float = 0.0
 
 
 class Workspace:
@@ -137,7 +139,7 @@ def finite_values(values: torch.Tensor) -> tuple[torch.Tensor, int, float]:
         nonfinite = int(flat.numel() - finite.sum())
         flat = flat[finite]
         low, high = (float(x) for x in torch.aminmax(flat)) if flat.numel() else (0.0, 0.0)
-    return flat, nonfinite, max(-low, high)
+    return flat, nonfinite, abs(max(-low, high))  # abs: all zeros give -0.0
 
 
 def value_stats(values: torch.Tensor, current_range: tuple[float, float] | None, bins: int = DEFAULT_BINS,
@@ -157,4 +159,4 @@ def value_stats(values: torch.Tensor, current_range: tuple[float, float] | None,
         zero = bin_positions(torch.zeros(1, dtype=flat.dtype), lo, hi, bins, drop_zeros=False)
         counts[int(count_positions(zero, bins).argmax())] -= zeros
     counts = counts.long().tolist()
-    return ValueStats(Histogram(lo=lo, hi=hi, counts=counts), nonfinite, sum(counts))
+    return ValueStats(Histogram(lo=lo, hi=hi, counts=counts), nonfinite, sum(counts), absmax)

@@ -78,6 +78,16 @@ class LayerSample:
     #: the user-defined per-layer metrics (plugin_metrics.py): name → value, None where the function returned
     #: NaN or ±Inf; left out of the record when none are registered or none succeeded
     metrics: Optional[dict[str, Optional[float]]] = None
+    #: positions active at any sample or hooked topology update since the layer's first sample (or storage
+    #: change): the in-time over-parameterization rate is active_ever / numel. Layers with a declared mask only
+    active_ever: Optional[int] = None
+    #: positions whose active state differs from the layer's previous sample (|previous XOR now|); left out at
+    #: its first sample. Mask distance = mask_changed / (previous nnz + nnz)
+    mask_changed: Optional[int] = None
+    #: the largest |w| among the layer's finite stored values (0.0 when there are none)
+    absmax: Optional[float] = None
+    #: slots a padded format (Padded-CSR) allocated, live or padding
+    capacity: Optional[int] = None
 
 
 @dataclass
@@ -127,6 +137,9 @@ class EventRecord:
     requested: Optional[int]
     #: how many of `count` fell in each output row, when the algorithm is hooked per position
     rows: Optional[list[int]] = None
+    #: grow events: how many of `count` the layer's previous drop (hooked update, or sample-to-sample diff for
+    #: inferred events) had removed; left out where that drop is unknown
+    regrown: Optional[int] = None
     type: Literal["event"] = "event"
 
 
@@ -187,7 +200,8 @@ Record = Union[RunRecord, SampleRecord, EventRecord, SamplerRecord, LayerRecord,
 
 
 # Optional fields of schema v1 that are absent, not null, while None.
-_ABSENT_WHEN_NONE = frozenset({"flag_thresholds", "scalars", "metrics"})
+_ABSENT_WHEN_NONE = frozenset({"flag_thresholds", "scalars", "metrics", "active_ever", "mask_changed", "absmax",
+                               "capacity", "regrown"})
 
 
 def _plain(value: Any) -> Any:

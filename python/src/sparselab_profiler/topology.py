@@ -1,4 +1,5 @@
-"""Exact drop/grow counts for SparseLab algorithms, observed by wrapping each layer update."""
+"""Exact drop/grow counts for SparseLab algorithms and rigl-torch, observed by wrapping each layer update;
+the positions each update moved also go to the mask history (active ever, regrowth)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Callable, Optional
 import numpy as np
 import torch
 
+from .mask_history import MaskHistory
 from .records import AlgorithmInfo
 from .sources import RigLTorchSource, SparseLabLayerSource
 
@@ -26,6 +28,8 @@ class TopologyChange:
     #: per output row, how many connections were dropped / grown (where the algorithm acted)
     dropped_rows: Optional[list[int]] = None
     grown_rows: Optional[list[int]] = None
+    #: how many grown positions the layer's previous update had dropped (None: no earlier drop observed)
+    regrown: Optional[int] = None
 
 
 def describe_algorithm(algorithm: object) -> AlgorithmInfo:
@@ -59,8 +63,10 @@ def hook_sparselab_algorithm(
     sources: list[SparseLabLayerSource],
     on_change: Callable[[TopologyChange], None],
     on_error: Callable[[BaseException], None],
+    history: Optional[MaskHistory] = None,
 ) -> Callable[[], None]:
-    """Wraps the instance's `_update_layer` so every update reports its exact per-layer topology change.
+    """Wraps the instance's `_update_layer` so every update reports its exact per-layer topology change
+    (and, given a `history`, the positions it moved).
 
     SparseLab's SET and RigL rewrite a layer's rows inside `_update_layer(layer, rng)`; comparing the
     live positions around that call counts exactly what changed, without modifying SparseLab. Returns
@@ -93,9 +99,10 @@ def hook_sparselab_algorithm(
                 requested = max(1, int(drop_fraction * before.size)) if isinstance(drop_fraction, float) and before.size else None
                 ncols, nrows = source.info.shape[1], source.info.shape[0]
                 per_row = lambda positions: np.bincount(positions // ncols, minlength=nrows).tolist()  # noqa: E731
+                regrown = history.record_update(source.info.name, dropped, grown) if history is not None else None
                 cost_ms = (cost + time.perf_counter() - started) * 1000
                 on_change(TopologyChange(source.info.name, dropped.size, grown.size, requested, type(algorithm).__name__,
-                                         cost_ms, per_row(dropped), per_row(grown)))
+                                         cost_ms, per_row(dropped), per_row(grown), regrown))
             except Exception as error:
                 on_error(error)
         return result
@@ -113,8 +120,10 @@ def hook_rigl_torch_scheduler(
     sources: list[RigLTorchSource],
     on_change: Callable[[TopologyChange], None],
     on_error: Callable[[BaseException], None],
+    history: Optional[MaskHistory] = None,
 ) -> Callable[[], None]:
-    """Wraps the instance's `_rigl_step` to report each layer's exact drop and grow counts.
+    """Wraps the instance's `_rigl_step` to report each layer's exact drop and grow counts (and, given a
+    `history`, the positions each moved).
 
     rigl-torch plans `int(n_ones * drop_fraction)` drops per layer and as many grows (reported as
     `requested`), but it may regrow a position it just dropped: that connection never left the topology.
@@ -142,9 +151,10 @@ def hook_rigl_torch_scheduler(
                 started = time.perf_counter()
                 now = scheduler.backward_masks[index].detach().bool()
                 dropped, grown = was & ~now, now & ~was
+                regrown = history.record_update(source.info.name, dropped, grown) if history is not None else None
                 cost_ms = (cost / len(before) + time.perf_counter() - started) * 1000
                 on_change(TopologyChange(source.info.name, int(dropped.sum()), int(grown.sum()), requested,
-                                         type(scheduler).__name__, cost_ms, _rows(dropped), _rows(grown)))
+                                         type(scheduler).__name__, cost_ms, _rows(dropped), _rows(grown), regrown))
             except Exception as error:
                 on_error(error)
         return result

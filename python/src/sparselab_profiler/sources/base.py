@@ -53,8 +53,17 @@ class LayerSource(Protocol):
         ...
 
     def mask(self) -> torch.Tensor:
-        """Optional, for sources without a topology hook: which positions are live; its set entries
-        number exactly `nnz()`."""
+        """Optional: which positions are live, as a bool tensor of the weight's shape whose set entries number
+        exactly `nnz()` (for inferred drop/grow, and the mask history of every declared mask)."""
+        ...
+
+    def mask_version(self) -> Hashable:
+        """Optional: a key that changes whenever `mask()` may have (a hooked layer whose key and topology
+        stayed as they were is not read again)."""
+        ...
+
+    def capacity(self) -> int:
+        """Optional, for padded formats: the slots allocated, live or padding."""
         ...
 
     def storage_bytes(self) -> int:

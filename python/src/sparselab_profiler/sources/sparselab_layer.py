@@ -79,3 +79,21 @@ class SparseLabLayerSource:
         rows, live = self._live_slots()
         cols = np.asarray(self._csr.col_indices).astype(np.int64)
         return rows[live] * int(self._csr.ncols) + cols[live]
+
+    def mask(self) -> torch.Tensor:
+        """The live connections as a bool (out, in) tensor: nnz set entries, one per live position."""
+        csr = self._csr
+        nrows, ncols = int(csr.nrows), int(csr.ncols)
+        flat = np.zeros(nrows * ncols, dtype=np.bool_)
+        flat[self.live_positions()] = True
+        return torch.from_numpy(flat).view(nrows, ncols)
+
+    def mask_version(self) -> tuple[int, int]:
+        """Changes whenever the live positions may have: SparseLab bumps `topology_version` on every rewrite,
+        and reset_parameters() replaces the CSR object."""
+        csr = self._csr
+        return (id(csr), int(csr.topology_version))
+
+    def capacity(self) -> int:
+        """Slots the Padded-CSR allocated, live or padding."""
+        return int(self._csr.total_capacity)
