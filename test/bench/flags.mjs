@@ -1,4 +1,5 @@
-// Cost of the flag rules: every rule evaluated per sample of a 1,000-layer run (the server does this on ingest).
+// Cost of the flag rules: every rule evaluated per sample of a 1,000-layer run (the server does this on ingest),
+// with the exploration, absmax and capacity fields every rule reads.
 //   node test/bench/flags.mjs [--layers 1000] [--steps 20000]
 import { parseArgs } from 'node:util'
 import { FlagEvaluator } from '@sparselab-profiler/core'
@@ -8,7 +9,7 @@ const { values } = parseArgs({ options: { layers: { type: 'string', default: '10
 const evaluator = new FlagEvaluator()
 const perSample = []
 // streamed: the run is never held whole, as the server never holds it
-for (const record of trainingRun({ run: 'bench-flags', layerCount: Number(values.layers), steps: Number(values.steps), every: 200, updateEvery: 100, seed: 7 })) {
+for (const record of trainingRun({ run: 'bench-flags', layerCount: Number(values.layers), steps: Number(values.steps), every: 200, updateEvery: 100, seed: 7, exploration: true })) {
   const started = performance.now()
   evaluator.apply(record)
   if (record.type === 'sample') perSample.push(performance.now() - started)

@@ -9,6 +9,8 @@ export declare function trainingRun(options: {
   every: number
   updateEvery: number
   seed: number
+  /** Also write active_ever, mask_changed, absmax, capacity and regrown. @default false */
+  exploration?: boolean
 }): Generator<WireRecord, void, unknown>
 export declare function checkSchema(records: readonly WireRecord[]): void
 export declare function toBatches(lines: readonly string[], maxRecords: number): { body: string; records: number; bytes: number }[]

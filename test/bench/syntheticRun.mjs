@@ -41,7 +41,7 @@ function spreadRows(count, n, rand) {
  * layer, 64-bin histogram of its non-zeros adding up to nnz), a drop and a grow event per layer every
  * `updateEvery` steps (0: none), and the end record. nnz stays constant per layer, as under RigL/SET.
  */
-export function* trainingRun({ run, layerCount, steps, every, updateEvery, seed }) {
+export function* trainingRun({ run, layerCount, steps, every, updateEvery, seed, exploration = false }) {
   const rand = mulberry32(seed)
   const layers = modelLayers(layerCount)
   const started = 1764460800 + seed
@@ -58,7 +58,7 @@ export function* trainingRun({ run, layerCount, steps, every, updateEvery, seed 
       const x = ((i + 0.5) / BINS) * 2 - 1
       return Math.exp(-((Math.abs(x) - 0.45) ** 2) / 0.03) + 0.02
     })
-    return { nnz, bytes: Math.ceil(nnz * 1.25) * 8 + layer.shape[0] * 16, half: 0.05 + 0.1 * rand(), profile }
+    return { nnz, capacity: Math.ceil(nnz * 1.25), bytes: Math.ceil(nnz * 1.25) * 8 + layer.shape[0] * 16, half: 0.05 + 0.1 * rand(), profile, ever: nnz, changed: null }
   })
   const histogram = (s) => {
     const weights = s.profile.map((p) => p * (0.85 + 0.3 * rand()))
@@ -76,7 +76,15 @@ export function* trainingRun({ run, layerCount, steps, every, updateEvery, seed 
         const count = Math.max(1, Math.round(state[i].nnz * fraction))
         const base = { run, step, time, layer: layer.name, count, exact: true, algorithm: 'RigL' }
         yield { type: 'event', ...base, seq: seq++, op: 'drop', requested: count, rows: spreadRows(count, layer.shape[0], rand) }
-        yield { type: 'event', ...base, seq: seq++, op: 'grow', requested: null, rows: spreadRows(count, layer.shape[0], rand) }
+        const grow = { type: 'event', ...base, seq: seq++, op: 'grow', requested: null, rows: spreadRows(count, layer.shape[0], rand) }
+        if (exploration) {
+          // growth finds fewer untried positions as training goes on; a sixth regrows what the last update dropped
+          const s = state[i]
+          s.ever = Math.min(layer.numel, s.ever + Math.round(count * 0.5 * (1 - step / steps)))
+          s.changed = (s.changed ?? 0) + 2 * count
+          grow.regrown = Math.round(count / 6)
+        }
+        yield grow
       }
     }
     if (step % every === 0) {
@@ -85,10 +93,15 @@ export function* trainingRun({ run, layerCount, steps, every, updateEvery, seed 
         layers: layers.map((layer, i) => {
           const s = state[i]
           if (rand() < 0.01) s.half *= 1.25 // the range widens now and then (metrics.widened_range)
-          return {
+          const sample = {
             name: layer.name, nnz: s.nnz, numel: layer.numel, sparsity: 1 - s.nnz / layer.numel, bytes: s.bytes,
             dense_bytes: layer.numel * 4, hist: { lo: -s.half, hi: s.half, counts: histogram(s) }, nonfinite: 0,
           }
+          if (!exploration) return sample
+          const said = { ...sample, active_ever: s.ever, absmax: s.half / 1.2, capacity: s.capacity }
+          if (s.changed !== null) said.mask_changed = Math.min(s.changed, 2 * s.nnz)
+          s.changed = 0
+          return said
         }),
         cost_ms: 0.004 * layerCount * (0.8 + 0.4 * rand()), step_ms: 48 + 4 * rand(),
       }

@@ -138,7 +138,11 @@ export interface BuildReportOptions {
   maxChartSamples?: number
 }
 
-function describeAlgorithm(snapshot: RunSnapshot): string {
+/**
+ * A run's algorithm and its parameters in words.
+ * @example describeAlgorithm(snapshot) // 'RigL (sparsity=0.9, drop_fraction=0.3, update_freq=50)'
+ */
+export function describeAlgorithm(snapshot: Pick<RunSnapshot, 'run'>): string {
   const algo = snapshot.run.algorithm
   if (!algo) return 'none (static weights)'
   const params = Object.entries(algo.params).map(([k, v]) => `${k}=${v}`)
@@ -193,7 +197,11 @@ function describeSamples(snapshot: RunSnapshot): string {
   return thinning ? `${held}; before step ${thinning.fullFrom}, one in ${thinning.keepsOneIn} (thinned to fit memory)` : `${held}, every one taken`
 }
 
-function describeStatus(snapshot: RunSnapshot, lastStep: number): string {
+/**
+ * A run's status at its last step in words; a run still training says so, never "live".
+ * @example describeStatus(snapshot, 3000) // 'finished at step 3,000'
+ */
+export function describeStatus(snapshot: Pick<RunSnapshot, 'status'>, lastStep: number): string {
   const at = `at step ${formatCount(lastStep)}`
   if (snapshot.status === 'live') return `still training when exported (${at})`
   if (snapshot.status === 'finished') return `finished ${at}`

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest'
-import { compareRuns, summaryRows } from './compareRuns.js'
+import { compareRuns, sparsityDifferenceMatrix, summaryRows } from './compareRuns.js'
 import { evaluateFlags } from './flags.js'
 import { RunStore } from './RunStore.js'
 import { runOverview } from './runViews.js'
@@ -99,4 +99,38 @@ test('summary rows format each number with its unit and mark what differs', () =
     'Profiler cost': [false, '1.00% of training time', '1.00% of training time'],
     'Final loss': [false, '1', '1'],
   })
+})
+
+test('sparsityDifferenceMatrix holds, cell for cell, the differences compareRuns lists as points', () => {
+  // a: 100 steps, its step-50 sample without fc2 (held from step 40); b: 200 steps with a layer a lacks
+  const a = run('a', {}, ['fc1', 'fc2', 'head'], 100, 1, (step) => (step < 50 ? 10 : 20)).map((r) =>
+    r.type === 'sample' && r.step === 50 ? { ...r, layers: r.layers.filter((l) => l.name !== 'fc2') } : r,
+  )
+  const b = run('b', {}, ['fc1', 'extra', 'fc2', 'head'], 200, 1, (step) => 30 + (step % 7))
+  for (const alignment of ['step', 'fraction'] as const) {
+    const runs = compared(a, b)
+    const [matrix] = sparsityDifferenceMatrix(runs.map((r) => r.overview), alignment)
+    expect(matrix!.run).toBe('b')
+    expect(matrix!.layers).toEqual(['fc1', 'fc2', 'head'])
+    const cells = matrix!.x.flatMap((x, i) => matrix!.layers.flatMap((layer, j) => (matrix!.delta[i]![j] === null ? [] : [{ run: 'b', layer, x, delta: matrix!.delta[i]![j]! }])))
+    expect(cells).toEqual(compareRuns(runs, alignment).sparsityDifference.sort((p, q) => p.x - q.x || matrix!.layers.indexOf(p.layer) - matrix!.layers.indexOf(q.layer)))
+    expect(cells.length).toBe(21 * 3)
+  }
+  expect(sparsityDifferenceMatrix([])).toEqual([])
+})
+
+test('options.layers limits the per-layer points to those layers; churn comes as points on the same axis', () => {
+  const a = run('a', {}, ['fc1', 'fc2'], 100, 3, () => 10)
+  const b = run('b', {}, ['fc1', 'fc2'], 200, 5, () => 10)
+  const all = compareRuns(compared(a, b), 'fraction')
+  const one = compareRuns(compared(a, b), 'fraction', { layers: ['fc2'] })
+  expect(new Set(one.sparsity.map((p) => p.layer))).toEqual(new Set(['fc2']))
+  expect(one.sparsity).toEqual(all.sparsity.filter((p) => p.layer === 'fc2'))
+  expect(one.sparsityDifference).toEqual(all.sparsityDifference.filter((p) => p.layer === 'fc2'))
+  expect(compareRuns(compared(a, b), 'step', { layers: [] }).sparsity).toEqual([])
+  // model sparsity, summary and churn do not depend on it
+  expect([one.modelSparsity, one.summary, one.churn]).toEqual([all.modelSparsity, all.summary, all.churn])
+  // fc1's updates: a at 20, 40, … (of 100 steps), b at 20, 40, … (of 200), each rewiring `rewire` of its 10 active
+  expect(all.churn.filter((p) => p.run === 'a' && p.step === 40)).toEqual([{ run: 'a', layer: 'fc1', step: 40, x: 0.4, value: 3 / 10 }])
+  expect(all.churn.filter((p) => p.run === 'b' && p.step === 40)).toEqual([{ run: 'b', layer: 'fc1', step: 40, x: 0.2, value: 5 / 10 }])
 })

@@ -66,6 +66,8 @@ export interface RunComparison {
   sparsity: ComparedPoint[]
   /** Each run's whole-model sparsity (layer MODEL_CHURN) at the same points: what a chart of many layers draws. */
   modelSparsity: ComparedPoint[]
+  /** Each run's churn rows (per layer, or past HEATMAP_LAYER_THRESHOLD layers the whole model's) on the same axis. */
+  churn: ComparedPoint[]
   /** Later runs minus the first: per shared layer at each of the later run's points, the first run's value held from its last point at or before x. */
   sparsityDifference: DifferencePoint[]
   churnDifference: DifferencePoint[]
@@ -87,20 +89,30 @@ export interface DifferencePoint {
   delta: number
 }
 
+export interface CompareRunsOptions {
+  /**
+   * The layers whose per-layer sparsity points and differences are computed: a page of a thousand layers draws
+   * the model's lines and a matrix (sparsityDifferenceMatrix), and asks here only for the layer it inspects.
+   * @default every layer
+   */
+  layers?: readonly string[]
+}
+
 /**
  * Compares two to MAX_COMPARED_RUNS runs: summary columns, the parameters that differ, layers matched by
  * name, and per-layer sparsity and churn differences against the first run on one axis.
  * @example compareRuns([{ overview: a, flags: fa }, { overview: b, flags: fb }]).differingParams // ['drop_fraction']
  */
-export function compareRuns(runs: readonly ComparedRun[], alignment: StepAlignment = 'step'): RunComparison {
+export function compareRuns(runs: readonly ComparedRun[], alignment: StepAlignment = 'step', options: CompareRunsOptions = {}): RunComparison {
   if (runs.length < 2 || runs.length > MAX_COMPARED_RUNS)
     throw new Error(`a comparison takes 2 to ${MAX_COMPARED_RUNS} runs, got ${runs.length}`)
   const summary = runs.map(summarize)
   const names = runs.map((r) => r.overview.run.layers.map((l) => l.name))
   const sharedLayers = names[0]!.filter((name) => names.every((list) => list.includes(name)))
   const shared = new Set(sharedLayers)
-  const axes = summary.map((s) => axis(s.steps, alignment))
-  const sparsity = runs.flatMap((r, i) => sparsityPoints(r.overview, axes[i]!))
+  const axes = summary.map((s) => alignedAxis(s.steps, alignment))
+  const only = options.layers && new Set(options.layers)
+  const sparsity = runs.flatMap((r, i) => sparsityPoints(r.overview, axes[i]!, only))
   const churn = runs.flatMap((r, i) => r.overview.churn.map((c) => ({ run: r.overview.run.run, layer: c.layer, step: c.step, x: axes[i]!(c.step), value: c.churn })))
   const first = runs[0]!.overview.run.run
   return {
@@ -110,6 +122,7 @@ export function compareRuns(runs: readonly ComparedRun[], alignment: StepAlignme
     onlyIn: runs.map((r, i) => ({ run: r.overview.run.run, layers: names[i]!.filter((name) => !shared.has(name)) })),
     sparsity,
     modelSparsity: runs.flatMap((r, i) => modelSparsityPoints(r.overview, axes[i]!)),
+    churn,
     sparsityDifference: differenceOf(sparsity, first, shared),
     churnDifference: differenceOf(churn, first, null),
   }
@@ -167,17 +180,24 @@ function differences(algorithms: (string | null)[], params: AlgorithmInfo['param
   }
 }
 
-function axis(steps: number, alignment: StepAlignment): (step: number) => number {
+/**
+ * A run's step on the comparison's x axis: the step itself, or its fraction of the run's `steps`.
+ * @example alignedAxis(400, 'fraction')(100) // 0.25
+ */
+export function alignedAxis(steps: number, alignment: StepAlignment): (step: number) => number {
   return alignment === 'step' || steps === 0 ? (step) => step : (step) => step / steps
 }
 
-function sparsityPoints(overview: RunOverview, x: (step: number) => number): ComparedPoint[] {
+function sparsityPoints(overview: RunOverview, x: (step: number) => number, only?: ReadonlySet<string> | undefined): ComparedPoint[] {
   const layers = overview.run.layers
+  const columns = layers.flatMap((l, j) => (only && !only.has(l.name) ? [] : [j]))
   const points: ComparedPoint[] = []
   overview.steps.forEach((step, i) => {
-    overview.sparsity[i]!.forEach((value, j) => {
-      if (value !== null) points.push({ run: overview.run.run, layer: layers[j]!.name, step, x: x(step), value })
-    })
+    const row = overview.sparsity[i]!
+    for (const j of columns) {
+      const value = row[j]
+      if (value !== null && value !== undefined) points.push({ run: overview.run.run, layer: layers[j]!.name, step, x: x(step), value })
+    }
   })
   return points
 }
@@ -228,6 +248,66 @@ function heldAt(series: readonly ComparedPoint[], x: number): ComparedPoint | un
   return series[lo]
 }
 
+/** A later run's per-layer sparsity minus the first run's, as a matrix: what a heatmap of many layers paints. */
+export interface DifferenceMatrix {
+  /** The later run. */
+  run: string
+  /** The shared layers, in the first run's order: `delta[i][j]` is layer j. */
+  layers: string[]
+  /** The later run's matrix steps and their aligned x. */
+  steps: number[]
+  x: number[]
+  /** Its sparsity minus the first run's value held from its last step at or before the same x (as in sparsityDifference); null where either has none. */
+  delta: (number | null)[][]
+}
+
+/**
+ * The sparsity differences of compareRuns as one matrix per later run, over the overviews' matrices directly
+ * (a thousand layers need no point objects): cell for cell the same numbers as `sparsityDifference`.
+ * @example sparsityDifferenceMatrix([a, b], 'fraction')[0].delta.at(-1) // B − A of every shared layer at B's last sample
+ */
+export function sparsityDifferenceMatrix(overviews: readonly RunOverview[], alignment: StepAlignment = 'step'): DifferenceMatrix[] {
+  const [first, ...later] = overviews
+  if (!first) return []
+  const steps = (o: RunOverview) => o.end?.step ?? o.latest?.step ?? 0
+  const columns = (o: RunOverview) => new Map(o.run.layers.map((l, j) => [l.name, j]))
+  const all = overviews.map(columns)
+  const layers = first.run.layers.map((l) => l.name).filter((name) => all.every((c) => c.has(name)))
+  const firstX = first.steps.map(alignedAxis(steps(first), alignment))
+  return later.map((overview, k) => {
+    const pairs = layers.map((name) => [all[0]!.get(name)!, all[k + 1]!.get(name)!] as const)
+    const x = overview.steps.map(alignedAxis(steps(overview), alignment))
+    const delta = x.map((at, i) => {
+      const held = heldIndex(firstX, at)
+      const row = overview.sparsity[i]!
+      return pairs.map(([a, b]) => {
+        const value = row[b]
+        if (value === null || value === undefined) return null
+        // the first run's last value of this layer at or before x (a sample may lack the layer)
+        for (let h = held; h >= 0; h--) {
+          const was = first.sparsity[h]![a]
+          if (was !== null && was !== undefined) return value - was
+        }
+        return null
+      })
+    })
+    return { run: overview.run.run, layers, steps: overview.steps.slice(), x, delta }
+  })
+}
+
+/** Index of the last of the ascending `xs` at or before `x`; -1 when none is. */
+function heldIndex(xs: readonly number[], x: number): number {
+  let lo = 0
+  let hi = xs.length - 1
+  if (hi < 0 || xs[0]! > x) return -1
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1
+    if (xs[mid]! <= x) lo = mid
+    else hi = mid - 1
+  }
+  return lo
+}
+
 /** One labelled row of the side-by-side summary, one formatted cell per run; `differs` marks it for highlighting. */
 export interface SummaryRow {
   label: string
@@ -254,7 +334,7 @@ export function summaryRows({ summary, differingParams, algorithmDiffers }: Pick
     row('Sparsity', (s) => or(s.sparsity, formatPercent)),
     row('Active weights', (s) => or(s.nnz, formatCount)),
     row('Memory vs dense', (s) => (s.savedBytes === null || s.denseBytes === null ? '–' : describeSaving(s.savedBytes, s.denseBytes))),
-    row('Churn, whole run', (s) => or(s.churnTotal, (v) => `${formatPercent(v)} rewired in ${formatCount(s.updates)} updates`)),
+    row('Churn, whole run', (s) => or(s.churnTotal, (v) => `${formatPercent(v)} rewired in ${formatCount(s.updates)} update${s.updates === 1 ? '' : 's'}`)),
     row('Churn, last quarter', (s) => or(s.churnLate, (v) => `${formatPercent(v)} per update`)),
     row('Flags', (s) => `${s.flags.critical} critical, ${s.flags.warning} warning, ${s.flags.info} info`),
     row('Profiler cost', (s) => or(s.overhead, (v) => `${formatPercent(v)} of training time`)),

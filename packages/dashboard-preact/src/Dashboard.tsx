@@ -24,6 +24,8 @@ import {
   type RunSummary,
   type StepDomain,
 } from '@sparselab-profiler/core'
+import { ComparePicker } from './ComparePicker.js'
+import { CompareView } from './CompareView.js'
 import { DASHBOARD_CSS } from './dashboardCss.js'
 import { EmptyState } from './EmptyState.js'
 import { ExportDialog } from './ExportDialog.js'
@@ -33,7 +35,7 @@ import { LayerTable } from './LayerTable.js'
 import { runsClient, type RunsClient } from './runsClient.js'
 import { SparsityHeatmap } from './SparsityHeatmap.js'
 import { StorageChanges } from './StorageChanges.js'
-import { readUrlState, writeUrlState, type UrlState } from './urlState.js'
+import { comparedRuns, readUrlState, writeUrlState, type UrlState } from './urlState.js'
 import { useLiveRun } from './useLiveRun.js'
 import { VegaChart } from './VegaChart.js'
 
@@ -44,7 +46,7 @@ export interface DashboardProps {
   run?: string
   /** Bearer token for a server started with --token. */
   token?: string
-  /** Keep run, inspected layer, step and zoom in the page's URL (the served page does; an embedding page need not). */
+  /** Keep run, compared runs and their alignment, inspected layer, step and zoom in the page's URL (the served page does; an embedding page need not). */
   urlState?: boolean
 }
 
@@ -73,7 +75,8 @@ function useRuns(client: RunsClient): RunSummary[] | null {
 
 /**
  * The live dashboard: run header, training scalars, per-layer sparsity, topology dynamics and exploration on
- * one step axis (drag across the sparsity lines to zoom), the layer inspector, pause and export.
+ * one step axis (drag across the sparsity lines to zoom), the layer inspector, pause and export; with runs
+ * chosen under "Compare with…", the compare view of them all instead (see CompareView).
  * @example render(<Dashboard url="http://127.0.0.1:8080" />, element)
  */
 export function Dashboard({ url, run, token, urlState = false }: DashboardProps) {
@@ -82,6 +85,8 @@ export function Dashboard({ url, run, token, urlState = false }: DashboardProps)
   const [view, setView] = useState<UrlState>(() => ({ ...(urlState ? readUrlState(location.search) : {}), ...(run ? { run } : {}) }))
   const update = (change: Partial<UrlState>) => setView((state) => ({ ...state, ...change }))
   const activeRun = view.run ?? runs?.[0]?.run
+  const compare = comparedRuns(activeRun, view.compare ?? [])
+  const comparing = activeRun !== undefined && compare.length > 0
   const { data, status, error, observer } = useLiveRun({ client, run: activeRun })
   const flags = useFlags(client, activeRun, data?.lastSeq)
   const worst = flags[0]?.severity
@@ -166,7 +171,14 @@ export function Dashboard({ url, run, token, urlState = false }: DashboardProps)
         <h1>SparseLab Profiler</h1>
         <label class="slp-run-picker">
           Run{' '}
-          <select value={activeRun ?? ''} onChange={(e) => setView({ run: (e.target as HTMLSelectElement).value })}>
+          <select
+            value={activeRun ?? ''}
+            onChange={(e) => {
+              const next = (e.target as HTMLSelectElement).value
+              // a compared run picked as the run on show swaps places with it: the same runs, another baseline
+              setView({ run: next, compare: comparedRuns(next, compare.includes(next) && activeRun ? [activeRun, ...compare] : compare), align: view.align })
+            }}
+          >
             {runs?.map((r) => (
               <option value={r.run} key={r.run}>
                 {r.name} · {r.run} ({r.status})
@@ -174,29 +186,56 @@ export function Dashboard({ url, run, token, urlState = false }: DashboardProps)
             ))}
           </select>
         </label>
+        {runs && runs.length > 1 && (
+          <ComparePicker runs={runs} run={activeRun} compare={compare} onCompare={(next) => setView({ run: activeRun, compare: next, align: view.align, layer: view.layer })} />
+        )}
         <span class={`slp-status slp-status-${pill}`} data-status={status} role="status">
           {statusText}
         </span>
-        {flags.length > 0 && (
+        {flags.length > 0 && !comparing && (
           <a class={`slp-flag-count slp-flag-${worst}`} href="#slp-findings" data-flags={flags.length}>
             {flags.length} {flags.length === 1 ? 'flag' : 'flags'}
           </a>
         )}
         <span class="slp-bar-actions">
-          <button type="button" disabled={!data || (ended !== null && !frozen)} aria-pressed={frozen !== null} onClick={() => setFrozen(frozen ? null : data)}>
-            {frozen ? `Resume updates${waiting ? ` (${waiting} new)` : ''}` : 'Pause updates'}
-          </button>
+          {!comparing && (
+            <button type="button" disabled={!data || (ended !== null && !frozen)} aria-pressed={frozen !== null} onClick={() => setFrozen(frozen ? null : data)}>
+              {frozen ? `Resume updates${waiting ? ` (${waiting} new)` : ''}` : 'Pause updates'}
+            </button>
+          )}
           <button type="button" disabled={!data || unreachable} title={unreachable ? 'The server is not answering' : undefined} onClick={() => setExporting(true)}>
             Export report
           </button>
         </span>
       </header>
       {exporting && data && (
-        <ExportDialog client={client} run={data.run.run} runName={data.run.name} step={latest?.step ?? 0} onClose={() => setExporting(false)} />
+        <ExportDialog
+          client={client}
+          run={data.run.run}
+          runName={data.run.name}
+          step={latest?.step ?? 0}
+          compare={comparing ? compare.map((r) => ({ run: r, name: runs?.find((s) => s.run === r)?.name ?? r })) : []}
+          align={view.align ?? 'step'}
+          onClose={() => setExporting(false)}
+        />
       )}
       {runs === null && !data && <p class="slp-empty">Connecting to the server…</p>}
       {error && <p class="slp-error">Cannot load run: {error}</p>}
-      {data && (
+      {/* the compared runs load beside run A, not after it */}
+      {comparing && (
+        <CompareView
+          client={client}
+          primary={{ run: activeRun, data, status, error, observer, flags }}
+          compare={compare}
+          runs={runs}
+          align={view.align ?? 'step'}
+          zoom={view.zoom}
+          layer={view.layer}
+          step={view.step}
+          onChange={update}
+        />
+      )}
+      {!comparing && data && (
         <>
           <dl class="slp-stats">
             <div>

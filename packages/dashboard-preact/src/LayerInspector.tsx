@@ -23,8 +23,10 @@ import {
   type StepDomain,
 } from '@sparselab-profiler/core'
 import type { LiveRunObserver } from './LiveRunObserver.js'
+import { pointAt } from './pointAt.js'
 import { useLayerHistory } from './useLayerHistory.js'
 import { VegaChart } from './VegaChart.js'
+import { LayerPicker } from './LayerPicker.js'
 
 export interface LayerInspectorProps {
   /** The run whose live records the layer's history follows. */
@@ -41,13 +43,6 @@ export interface LayerInspectorProps {
   untilStep: number | null
 }
 
-/** Index of the last point at or before `step`; the first point for an earlier step. */
-function pointAt(points: readonly { step: number }[], step: number): number {
-  let index = points.length - 1
-  while (index > 0 && points[index]!.step > step) index--
-  return Math.max(0, index)
-}
-
 /**
  * One layer in depth: its numbers as text, its non-zero histogram at a chosen step and its distribution
  * over time, its churn and drop/grow timeline, and how far it explored (ITOP, mask distance, regrowth). Its
@@ -56,7 +51,6 @@ function pointAt(points: readonly { step: number }[], step: number): number {
 export function LayerInspector({ live, layers, layer, onLayer, step, onStep, domain, untilStep }: LayerInspectorProps) {
   const { history, error } = useLayerHistory({ live, layer })
   const [compare, setCompare] = useState(false)
-  const [filter, setFilter] = useState('')
   const points = useMemo(
     () => (history ? (untilStep === null ? history.points : history.points.filter((p) => p.step <= untilStep)) : []),
     [history, untilStep],
@@ -98,31 +92,12 @@ export function LayerInspector({ live, layers, layer, onLayer, step, onStep, dom
   const metricNames = useMemo(() => [...new Set(metrics.map((r) => r.name))], [metrics])
   const metricSpecs = useMemo(() => metricNames.map((name) => metricSpec([], { name, domain: [0, 1], layer })), [metricNames.join('\n'), layer])
   const signals = { [STEP_DOMAIN.lo]: domain[0], [STEP_DOMAIN.hi]: Math.max(domain[1], domain[0] + 1) }
-  const needle = filter.trim().toLowerCase()
-  const choices = needle ? layers.filter((name) => name === layer || name.toLowerCase().includes(needle)) : layers
   const drops = layerEvents.filter((e) => e.op === 'drop').reduce((n, e) => n + e.count, 0)
   const grows = layerEvents.filter((e) => e.op === 'grow').reduce((n, e) => n + e.count, 0)
 
   return (
     <section class="slp-inspector" aria-label="Layer inspector">
-      <div class="slp-section-head">
-        <h2>Layer inspector</h2>
-        <input
-          type="search"
-          placeholder={`Filter ${formatCount(layers.length)} layers`}
-          aria-label="Filter layers"
-          value={filter}
-          onInput={(e) => setFilter((e.target as HTMLInputElement).value)}
-        />
-        <select value={layer} aria-label="Layer" onChange={(e) => onLayer((e.target as HTMLSelectElement).value)}>
-          {choices.map((name) => (
-            <option value={name} key={name}>
-              {name}
-            </option>
-          ))}
-        </select>
-        {needle && <span class="slp-hint">{formatCount(choices.length)} match</span>}
-      </div>
+      <LayerPicker title="Layer inspector" layers={layers} noun="layers" layer={layer} onLayer={onLayer} />
       {error && <p class="slp-error">Cannot load layer {layer}: {error}</p>}
       {stats && (
         <dl class="slp-stats" data-inspector-stats>

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { commonSegments, shortenLayerName, stepTicks } from './SparsityHeatmap.js'
+import { commonSegments, formatSigned, shortenLayerName, stepTicks } from './SparsityHeatmap.js'
 
 // 6 px a character: what a monospace measure would report
 const measure = (text: string) => text.length * 6
@@ -69,4 +69,8 @@ describe('stepTicks', () => {
     expect(stepTicks(0, 3)).toEqual([0, 1, 2, 3])
     expect(stepTicks(500, 500)).toEqual([500])
   })
+})
+
+test('formatSigned: a difference of shares as signed percentage points, three significant digits', () => {
+  expect([0.025, -0.0031, 0, 0.12345, -1].map(formatSigned)).toEqual(['+2.5%', '−0.31%', '0%', '+12.3%', '−100%'])
 })

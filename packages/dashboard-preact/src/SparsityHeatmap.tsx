@@ -3,14 +3,32 @@ import { formatCount, formatPercent, type EventRow } from '@sparselab-profiler/c
 
 export interface SparsityHeatmapProps {
   layers: readonly string[]
-  /** Sample steps, oldest first; `sparsity[i][j]` is layer j at `steps[i]`. The arrays may grow in place. */
+  /** Sample steps (or, with `axis: 'fraction'`, fractions of training), oldest first; `sparsity[i][j]` is layer j at `steps[i]`. The arrays may grow in place. */
   steps: readonly number[]
   sparsity: readonly (readonly (number | null)[])[]
-  /** Steps where the topology changed, ticked above the map. */
-  events: readonly EventRow[]
+  /** Steps where the topology changed, ticked above the map. @default [] (the strip stays empty and unlabelled) */
+  events?: readonly EventRow[]
   onLayer?: (layer: string) => void
   /** The inspected layer: its row is framed and its name marked in the gutter. */
   layer?: string
+  /** The map's `data-chart` and download name. @default 'sparsity' */
+  name?: string
+  /** A signed difference on a diverging scale from −extent to +extent, centred on 0. @default sparsity, 0–100% on viridis */
+  diverging?: DivergingScale
+  /** What the x values are: training steps, or fractions of training. @default 'step' */
+  axis?: 'step' | 'fraction'
+  /** The x range drawn (a zoom). @default the steps' first to last */
+  domain?: readonly [number, number]
+}
+
+/** A diverging colour scale for differences: its title, its extent, and what each side means. */
+export interface DivergingScale {
+  title: string
+  /** The largest |value| the colours tell apart; larger ones take the end colours. */
+  extent: number
+  /** What a negative and a positive value mean, e.g. `B denser` and `B sparser`. */
+  below: string
+  above: string
 }
 
 /** Rows start this far below the top of the map canvas (its top band is the lower part of the event strip). */
@@ -44,6 +62,38 @@ const PALETTE = Uint32Array.from({ length: 256 }, (_, i) => {
   const [r, g, b] = low.map((c, k) => Math.round(c + (high[k]! - c) * t)) as [number, number, number]
   return ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0
 })
+
+/** 256 opaque colours from `stops` (RGB), as PALETTE. */
+function palette(stops: readonly (readonly [number, number, number])[]): Uint32Array {
+  return Uint32Array.from({ length: 256 }, (_, i) => {
+    const at = (i / 255) * (stops.length - 1)
+    const low = stops[Math.floor(at)]!
+    const high = stops[Math.min(stops.length - 1, Math.floor(at) + 1)]!
+    const t = at - Math.floor(at)
+    const [r, g, b] = low.map((c, k) => Math.round(c + (high[k]! - c) * t)) as [number, number, number]
+    return ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0
+  })
+}
+// Blue below zero, orange above (Vega's blueorange, as the report's difference heatmap), meeting at a near-background
+// grey: pale on a light page, dark on a dark one, so "no difference" never glares.
+const BLUE = [[24, 78, 140], [64, 130, 190], [137, 183, 220]] as const
+const ORANGE = [[246, 182, 120], [220, 120, 40], [150, 70, 10]] as const
+const DIVERGING = {
+  light: palette([...BLUE, [242, 240, 235], ...ORANGE]),
+  dark: palette([...BLUE, [52, 52, 56], ...ORANGE]),
+}
+const DIVERGING_CSS = {
+  light: 'linear-gradient(90deg,#184e8c,#4082be,#89b7dc,#f2f0eb,#f6b678,#dc7828,#96460a)',
+  dark: 'linear-gradient(90deg,#184e8c,#4082be,#89b7dc,#343438,#f6b678,#dc7828,#96460a)',
+}
+
+/** A signed share as percentage points with its sign: `+2.5%`, `−0.3%`, `0%`. */
+export function formatSigned(value: number): string {
+  const text = `${Number(Math.abs(value * 100).toPrecision(3))}%`
+  return value > 0 ? `+${text}` : value < 0 ? `−${text}` : '0%'
+}
+
+const isDark = () => typeof matchMedia === 'function' && matchMedia('(prefers-color-scheme: dark)').matches
 
 /** Index of the sample nearest to `step`, searching forward from `from`. */
 function nearestSample(steps: readonly number[], step: number, from = 0): number {
@@ -154,8 +204,11 @@ function measureContext(font: string): CanvasRenderingContext2D | null {
  * frame are drawn on a second canvas over it, in the page's ink colour. Hover names the layer, step and
  * value; a click inspects the layer. `data-rows` counts the cells drawn.
  */
-export function SparsityHeatmap({ layers, steps, sparsity, events, onLayer, layer }: SparsityHeatmapProps) {
+export function SparsityHeatmap({ layers, steps, sparsity, events = [], onLayer, layer, name = 'sparsity', diverging, axis = 'step', domain }: SparsityHeatmapProps) {
   const count = steps.length
+  const fraction = axis === 'fraction'
+  const formatX = (x: number) => (fraction ? `${Number((x * 100).toFixed(1))}%` : formatCount(x))
+  const formatValue = (value: number) => (diverging ? formatSigned(value) : formatPercent(value))
   const root = useRef<HTMLDivElement>(null)
   const canvas = useRef<HTMLCanvasElement>(null)
   const overlay = useRef<HTMLCanvasElement>(null)
@@ -166,9 +219,9 @@ export function SparsityHeatmap({ layers, steps, sparsity, events, onLayer, laye
   const rowHeight = Math.max(1, Math.min(12, Math.floor(MAX_HEIGHT / Math.max(1, layers.length))))
   const mapHeight = EVENT_STRIP + rowHeight * layers.length
   const total = STRIP_ABOVE + mapHeight + AXIS
-  const first = steps[0] ?? 0
-  const last = steps[count - 1] ?? first
-  const span = Math.max(1, last - first)
+  const first = domain?.[0] ?? steps[0] ?? 0
+  const last = domain?.[1] ?? steps[count - 1] ?? first
+  const span = Math.max(fraction ? 1e-9 : 1, last - first)
   // Rows 10 px and taller get a name each, in a font that fits them; thinner ones every k-th row.
   const fontSize = rowHeight >= 10 ? Math.min(LABEL_FONT, rowHeight - 1) : LABEL_FONT
   const every = rowHeight >= 10 ? 1 : Math.ceil((LABEL_FONT + 1) / rowHeight)
@@ -216,21 +269,30 @@ export function SparsityHeatmap({ layers, steps, sparsity, events, onLayer, laye
     const context = element.getContext('2d')!
     const image = context.createImageData(mapWidth, mapHeight)
     const pixels = new Uint32Array(image.data.buffer)
-    // the sample each pixel column shows: the one nearest to that column's step
+    // the sample each pixel column shows: the one nearest to that column's step; none outside the samples (a zoom past them)
     const columnSample = new Int32Array(mapWidth).fill(-1)
-    for (let x = 0, i = 0; x < mapWidth && count; x++) columnSample[x] = i = nearestSample(steps, first + (x / Math.max(1, mapWidth - 1)) * span, i)
+    const within = (x: number) => x >= (steps[0] ?? 0) - span / mapWidth && x <= (steps[count - 1] ?? 0) + span / mapWidth
+    for (let x = 0, i = 0; x < mapWidth && count; x++) {
+      const at = first + (x / Math.max(1, mapWidth - 1)) * span
+      i = nearestSample(steps, at, i)
+      columnSample[x] = within(at) ? i : -1
+    }
+    const colours = diverging ? DIVERGING[isDark() ? 'dark' : 'light'] : PALETTE
+    const colour = diverging
+      ? (value: number) => colours[Math.round(Math.min(1, Math.max(0, (value / Math.max(1e-12, diverging.extent) + 1) / 2)) * 255)]!
+      : (value: number) => colours[Math.round(Math.min(1, Math.max(0, value)) * 255)]!
     for (let j = 0; j < layers.length; j++) {
       const top = (EVENT_STRIP + j * rowHeight) * mapWidth
       for (let x = 0; x < mapWidth; x++) {
         const i = columnSample[x]!
         const value = i < 0 ? null : sparsity[i]![j]
-        if (value !== null && value !== undefined) pixels[top + x] = PALETTE[Math.round(Math.min(1, Math.max(0, value)) * 255)]!
+        if (value !== null && value !== undefined) pixels[top + x] = colour(value)
       }
       for (let y = 1; y < rowHeight; y++) pixels.copyWithin(top + y * mapWidth, top, top + mapWidth)
     }
     context.putImageData(image, 0, 0)
     element.setAttribute('data-rows', String(count * layers.length))
-  }, [width, mapWidth, mapHeight, rowHeight, layers, steps, sparsity, count, first, span])
+  }, [width, mapWidth, mapHeight, rowHeight, layers, steps, sparsity, count, first, span, diverging?.extent, scheme])
 
   /** x of a step's pixel column on the overlay, by the mapping the cells use. */
   const columnOf = (step: number) => Math.round(((step - first) / span) * (mapWidth - 1))
@@ -260,9 +322,9 @@ export function SparsityHeatmap({ layers, steps, sparsity, events, onLayer, laye
     context.textAlign = 'right'
     context.textBaseline = 'middle'
     context.globalAlpha = 0.75
-    context.fillText('updates', labelRight, STRIP / 2 - 1)
+    if (events.length) context.fillText('updates', labelRight, STRIP / 2 - 1)
     context.textBaseline = 'top'
-    context.fillText('step', labelRight, mapBottom + 7)
+    context.fillText(fraction ? 'fraction' : 'step', labelRight, mapBottom + 7)
 
     // Topology updates: a tick per pixel column that has one, full strip height.
     context.globalAlpha = 0.25
@@ -273,22 +335,25 @@ export function SparsityHeatmap({ layers, steps, sparsity, events, onLayer, laye
       if (e.step < first || e.step > last) continue
       marked[Math.min(mapWidth - 1, Math.max(0, columnOf(e.step)))] = 1
     }
-    const tickCount = marked.reduce((a, b) => a + b, 0)
-    const tickWidth = tickCount * 4 < mapWidth ? 2 : 1
+    const markedCount = marked.reduce((a, b) => a + b, 0)
+    const tickWidth = markedCount * 4 < mapWidth ? 2 : 1
     for (let x = 0; x < mapWidth; x++) if (marked[x]) context.fillRect(gutter + Math.min(x, mapWidth - tickWidth), 2, tickWidth, mapTop - 2)
 
     // Step ticks under the map, as many as fit their labels.
     context.font = `${LABEL_FONT}px ${fontFamily}`
     context.textBaseline = 'top'
     context.textAlign = 'left'
-    const widest = context.measureText(formatCount(last)).width
+    const widest = context.measureText(formatX(last)).width
+    const tickCount = Math.min(6, Math.floor(mapWidth / (widest + 24)) + 1)
+    // fractions tick at round percentages
+    const ticks = fraction ? stepTicks(first * 1000, last * 1000, tickCount).map((t) => t / 1000) : stepTicks(first, last, tickCount)
     let end = -Infinity
     if (count)
-      for (const step of stepTicks(first, last, Math.min(6, Math.floor(mapWidth / (widest + 24)) + 1))) {
+      for (const step of ticks) {
         const x = gutter + columnOf(step)
         context.globalAlpha = 1
         context.fillRect(Math.min(x, width - 1), mapBottom, 1, 4)
-        const text = formatCount(step)
+        const text = formatX(step)
         const w = context.measureText(text).width
         const left = Math.min(width - w, Math.max(gutter - 4, x + 0.5 - w / 2))
         if (left < end + 8) continue
@@ -389,24 +454,39 @@ export function SparsityHeatmap({ layers, steps, sparsity, events, onLayer, laye
     context.drawImage(labels, 0, 0)
     const link = document.createElement('a')
     link.href = image.toDataURL('image/png')
-    link.download = 'sparsity.png'
+    link.download = `${name}.png`
     link.click()
   }
 
   return (
     <div class="slp-heatmap" ref={root}>
       <div class="slp-heatmap-key" style={{ paddingLeft: `${gutter}px` }}>
-        <span class="slp-heatmap-key-title">Sparsity</span>
-        <span class="slp-heatmap-scale" aria-hidden="true">
-          <span class="slp-heatmap-legend" />
-          <span class="slp-heatmap-scale-labels">
-            <span>0%</span>
-            <span>50%</span>
-            <span>100%</span>
+        <span class="slp-heatmap-key-title">{diverging?.title ?? 'Sparsity'}</span>
+        {diverging ? (
+          <span class="slp-heatmap-scale" aria-hidden="true">
+            <span class="slp-heatmap-legend" style={{ background: DIVERGING_CSS[isDark() ? 'dark' : 'light'] }} data-scheme={scheme} />
+            <span class="slp-heatmap-scale-labels">
+              <span>{formatSigned(-diverging.extent)}</span>
+              <span>0</span>
+              <span>{formatSigned(diverging.extent)}</span>
+            </span>
+            <span class="slp-heatmap-scale-labels">
+              <span>{diverging.below}</span>
+              <span>{diverging.above}</span>
+            </span>
           </span>
-        </span>
+        ) : (
+          <span class="slp-heatmap-scale" aria-hidden="true">
+            <span class="slp-heatmap-legend" />
+            <span class="slp-heatmap-scale-labels">
+              <span>0%</span>
+              <span>50%</span>
+              <span>100%</span>
+            </span>
+          </span>
+        )}
         <span class="slp-heatmap-key-note">rows: {formatCount(layers.length)} layers in model order</span>
-        <button type="button" class="slp-heatmap-download" title="Download the heatmap as PNG" onClick={download}>
+        <button type="button" class="slp-heatmap-download" title={`Download ${name} as PNG`} onClick={download}>
           PNG
         </button>
       </div>
@@ -420,7 +500,7 @@ export function SparsityHeatmap({ layers, steps, sparsity, events, onLayer, laye
               ? null
               : cell.update !== undefined
                 ? cell.update
-                : `${cell.layer} · step ${cell.step} · ${cell.value === null || cell.value === undefined ? '–' : formatPercent(cell.value)}`,
+                : `${cell.layer} · ${fraction ? formatX(cell.step) : `step ${cell.step}`} · ${cell.value === null || cell.value === undefined ? '–' : formatValue(cell.value)}`,
           )
         }}
         onMouseLeave={() => setHover(null)}
@@ -431,10 +511,10 @@ export function SparsityHeatmap({ layers, steps, sparsity, events, onLayer, laye
       >
         <canvas
           ref={canvas}
-          data-chart="sparsity"
+          data-chart={name}
           data-rows="0"
           role="img"
-          aria-label={`Per-layer sparsity heatmap: ${layers.length} layers × ${count} samples, steps ${first} to ${last}`}
+          aria-label={`${diverging ? diverging.title : 'Per-layer sparsity'} heatmap: ${layers.length} layers × ${count} samples, ${fraction ? `fractions of training ${formatX(first)} to ${formatX(last)}` : `steps ${first} to ${last}`}`}
           style={{ left: `${gutter}px`, top: `${STRIP_ABOVE}px`, width: `${mapWidth}px`, height: `${mapHeight}px` }}
         />
         <canvas ref={overlay} class="slp-heatmap-overlay" aria-hidden="true" style={{ width: `${width}px`, height: `${total}px` }} />

@@ -58,7 +58,8 @@ export function VegaChart({ spec, data, name, signals = {}, empty, onZoom }: Veg
       result.view.signal(signal, value)
       changed = true
     }
-    if (changed) void result.view.runAsync().then(() => host.current?.setAttribute('data-rows', String(shownRows(shown.current, spec))))
+    // new rows or a new domain can widen an axis's labels: the layout is fitted again (Vega fits it once by default)
+    if (changed) void result.view.resize().runAsync().then(() => host.current?.setAttribute('data-rows', String(shownRows(shown.current, spec))))
   }
 
   useEffect(() => {
@@ -133,15 +134,18 @@ function hasParam(spec: VegaLiteSpec, param: string): boolean {
   return layers.some((layer) => layer.params?.some((p) => p.name === param))
 }
 
-// The interval dragged across the chart, reported once the pointer is released, then cleared from the chart.
+// The interval dragged across the chart, reported once the pointer is released, then cleared from the chart: steps
+// rounded outwards to whole steps, any other x (a compare chart's fraction of training) as it is.
 function followZoom(result: Result, element: HTMLElement, onZoom: (range: [number, number]) => void) {
   let range: [number, number] | null = null
-  result.view.addSignalListener('zoom', (_, value: { step?: [number, number] } | undefined) => {
-    range = value?.step ?? null
+  let steps = true
+  result.view.addSignalListener('zoom', (_, value: { step?: [number, number]; x?: [number, number] } | undefined) => {
+    range = value?.step ?? value?.x ?? null
+    steps = value?.step !== undefined
   })
   element.addEventListener('pointerup', () => {
     if (!range || range[1] - range[0] <= 0) return
-    const chosen: [number, number] = [Math.floor(range[0]), Math.ceil(range[1])]
+    const chosen: [number, number] = steps ? [Math.floor(range[0]), Math.ceil(range[1])] : [range[0], range[1]]
     range = null
     onZoom(chosen)
     // the brush has done its work: the charts now show the range it covered

@@ -38,6 +38,7 @@ export const DASHBOARD_CSS = `
 .slp-dashboard .slp-chart-empty{box-sizing:border-box;min-height:0;padding:24px 12px;margin:0;border:1px dashed #8886;border-radius:6px;color:var(--slp-muted);font-size:.85rem}
 .slp-dashboard .slp-pair{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(340px,100%),1fr));gap:16px 24px}
 .slp-dashboard .slp-pair>*{min-width:0}
+.slp-dashboard .slp-pair-wide{grid-template-columns:repeat(auto-fit,minmax(min(440px,100%),1fr))}
 .slp-dashboard .slp-status{font-size:.8rem;padding:2px 8px;border-radius:10px;border:1px solid currentColor}
 .slp-dashboard .slp-error{color:#d62728}
 .slp-dashboard .slp-empty{opacity:.7}
@@ -68,4 +69,31 @@ export const DASHBOARD_CSS = `
 .slp-dashboard .slp-heatmap-key-note{margin-left:auto;opacity:.7}
 .slp-dashboard .slp-heatmap-download{font-size:.7rem;padding:0 6px}
 .slp-dashboard .slp-heatmap-hover{display:block;font-size:.8rem;min-height:1.2em;overflow-wrap:anywhere}
+.slp-dashboard .slp-compare-picker{position:relative}
+.slp-dashboard .slp-compare-picker>summary{cursor:pointer;padding:1px 8px;border:1px solid #8888;border-radius:4px;font-size:.85rem}
+.slp-dashboard .slp-compare-picker[open]>summary{background:color-mix(in srgb,CanvasText 8%,Canvas)}
+.slp-dashboard .slp-compare-menu{position:absolute;z-index:5;left:0;top:calc(100% + 4px);width:max-content;max-width:min(460px,calc(100vw - 48px));box-sizing:border-box;background:Canvas;color:CanvasText;border:1px solid #8888;border-radius:6px;padding:8px 12px;box-shadow:0 4px 16px #0004}
+.slp-dashboard .slp-compare-menu p{margin:0 0 4px}
+.slp-dashboard .slp-compare-menu ul{list-style:none;margin:4px 0 8px;padding:0;max-height:320px;overflow-y:auto}
+.slp-dashboard .slp-compare-menu li{padding:2px 0}
+.slp-dashboard .slp-align{display:flex;gap:4px 12px;align-items:center;flex-wrap:wrap;font-size:.85rem}
+.slp-dashboard .slp-align>span{color:var(--slp-muted)}
+.slp-dashboard .slp-table-wrap{max-width:100%;overflow-x:auto}
+.slp-dashboard .slp-compare-table,.slp-dashboard .slp-compare-layer{width:100%;table-layout:fixed}
+.slp-dashboard .slp-compare-table :is(th,td),.slp-dashboard .slp-compare-layer :is(th,td){text-align:left;vertical-align:top;padding:3px 10px}
+.slp-dashboard .slp-compare-table tbody tr,.slp-dashboard .slp-compare-layer tbody tr{cursor:auto;height:auto}
+.slp-dashboard .slp-compare-table thead th{width:auto;border-bottom:2px solid #8886}
+.slp-dashboard .slp-compare-table thead th:first-child{width:10em}
+.slp-dashboard .slp-compare-table tbody th{font-weight:400;color:var(--slp-muted)}
+.slp-dashboard .slp-compare-table tr.slp-differs{background:color-mix(in srgb,#E69F00 22%,Canvas)}
+.slp-dashboard .slp-compare-table tr.slp-differs :is(th,td){color:CanvasText;font-weight:600}
+.slp-dashboard .slp-differs-mark{color:#A85300}
+@media (prefers-color-scheme:dark){.slp-dashboard .slp-differs-mark{color:#F5C04A}}
+.slp-dashboard .slp-run-key{display:inline-flex;align-items:center;gap:4px;white-space:nowrap;vertical-align:middle}
+.slp-dashboard .slp-run-id{display:block}
+.slp-dashboard .slp-only-in{margin:8px 0;font-size:.85rem}
+.slp-dashboard .slp-only-in ul{margin:4px 0;padding-left:0;list-style:none}
+.slp-dashboard .slp-layer-list{font-family:ui-monospace,monospace;font-size:.8rem}
+.slp-dashboard .slp-compare section>*+*{margin-top:12px}
+.slp-dashboard .slp-difference-map figcaption{margin:0 0 4px;font-size:.85rem}
 `

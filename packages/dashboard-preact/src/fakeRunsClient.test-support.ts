@@ -1,5 +1,5 @@
 // What the dashboard's unit tests share: a RunsClient whose answers and streams the test drives, and a tiny run.
-import { RunStore, layerHistory, runOverview, type LayerHistory, type RunOverview, type RunRecord, type SampleRecord, type WireRecord } from '@sparselab-profiler/core'
+import { RunStore, layerHistory, runOverview, type Flag, type LayerHistory, type RunOverview, type RunRecord, type SampleRecord, type WireRecord } from '@sparselab-profiler/core'
 import type { Schedule } from './nextFrame.js'
 import type { RunsClient } from './runsClient.js'
 
@@ -20,12 +20,13 @@ export const sample = (seq: number, nnz = seq % 17): SampleRecord => ({
 export function serverViews(records: readonly WireRecord[], layer = 'fc1'): { overview: RunOverview; history: LayerHistory } {
   const store = new RunStore({ now: () => 0 })
   store.ingest(records)
-  const snapshot = store.snapshot(RUN)!
+  const snapshot = store.snapshot(records[0]?.run ?? RUN)!
   return JSON.parse(JSON.stringify({ overview: runOverview(snapshot, 300), history: layerHistory(snapshot, layer, 500) }))
 }
 
 /** An open SSE stream of the fake client: the test writes its events. */
 export interface FakeStream {
+  run: string
   after: number
   signal: AbortSignal | undefined
   send(record: WireRecord): void
@@ -54,24 +55,30 @@ export async function until(condition: () => boolean): Promise<void> {
   }
 }
 
-/** A client answering overviews and layer histories with what the test hands it, and recording every stream it opens. */
-export function fakeRunsClient(answers: { overview?: () => Promise<RunOverview>; layerHistory?: (layer: string) => Promise<LayerHistory> }) {
+/** A client answering overviews, layer histories and flags with what the test hands it, and recording every stream it opens and every export asked. */
+export function fakeRunsClient(answers: {
+  overview?: (run: string) => Promise<RunOverview>
+  layerHistory?: (layer: string, run: string) => Promise<LayerHistory>
+  flags?: (run: string) => Promise<Flag[]>
+}) {
   const streams: FakeStream[] = []
+  const exports: ({ kind: 'run' } & Parameters<RunsClient['exportReport']>[0] | { kind: 'compare' } & Parameters<RunsClient['exportCompareReport']>[0])[] = []
   const encoder = new TextEncoder()
   const client: RunsClient = {
     listRuns: async () => [],
-    overview: () => answers.overview?.() ?? Promise.reject(new Error('no overview')),
-    layerHistory: (_run, layer) => answers.layerHistory?.(layer) ?? Promise.reject(new Error('no layer history')),
-    flags: async () => [],
-    stream: async (_run, { after, signal }) => {
+    overview: (run) => answers.overview?.(run) ?? Promise.reject(new Error('no overview')),
+    layerHistory: (run, layer) => answers.layerHistory?.(layer, run) ?? Promise.reject(new Error('no layer history')),
+    flags: (run) => answers.flags?.(run) ?? Promise.resolve([]),
+    stream: async (run, { after, signal }) => {
       let controller!: ReadableStreamDefaultController<Uint8Array>
       const body = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) })
       signal?.addEventListener('abort', () => controller.error(signal.reason))
       const write = (text: string) => controller.enqueue(encoder.encode(text))
-      streams.push({ after, signal, send: (record) => write(`id: ${record.seq}\ndata: ${JSON.stringify(record)}\n\n`), reset: () => write('event: reset\ndata: \n\n') })
+      streams.push({ run, after, signal, send: (record) => write(`id: ${record.seq}\ndata: ${JSON.stringify(record)}\n\n`), reset: () => write('event: reset\ndata: \n\n') })
       return body as NonNullable<Response['body']>
     },
-    exportReport: async () => new Blob([]),
+    exportReport: async (request) => (exports.push({ kind: 'run', ...request }), new Blob([])),
+    exportCompareReport: async (request) => (exports.push({ kind: 'compare', ...request }), new Blob([])),
   }
-  return { client, streams }
+  return { client, streams, exports }
 }

@@ -51,6 +51,16 @@ describe('runsClient against the server app', () => {
     expect(await report.text()).toContain('<title>Nightly</title>')
   })
 
+  test('exports the compare report of two runs as HTML', async () => {
+    const { store, client } = served('s3cret')
+    const other = (r: WireRecord): WireRecord => ({ ...r, run: 'run-2' })
+    store.ingest([runRecord, sample(1), sample(2)].map(other))
+    const report = await client.exportCompareReport({ run: RUN, compare: ['run-2'], align: 'step', title: 'A vs B' })
+    expect(report.type).toMatch(/^text\/html/)
+    expect(await report.text()).toContain('<title>A vs B</title>')
+    await expect(client.exportCompareReport({ run: RUN, compare: ['nope'], align: 'step', title: 'T' })).rejects.toThrow('no run nope')
+  })
+
   test("rejects with the server's error: an unknown run, a missing layer, a wrong token", async () => {
     const { client } = served('s3cret')
     await expect(client.overview('nope')).rejects.toThrow('no run nope')
@@ -92,6 +102,21 @@ describe('runsClient requests', () => {
       { url: 'http://lab:8080/api/runs/a.b/layer?name=fc1', method: 'GET', headers: auth, cache: 'no-store', body: undefined },
       { url: 'http://lab:8080/stream?run=a.b', method: 'GET', headers: { ...auth, Accept: 'text/event-stream', 'Last-Event-ID': '41' }, cache: 'no-store', body: undefined },
       { url: 'http://lab:8080/export', method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, cache: undefined, body: '{"run":"a.b","title":"T","sections":["csv"]}' },
+    ])
+  })
+
+  test('the compare report: POST /export with the compared runs and their alignment beside the run, as JSON', async () => {
+    const { calls, client } = recorded(() => new Response('<html></html>', { headers: { 'Content-Type': 'text/html' } }))
+    const report = await client.exportCompareReport({ run: 'a.b', compare: ['c', 'd'], align: 'fraction', title: 'A vs B' })
+    expect(await report.text()).toBe('<html></html>')
+    expect(calls).toEqual([
+      {
+        url: 'http://lab:8080/export',
+        method: 'POST',
+        headers: { Authorization: 'Bearer t0k', 'Content-Type': 'application/json' },
+        cache: undefined,
+        body: '{"run":"a.b","compare":["c","d"],"align":"fraction","title":"A vs B"}',
+      },
     ])
   })
 

@@ -1,4 +1,4 @@
-import type { Flag, LayerHistory, ReportSection, RunOverview, RunSummary } from '@sparselab-profiler/core'
+import type { Flag, LayerHistory, ReportSection, RunOverview, RunSummary, StepAlignment } from '@sparselab-profiler/core'
 
 export interface RunsClientOptions {
   /** Server base URL, e.g. `http://127.0.0.1:8080`. @default '' (the page's own origin) */
@@ -26,6 +26,8 @@ export interface RunsClient {
   stream(run: string, options: { after: number; signal?: AbortSignal }): Promise<NonNullable<Response['body']>>
   /** `POST /export` (JSON): the run's report as one HTML file. */
   exportReport(request: { run: string; title: string; sections: readonly ReportSection[] }): Promise<Blob>
+  /** `POST /export` (JSON `{run, compare, align, title}`): the compare report of `run` (A) and the runs of `compare` as one HTML file. */
+  exportCompareReport(request: { run: string; compare: readonly string[]; align: StepAlignment; title: string }): Promise<Blob>
 }
 
 /**
@@ -67,6 +69,10 @@ export function runsClient(options: RunsClientOptions = {}): RunsClient {
     },
     exportReport: async ({ run, title, sections }) => {
       const body = JSON.stringify({ run, title, sections })
+      return (await request('/export', 'export', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body })).blob()
+    },
+    exportCompareReport: async ({ run, compare, align, title }) => {
+      const body = JSON.stringify({ run, compare, align, title })
       return (await request('/export', 'export', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body })).blob()
     },
   }

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, test } from 'vitest'
 import * as vega from 'vega'
 import * as vegaLite from 'vega-lite'
-import { REPORT_SECTIONS, RunStore, buildReport, parseNdjson, type RunSnapshot, type VegaLiteSpec, type WireRecord } from '@sparselab-profiler/core'
+import { REPORT_SECTIONS, RunStore, buildCompareReport, buildReport, parseNdjson, type RunSnapshot, type VegaLiteSpec, type WireRecord } from '@sparselab-profiler/core'
 import { VALID_TEXT as vectorsText } from '../../../test/support/vectors.js'
 
 // Golden SVGs of every report spec for fixed fixture runs. After a deliberate change to a chart, run
@@ -60,10 +60,13 @@ async function toSvg(spec: VegaLiteSpec): Promise<string> {
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' })
   const svg = await view.toSVG()
   view.finalize()
-  // Vega numbers clip paths across every view of the process: renumber them per SVG, so a golden does not
-  // depend on which charts were rendered before it
-  const ids = new Map<string, string>()
-  return svg.replace(/clip\d+/g, (id) => ids.get(id) ?? (ids.set(id, `clip${ids.size}`), ids.get(id)!))
+  // Vega numbers clip paths and gradients across every view of the process: renumber them per SVG, so a golden
+  // does not depend on which charts were rendered before it
+  const renumber = (text: string, pattern: RegExp, prefix: string) => {
+    const ids = new Map<string, string>()
+    return text.replace(pattern, (id) => ids.get(id) ?? (ids.set(id, `${prefix}${ids.size}`), ids.get(id)!))
+  }
+  return renumber(renumber(svg, /clip\d+/g, 'clip'), /gradient_\d+/g, 'gradient_')
 }
 
 const FIXTURES = { vectors: vectorsRun, 'many-layers': manyLayersRun }
@@ -73,6 +76,76 @@ describe.each(Object.entries(FIXTURES))('report charts of the %s fixture match t
   test.each(report.charts.map((c) => [c.id, c]))('%s', async (id, chart) => {
     const svg = await toSvg(chart.spec)
     const file = `${GOLDEN}${fixture}-${id}.svg`
+    if (UPDATE || !existsSync(file)) {
+      if (!UPDATE) throw new Error(`no golden SVG ${file}: run npm run golden:update and review it`)
+      mkdirSync(GOLDEN, { recursive: true })
+      writeFileSync(file, svg)
+    }
+    expect(svg).toBe(readFileSync(file, 'utf8'))
+    expect(svg).toMatch(/<path/) // marks were drawn
+  })
+})
+
+/**
+ * One run of a comparison: `layers` of 256 weights sampled every 10 steps to `steps`, each pruned from dense by
+ * `rate` weights per sample to a floor of 32, with an update every 50 steps on every layer rewiring `rewire`
+ * connections, and histograms whose range widens by `widen` over the run (so the runs' bins differ).
+ */
+function comparedRun(run: string, options: { layers: string[]; steps: number; rate: number; rewire: number; dropFraction: number; widen: number }): RunSnapshot {
+  const { layers, steps, rate, rewire, dropFraction, widen } = options
+  const records: WireRecord[] = [
+    { type: 'run', run, seq: 0, name: `SET drop ${dropFraction}`, started: 0, schema: 1, host: 'fixture-host', profiler: 'sparselab-profiler 0.1.0',
+      algorithm: { name: 'SET', params: { sparsity: 0.8, drop_fraction: dropFraction } },
+      layers: layers.map((name) => ({ name, shape: [16, 16], numel: 256, dtype: 'float32', format: 'dense', mask_source: 'inferred_zeros' })), sampler: { every: 10 } },
+  ]
+  for (let step = 0; step <= steps; step += 10) {
+    if (step > 0 && step % 50 === 0)
+      for (const name of layers)
+        for (const op of ['drop', 'grow'] as const)
+          records.push({ type: 'event', run, seq: records.length, step, time: step, layer: name, op, count: rewire, exact: true, algorithm: 'SET', requested: null, rows: null })
+    records.push({
+      type: 'sample', run, seq: records.length, step, time: step, cost_ms: 1, step_ms: 10,
+      layers: layers.map((name, i) => {
+        const nnz = Math.max(32, 256 - rate * (i + 1) * (step / 10))
+        const spread = 1 + (widen * step) / steps + i / 10
+        const hist = { lo: -spread, hi: spread, counts: [Math.floor(nnz / 4), nnz - Math.floor(nnz / 4) - Math.floor(nnz / 8), Math.floor(nnz / 8), 0] }
+        return { name, nnz, numel: 256, sparsity: 1 - nnz / 256, bytes: 1024, dense_bytes: 1024, hist, nonfinite: 0 }
+      }),
+    })
+  }
+  records.push({ type: 'end', run, seq: records.length, step: steps, time: steps, status: 'finished' })
+  return snapshotOf(records)
+}
+
+const LAYERS = ['fc1', 'fc2', 'head']
+const MANY = Array.from({ length: 14 }, (_, i) => `block${i}.conv`)
+/** Each fixture: the runs, the alignment, and the per-layer charts kept (those of the first layers). */
+const COMPARE_FIXTURES = {
+  // two runs of different length, by step; B has a layer A lacks
+  pair: {
+    runs: () => [
+      comparedRun('fixture-a', { layers: LAYERS, steps: 200, rate: 3, rewire: 6, dropFraction: 0.3, widen: 1 }),
+      comparedRun('fixture-b', { layers: [...LAYERS, 'extra'], steps: 300, rate: 2, rewire: 9, dropFraction: 0.5, widen: 2 }),
+    ],
+    alignment: 'step' as const,
+  },
+  // three runs past the heatmap threshold, by fraction of training: whole-model overlays, heatmap differences
+  many: {
+    runs: () => [
+      comparedRun('fixture-many-a', { layers: MANY, steps: 100, rate: 1, rewire: 4, dropFraction: 0.3, widen: 1 }),
+      comparedRun('fixture-many-b', { layers: MANY, steps: 200, rate: 1, rewire: 2, dropFraction: 0.1, widen: 0.5 }),
+      comparedRun('fixture-many-c', { layers: MANY, steps: 100, rate: 3, rewire: 8, dropFraction: 0.5, widen: 2 }),
+    ],
+    alignment: 'fraction' as const,
+  },
+}
+
+describe.each(Object.entries(COMPARE_FIXTURES))('compare report charts of the %s fixture match their golden SVG', (fixture, { runs, alignment }) => {
+  const report = buildCompareReport(runs(), { alignment })
+  const kept = report.charts.filter((c) => !c.small || c.layer === report.sharedLayers[0] || c.layer === report.sharedLayers[1])
+  test.each(kept.map((c) => [c.id, c]))('%s', async (id, chart) => {
+    const svg = await toSvg(chart.spec)
+    const file = `${GOLDEN}compare-${fixture}-${id}.svg`
     if (UPDATE || !existsSync(file)) {
       if (!UPDATE) throw new Error(`no golden SVG ${file}: run npm run golden:update and review it`)
       mkdirSync(GOLDEN, { recursive: true })

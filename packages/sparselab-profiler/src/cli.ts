@@ -15,7 +15,7 @@ import {
   type StepAlignment,
   type SummaryRow,
 } from '@sparselab-profiler/core'
-import { exportRunLog } from '@sparselab-profiler/export'
+import { exportCompareLog, exportRunLog } from '@sparselab-profiler/export'
 import { JOURNAL_FILE, RECORDS_FILE, readRunFolder } from '@sparselab-profiler/runlog'
 import { startServer } from './index.js'
 import { untilStopped } from './untilStopped.js'
@@ -36,6 +36,11 @@ Commands:
   export <run dir | records.ndjson> -o report.html [--title "..."]
                                 write one self-contained HTML report (from a run dir: the longer of
                                 the trainer's records.ndjson and the server's received.ndjson)
+  export <run A> <run B> [up to 4 runs] -o compare.html [--align step|fraction] [--title "..."]
+                                write one self-contained compare report: the runs side by side, their
+                                sparsity and churn overlaid (a dash per run) with differences from A,
+                                per shared layer its weights on shared bins, each run's flags
+                                (--align: by training step, the default, or fraction of each run)
   check <run dir | records.ndjson> [--json] [--fail-on info|warning|critical|never]
         [--flag-threshold name=value]...
                                 print the run's flags (docs/flags.md) and exit 1 when one is at or above
@@ -86,14 +91,19 @@ const serve: Command = async (args, assets) => {
   return 0
 }
 
+const ALIGNMENTS: readonly StepAlignment[] = ['step', 'fraction']
+
 const exportCommand: Command = async (args, assets) => {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { output: { type: 'string', short: 'o' }, title: { type: 'string' } },
+    options: { output: { type: 'string', short: 'o' }, title: { type: 'string' }, align: { type: 'string' } },
   })
-  const [source] = positionals
-  if (!source || positionals.length > 1) throw new Error(`export takes one run directory or records.ndjson\n\n${USAGE}`)
+  if (!positionals.length || positionals.length > MAX_COMPARED_RUNS)
+    throw new Error(`export takes one run directory or records.ndjson, or 2 to ${MAX_COMPARED_RUNS} to compare, got ${positionals.length}\n\n${USAGE}`)
+  if (positionals.length > 1) return exportComparison(positionals, values, assets)
+  if (values.align !== undefined) throw new Error(`--align lines up compared runs: give export 2 to ${MAX_COMPARED_RUNS} runs`)
+  const [source] = positionals as [string]
   const folder = statSync(source).isDirectory()
   const output = values.output ?? join(folder ? source : dirname(source), 'report.html')
   const large = folder || statSync(source).size > 5 * 2 ** 20
@@ -103,6 +113,23 @@ const exportCommand: Command = async (args, assets) => {
   if (large) console.error(`Rendering ${snapshot.samples.length} samples of ${snapshot.run.layers.length} layers…`)
   writeFileSync(output, exportRunLog(snapshot, { libraries: assets().vegaLibraries, title: values.title }))
   console.log(`Report written: ${resolve(output)} (${Math.round(statSync(output).size / 1024)} KiB)`)
+  return 0
+}
+
+/** `export A B …`: the compare report of 2 to MAX_COMPARED_RUNS runs, `compare.html` in the working directory unless -o. */
+async function exportComparison(sources: string[], values: { output?: string; title?: string; align?: string }, assets: () => ProfilerAssets): Promise<number> {
+  const alignment = (values.align ?? 'step') as StepAlignment
+  if (!ALIGNMENTS.includes(alignment)) throw new Error(`--align must be ${ALIGNMENTS.join(' or ')}, got ${values.align}`)
+  const snapshots = []
+  for (const source of sources) {
+    console.error(`Reading ${source}…`)
+    const snapshot = await readRunFolder(source)
+    if (!snapshot) throw new Error(`${source}: no ${RECORDS_FILE} or ${JOURNAL_FILE} with records`)
+    snapshots.push(snapshot)
+  }
+  const output = values.output ?? 'compare.html'
+  writeFileSync(output, exportCompareLog(snapshots, { libraries: assets().vegaLibraries, title: values.title, alignment }))
+  console.log(`Compare report written: ${resolve(output)} (${Math.round(statSync(output).size / 1024)} KiB)`)
   return 0
 }
 
