@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import atexit
+import importlib
+import importlib.util
 import os
 import socket
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -42,6 +45,7 @@ from .topology import (
     hook_rigl_torch_scheduler,
     hook_sparselab_algorithm,
 )
+from .wandb_forward import DEFAULT_MAX_LAYERS, WandbForwarder
 
 
 class SparsityProfilerCallback:
@@ -73,6 +77,9 @@ class SparsityProfilerCallback:
         flag_thresholds: this run's thresholds for the flag rules, over the defaults, e.g. ``{"drift": 0.1}``
             (names, defaults and meaning in docs/flags.md); carried in the run record, so the dashboard, the
             report and ``sparselab-profiler check`` all apply them. Default: the defaults.
+        wandb: forward each sample into the user's own W&B run (keys under ``sparselab/``, on the user's own
+            commits: see wandb_forward.py) and add these settings to its config under ``sparselab``. ``None``:
+            when ``wandb.run`` exists on rank 0 at attach; ``True``: require it; ``False``: never. Default None.
 
     Example:
         >>> profiler = SparsityProfilerCallback(every=10)
@@ -107,6 +114,7 @@ class SparsityProfilerCallback:
         report: Optional[bool] = None,
         metrics: Optional[Mapping[str, MetricFn]] = None,
         flag_thresholds: Optional[Mapping[str, float]] = None,
+        wandb: Optional[bool] = None,
     ):
         every = positive_int("every", every)
         bins = positive_int("bins", bins, MAX_HISTOGRAM_BINS)  # the server rejects larger histograms
@@ -128,6 +136,10 @@ class SparsityProfilerCallback:
         self.flag_thresholds = flag_thresholds_option(flag_thresholds)
         self.report = report if report is not None else os.environ.get("SPARSELAB_PROFILER_REPORT", "1") != "0"
         self._metrics = PluginMetrics(metrics)
+        if wandb and not _wandb_installed():
+            raise ImportError("wandb=True needs the wandb package: pip install wandb")
+        self.wandb = wandb
+        self._wandb: Optional[WandbForwarder] = None  # rank 0 only, once attached to a live run
         self._recorder: Optional[RunRecorder] = None  # rank 0 only: the others measure but never record
         self._tracker: Optional[LayerTracker] = None
         self._sources: list[LayerSource] = []
@@ -308,10 +320,29 @@ class SparsityProfilerCallback:
         ))
         for metric in self._metrics.limits:
             self._declare_metric(metric)
+        if self._recorder is not None:
+            self._attach_wandb(name)
         self._sample()
         if self._recorder is not None:
             self._recorder.start()
         atexit.register(self._close_at_exit)
+
+    def _attach_wandb(self, name: str) -> None:
+        if self.wandb is False:
+            return
+        wandb = sys.modules.get("wandb") if self.wandb is None else importlib.import_module("wandb")  # None: only if the user imported it
+        run = getattr(wandb, "run", None)
+        if run is None:
+            if self.wandb:
+                warnings.warn("SparseLab Profiler: wandb=True but there is no wandb.run at attach; call wandb.init() "
+                              "before attach() to forward samples.", RuntimeWarning, stacklevel=5)
+            return
+        self._wandb = WandbForwarder(run, settings={
+            "run": self.run_id, "name": name, "every": self._sampler.base, "overhead_budget": self._sampler.budget,
+            "bins": self.bins, "layer_regex": self.layer_regex, "exclude_regex": self.exclude_regex,
+            "memory_budget_mb": self.memory_budget_bytes / 2**20, "flag_thresholds": self.flag_thresholds,
+            "log_path": str(self.log_path) if self.log_path else None, "wandb_max_layers": DEFAULT_MAX_LAYERS,
+        })
 
     def _declare_metric(self, name: str) -> None:
         above, below = self._metrics.limits[name]
@@ -382,6 +413,8 @@ class SparsityProfilerCallback:
     def _write(self, record: Record) -> None:
         if self._recorder is not None:  # ranks other than 0 measure (collectives need them) but never write
             self._recorder.write(record)
+            if self._wandb is not None and isinstance(record, EventRecord):
+                self._wandb.add_event(record)
 
     def _on_step(self, step: Optional[int], scalars: dict[str, object]) -> None:
         now = time.perf_counter()
@@ -392,6 +425,8 @@ class SparsityProfilerCallback:
             elapsed_ms = (now - self._last_step_time) * 1000
             self._step_ms = elapsed_ms if self._step_ms is None else 0.9 * self._step_ms + 0.1 * elapsed_ms
         self._step = self._step + 1 if step is None else step
+        if self._wandb is not None:
+            self._wandb.pump()  # the user may have committed the W&B row that carries our last sample
         if self._step % self._every_in_force == 0 and self._step != self._last_sampled_step:
             self._sample()
         self._last_step_time = time.perf_counter()
@@ -429,13 +464,16 @@ class SparsityProfilerCallback:
             per_layer = metrics.results()
             for layer in layers:
                 layer.metrics = per_layer.get(layer.name) or None  # no values: no field
-        self._write(SampleRecord(run=self.run_id, seq=0, step=step, time=when, layers=layers, cost_ms=cost_ms,
-                                 step_ms=step_ms, scalars=scalars.results() if scalars else None))
+        sample = SampleRecord(run=self.run_id, seq=0, step=step, time=when, layers=layers, cost_ms=cost_ms,
+                              step_ms=step_ms, scalars=scalars.results() if scalars else None)
+        self._write(sample)
         for source, dropped, grown, regrown in changes:
             for op, count, again in (("drop", dropped, None), ("grow", grown, regrown)):
                 self._write(EventRecord(run=self.run_id, seq=0, step=step, time=when, layer=source.info.name,
                                         op=op, count=count, exact=False, algorithm=source.info.mask_source,
                                         requested=None, regrown=again))
+        if self._wandb is not None:  # after its inferred events, which the row counts
+            self._wandb.forward(sample)
 
     def _follow_model(self, now: float) -> None:
         """Switches every layer whose storage changed since the last sample to the source that reads it
@@ -480,6 +518,8 @@ class SparsityProfilerCallback:
             self._sample()
         self._flush_pending()
         self._write(EndRecord(run=self.run_id, seq=0, step=self._step, time=time.time(), status=status))
+        if self._wandb is not None:
+            self._wandb.close()
 
     def _close_at_exit(self) -> None:
         if not self._closed:
@@ -495,3 +535,7 @@ class SparsityProfilerCallback:
                     step()
             except Exception as error:  # noqa: BLE001 - nothing may escape a shutdown
                 warnings.warn(f"SparseLab Profiler: a shutdown step failed ({type(error).__name__}: {error})", RuntimeWarning, stacklevel=2)
+
+
+def _wandb_installed() -> bool:
+    return importlib.util.find_spec("wandb") is not None

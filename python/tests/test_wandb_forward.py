@@ -1,0 +1,264 @@
+"""Forwarding into the user's own W&B run, checked with the real client in offline mode: the offline run file is
+decoded record by record, and every user row must come back unchanged and every profiler sample exactly once."""
+
+import glob
+import json
+import os
+import struct
+import time
+import warnings
+
+import pytest
+import torch
+from torch import nn
+
+from conftest import read_log
+from sparselab_profiler import SparsityProfilerCallback
+from sparselab_profiler.records import EventRecord, Histogram, LayerSample, SampleRecord
+from sparselab_profiler.wandb_forward import merge_bins, wandb_row
+
+wandb = pytest.importorskip("wandb")
+from wandb.proto import wandb_internal_pb2  # noqa: E402
+
+USER_KEYS = {"loss", "epoch_loss", "train/loss"}
+
+
+def history_rows(run) -> list[dict]:
+    """The history rows of an offline run file, values decoded from JSON. The file is a LevelDB-style log (as
+    W&B's datastore writes it): a 7-byte header, then 32 KiB blocks of records, each a 7-byte header (crc32,
+    length, kind: 1 full, 2 first, 3 middle, 4 last) and a piece of one protobuf `Record`."""
+    [path] = glob.glob(os.path.join(os.path.dirname(run.dir), "*.wandb"))
+    for _ in range(300):  # the W&B service may still be writing when finish() returns
+        rows, done = read_records(open(path, "rb").read())
+        if done:
+            return rows
+        time.sleep(0.05)
+    raise AssertionError(f"{path} has no exit record")
+
+
+def read_records(data: bytes) -> tuple[list[dict], bool]:
+    assert data[:4] == b":W&B"
+    done = False
+    pos, piece, rows = 7, b"", []
+    while pos + 7 <= len(data):
+        left = 32768 - pos % 32768
+        if left < 7:
+            pos += left
+            continue
+        _, length, kind = struct.unpack("<IHB", data[pos:pos + 7])
+        if length == 0 and kind == 0:  # block padding
+            pos += left
+            continue
+        piece += data[pos + 7:pos + 7 + length]
+        pos += 7 + length
+        if kind in (1, 4):
+            record = wandb_internal_pb2.Record()
+            record.ParseFromString(piece)
+            piece = b""
+            done = done or record.WhichOneof("record_type") == "exit"
+            if record.WhichOneof("record_type") == "history":
+                rows.append({item.key or "/".join(item.nested_key): json.loads(item.value_json)
+                             for item in record.history.item})
+    return rows, done
+
+
+@pytest.fixture
+def offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    monkeypatch.setenv("WANDB_CONSOLE", "off")
+    yield tmp_path
+    if wandb.run is not None:
+        wandb.run.finish()
+
+
+# ── the mapping ──────────────────────────────────────────────────────
+
+def layer(name, numel, nnz, counts, lo=-1.0, hi=1.0):
+    return LayerSample(name=name, nnz=nnz, numel=numel, sparsity=1 - nnz / numel, bytes=nnz * 8, dense_bytes=numel * 4,
+                       hist=Histogram(lo=lo, hi=hi, counts=counts), nonfinite=0)
+
+
+def event(step, name, op, count):
+    return EventRecord(run="r", seq=0, step=step, time=0.0, layer=name, op=op, count=count, exact=True,
+                       algorithm="sparselab", requested=None)
+
+
+def test_row_holds_model_totals_and_exact_histograms():
+    sample = SampleRecord(run="r", seq=0, step=30, time=0.0, cost_ms=1.0, step_ms=None, layers=[
+        layer("fc1", 100, 10, [1, 2, 3, 4], lo=-0.5, hi=0.5), layer("fc2", 50, 25, [5, 0, 0, 20])])
+    row = wandb_row(sample, [event(25, "fc1", "drop", 3), event(28, "fc1", "drop", 2), event(28, "fc2", "grow", 7)])
+    assert row["sparselab/step"] == 30
+    assert row["sparselab/model/nnz"] == 35 and row["sparselab/model/sparsity"] == 1 - 35 / 150
+    assert row["sparselab/model/bytes"] == 35 * 8 and row["sparselab/model/dense_bytes"] == 150 * 4
+    assert (row["sparselab/model/drops"], row["sparselab/model/grows"]) == (5, 7)
+    assert (row["sparselab/layer/fc1/drops"], row["sparselab/layer/fc1/grows"]) == (5, 0)
+    assert (row["sparselab/layer/fc2/drops"], row["sparselab/layer/fc2/grows"]) == (0, 7)
+    assert row["sparselab/layer/fc1/nnz"] == 10 and row["sparselab/layer/fc2/sparsity"] == 0.5
+    hist = row["sparselab/layer/fc1/hist"]
+    assert list(hist.histogram) == [1, 2, 3, 4] and list(hist.bins) == [-0.5, -0.25, 0.0, 0.25, 0.5]
+
+
+def test_bins_past_512_merge_pairwise_with_exact_counts():
+    counts = list(range(1024))
+    edges = [i / 1024 for i in range(1025)]
+    merged, merged_edges = merge_bins(counts, edges)
+    assert merged == [2 * i + 2 * i + 1 for i in range(512)] and merged_edges == edges[::2]
+    odd, odd_edges = merge_bins(list(range(1023)), edges[:1024])  # an odd last bin stays alone
+    assert len(odd) == 512 and odd[-1] == 1022 and odd_edges[-2:] == [1022 / 1024, 1023 / 1024]
+    assert sum(odd) == sum(range(1023))
+    sample = SampleRecord(run="r", seq=0, step=1, time=0.0, cost_ms=1.0, step_ms=None,
+                          layers=[layer("big", 10_000, 1024 * 1023 // 2, counts, lo=0.0, hi=1.0)])
+    hist = wandb_row(sample)["sparselab/layer/big/hist"]  # wandb.Histogram itself rejects more than 512 bins
+    assert list(hist.histogram) == merged and list(hist.bins) == pytest.approx(merged_edges, abs=1e-15)
+
+
+def test_only_the_largest_layers_get_keys_the_rest_count_in_totals():
+    sizes = {"a": 10, "b": 40, "c": 30, "d": 20, "e": 40}
+    sample = SampleRecord(run="r", seq=0, step=1, time=0.0, cost_ms=1.0, step_ms=None,
+                          layers=[layer(name, n, n // 2, [n // 2]) for name, n in sizes.items()])
+    row = wandb_row(sample, max_layers=3)
+    kept = {key.split("/")[2] for key in row if key.startswith("sparselab/layer/")}
+    assert kept == {"b", "e", "c"}
+    assert row["sparselab/model/nnz"] == sum(n // 2 for n in sizes.values())
+
+
+# ── the user's logging patterns, in offline mode ─────────────────────
+
+def train(pattern: str, every: int, steps: int, tmp_path):
+    """Trains a small model with the profiler forwarding into a fresh offline run, logging as `pattern` does;
+    returns the decoded rows, the rows the user logged as (their _step, their keys) and the run log."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 4))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    run = wandb.init(project="sparselab-test")
+    if pattern == "lightning":  # what Lightning's WandbLogger declares
+        run.define_metric("trainer/global_step")
+        run.define_metric("*", step_metric="trainer/global_step", step_sync=True)
+    logged = []
+    profiler = SparsityProfilerCallback(every=every, logdir=tmp_path / "runs", server=None, overhead_budget=None,
+                                        report=False, wandb=True)
+    profiler.attach(model)
+    assert run.config["sparselab"]["every"] == every
+    for step in range(1, steps + 1):
+        x = torch.randn(32, 16)
+        loss = model(x).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        with torch.no_grad():  # prune and regrow a few weights, so the inferred drop/grow counts are not zero
+            model[0].weight.view(-1)[torch.randperm(128)[:step % 7 + 3]] = 0
+        value = round(loss.item(), 6)
+        if pattern == "implicit":
+            run.log({"loss": value})
+            logged.append((step - 1, {"loss": value}))
+        elif pattern == "explicit":
+            run.log({"loss": value}, step=step)
+            logged.append((step, {"loss": value}))
+        elif pattern == "lightning":
+            run.log({"train/loss": value, "trainer/global_step": step})
+            logged.append((step - 1, {"train/loss": value, "trainer/global_step": step}))
+        profiler.step(loss=loss)
+        if pattern == "epoch" and step % 4 == 0:
+            run.log({"epoch_loss": value}, step=step // 4 - 1)
+            logged.append((step // 4 - 1, {"epoch_loss": value}))
+    profiler.close()
+    run.finish()
+    return history_rows(run), logged, read_log(profiler.log_path)
+
+
+@pytest.mark.parametrize("pattern, every", [("implicit", 2), ("explicit", 3), ("epoch", 2), ("never", 2),
+                                            ("lightning", 1)])
+def test_user_rows_are_unchanged_and_every_sample_arrives(offline, pattern, every):
+    rows, logged, records = train(pattern, every, steps=12, tmp_path=offline)
+
+    user_rows = [row for row in rows if USER_KEYS & row.keys()]
+    assert [(row["_step"], {k: row[k] for k in keys}) for row, (_, keys) in zip(user_rows, logged)] == logged
+    assert len(user_rows) == len(logged)
+    assert [row["_step"] for row in rows] == sorted({row["_step"] for row in rows})  # no _step twice
+
+    samples = [r for r in records if r["type"] == "sample"]
+    assert len(samples) >= steps_sampled(12, every)
+    ours = [row for row in rows if "sparselab/step" in row]
+    assert [row["sparselab/step"] for row in ours] == [s["step"] for s in samples]  # each once, in order
+    drops = {}
+    for r in records:
+        if r["type"] == "event" and r["op"] == "drop":
+            drops[(r["step"], r["layer"])] = drops.get((r["step"], r["layer"]), 0) + r["count"]
+    for row, sample in zip(ours, samples):
+        assert row["sparselab/model/nnz"] == sum(l["nnz"] for l in sample["layers"])
+        for l in sample["layers"]:
+            key = f"sparselab/layer/{l['name']}/"
+            n, lo, hi = len(l["hist"]["counts"]), l["hist"]["lo"], l["hist"]["hi"]
+            assert row[key + "hist/values"] == l["hist"]["counts"]
+            assert row[key + "hist/bins"] == pytest.approx([lo + (hi - lo) * i / n for i in range(n + 1)], abs=1e-12)
+            assert row[key + "nnz"] == l["nnz"] and row[key + "sparsity"] == l["sparsity"]
+            assert row[key + "drops"] == drops.get((sample["step"], l["name"]), 0)
+    assert any(row["sparselab/model/drops"] > 0 for row in ours)
+
+
+def steps_sampled(steps: int, every: int) -> int:
+    return 1 + steps // every  # at attach, then every `every` steps
+
+
+def test_wandb_none_forwards_only_into_a_live_run(offline):
+    model = nn.Linear(4, 4)
+    with SparsityProfilerCallback(logdir=offline / "a", server=None, report=False) as profiler:
+        profiler.attach(model)
+    assert profiler._wandb is None
+    run = wandb.init(project="sparselab-test")
+    with SparsityProfilerCallback(logdir=offline / "b", server=None, report=False, wandb=False) as profiler:
+        profiler.attach(model)
+    assert profiler._wandb is None
+    with SparsityProfilerCallback(logdir=offline / "c", server=None, report=False) as profiler:
+        profiler.attach(model)
+    run.finish()
+    assert [row["sparselab/step"] for row in history_rows(run)] == [0]
+
+
+def test_wandb_true_without_a_run_warns_and_profiles_on(offline):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with SparsityProfilerCallback(logdir=offline, server=None, report=False, wandb=True) as profiler:
+            profiler.attach(nn.Linear(4, 4))
+    assert any("no wandb.run" in str(w.message) for w in caught)
+    assert [r["type"] for r in read_log(profiler.log_path)] == ["run", "sample", "end"]
+
+
+class FailingRun:
+    """A run whose log() fails, as a dead W&B service would."""
+
+    _local_step = 0
+    _teardown_hooks = []
+
+    class config(dict):
+        def update(self, values, allow_val_change=False):
+            dict.update(self, values)
+
+    def __init__(self):
+        self.config = FailingRun.config()
+
+    def define_metric(self, *args, **kwargs):
+        pass
+
+    def log(self, row, commit=None):
+        raise ConnectionError("service gone")
+
+
+def test_a_failing_wandb_stops_forwarding_not_profiling(tmp_path, monkeypatch):
+    run = FailingRun()
+    monkeypatch.setattr(wandb, "run", run)
+    model = nn.Linear(4, 4)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with SparsityProfilerCallback(every=1, logdir=tmp_path, server=None, report=False,
+                                      overhead_budget=None) as profiler:
+            profiler.attach(model)
+            for _ in range(3):
+                profiler.step()
+    assert run.config["sparselab"]["every"] == 1
+    assert [str(w.message) for w in caught if "W&B" in str(w.message)] == [
+        "SparseLab Profiler: forwarding to W&B stopped (ConnectionError: service gone); the run log and dashboard "
+        "are unaffected."]
+    assert [r["type"] for r in read_log(profiler.log_path)] == ["run", "sample", "sample", "sample", "sample", "end"]
