@@ -250,12 +250,12 @@ test('the URL restores compared runs and alignment; the picker and the toggle wr
     expect(await page.locator(`.slp-compare-menu input[value="${rb}"]`).isChecked()).toBe(true)
     await page.locator(`.slp-compare-menu input[value="${rb}"]`).uncheck()
     await page.locator('[data-chart="sparsity"]').waitFor()
-    expect(new URL(page.url()).searchParams.getAll('compare')).toEqual([])
+    await expect.poll(() => new URL(page.url()).searchParams.getAll('compare')).toEqual([])
     await page.locator(`.slp-compare-menu input[value="${RENAMED}"]`).check()
     await page.locator(`.slp-compare-menu input[value="${rb}"]`).check()
-    await page.locator('.slp-compare').waitFor()
-    expect(new URL(page.url()).searchParams.getAll('compare')).toEqual([RENAMED, rb])
-    expect(await page.locator('.slp-compare').getAttribute('data-compare-runs')).toBe('3')
+    // the view is already up with two runs after the first tick: wait for the second to land
+    await expect.poll(() => new URL(page.url()).searchParams.getAll('compare')).toEqual([RENAMED, rb])
+    await expect.poll(() => page.locator('.slp-compare').getAttribute('data-compare-runs')).toBe('3')
   } finally {
     await close()
   }
