@@ -1,11 +1,6 @@
 """Forwarding into the user's own W&B run, checked with the real client in offline mode: the offline run file is
 decoded record by record, and every user row must come back unchanged and every profiler sample exactly once."""
 
-import glob
-import json
-import os
-import struct
-import time
 import warnings
 
 import pytest
@@ -16,61 +11,9 @@ from conftest import read_log
 from sparselab_profiler import SparsityProfilerCallback
 from sparselab_profiler.records import EventRecord, Histogram, LayerSample, SampleRecord
 from sparselab_profiler.wandb_forward import merge_bins, wandb_row
-
-wandb = pytest.importorskip("wandb")
-from wandb.proto import wandb_internal_pb2  # noqa: E402
+from wandb_offline import history_rows, offline, wandb  # noqa: F401 - offline is a fixture
 
 USER_KEYS = {"loss", "epoch_loss", "train/loss"}
-
-
-def history_rows(run) -> list[dict]:
-    """The history rows of an offline run file, values decoded from JSON. The file is a LevelDB-style log (as
-    W&B's datastore writes it): a 7-byte header, then 32 KiB blocks of records, each a 7-byte header (crc32,
-    length, kind: 1 full, 2 first, 3 middle, 4 last) and a piece of one protobuf `Record`."""
-    [path] = glob.glob(os.path.join(os.path.dirname(run.dir), "*.wandb"))
-    for _ in range(300):  # the W&B service may still be writing when finish() returns
-        rows, done = read_records(open(path, "rb").read())
-        if done:
-            return rows
-        time.sleep(0.05)
-    raise AssertionError(f"{path} has no exit record")
-
-
-def read_records(data: bytes) -> tuple[list[dict], bool]:
-    assert data[:4] == b":W&B"
-    done = False
-    pos, piece, rows = 7, b"", []
-    while pos + 7 <= len(data):
-        left = 32768 - pos % 32768
-        if left < 7:
-            pos += left
-            continue
-        _, length, kind = struct.unpack("<IHB", data[pos:pos + 7])
-        if length == 0 and kind == 0:  # block padding
-            pos += left
-            continue
-        piece += data[pos + 7:pos + 7 + length]
-        pos += 7 + length
-        if kind in (1, 4):
-            record = wandb_internal_pb2.Record()
-            record.ParseFromString(piece)
-            piece = b""
-            done = done or record.WhichOneof("record_type") == "exit"
-            if record.WhichOneof("record_type") == "history":
-                rows.append({item.key or "/".join(item.nested_key): json.loads(item.value_json)
-                             for item in record.history.item})
-    return rows, done
-
-
-@pytest.fixture
-def offline(tmp_path, monkeypatch):
-    monkeypatch.setenv("WANDB_MODE", "offline")
-    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
-    monkeypatch.setenv("WANDB_SILENT", "true")
-    monkeypatch.setenv("WANDB_CONSOLE", "off")
-    yield tmp_path
-    if wandb.run is not None:
-        wandb.run.finish()
 
 
 # ── the mapping ──────────────────────────────────────────────────────

@@ -4,6 +4,7 @@
  * python/tests/conftest.py. Reads files only: no other side effects, so any test may import it.
  */
 import { readFileSync } from 'node:fs'
+import type { Flag } from '@sparselab-profiler/core'
 
 const read = (name: string) => readFileSync(new URL(`../vectors/${name}`, import.meta.url), 'utf8')
 
@@ -34,4 +35,23 @@ export interface InvalidVector {
 /** The cases of invalid.ndjson, parsed afresh on each call. */
 export function invalidVectors(): InvalidVector[] {
   return read('invalid.ndjson').trim().split('\n').map((line) => JSON.parse(line) as InvalidVector)
+}
+
+/** One case of wandb.json: a run log's records in order and the W&B rows forwarded from them. */
+export interface WandbVector {
+  name: string
+  every: number
+  max_layers: number
+  records: unknown[]
+  rows: Record<string, unknown>[]
+}
+
+/** The cases of wandb.json (record → W&B row), parsed afresh on each call. */
+export function wandbVectors(): WandbVector[] {
+  return (JSON.parse(read('wandb.json')) as { cases: WandbVector[] }).cases
+}
+
+/** The alert cases of wandb.json: a flag and the title and text of its W&B alert. */
+export function wandbAlertVectors(): { flag: Flag; title: string; text: string }[] {
+  return (JSON.parse(read('wandb.json')) as { alerts: { flag: Flag; title: string; text: string }[] }).alerts
 }

@@ -17,8 +17,10 @@ import {
 } from '@sparselab-profiler/core'
 import { exportCompareLog, exportRunLog } from '@sparselab-profiler/export'
 import { JOURNAL_FILE, RECORDS_FILE, readRunFolder } from '@sparselab-profiler/runlog'
+import { forwardStore } from '@sparselab-profiler/wandb-adapter'
 import { startServer } from './index.js'
 import { untilStopped } from './untilStopped.js'
+import { runFiles, uploadRun, wandbFromEnv } from './wandb.js'
 import { loadProfilerAssets, type ProfilerAssets } from './profilerAssets.js'
 
 const USAGE = `Usage: sparselab-profiler <command> [options]
@@ -33,6 +35,13 @@ Commands:
                                 requests by any other name get 403, against DNS rebinding)
       --flag-threshold drift=0.1  (repeatable: a flag threshold for every run, docs/flags.md;
                                 a run's own flag_thresholds win)
+      --wandb-project P  [--wandb-entity E] [--wandb-group G]
+                                forward every run received to W&B, each as a run of its own (its
+                                rows under sparselab/, critical flags as alerts, at the end its log
+                                and report); W&B from WANDB_BASE_URL and WANDB_API_KEY or ~/.netrc
+  wandb-upload <run dir | records.ndjson> --project P [--entity E] [--group G]
+                                upload a run to W&B as a run of its own, as serve --wandb-project
+                                would have; again, it completes what W&B lacks
   export <run dir | records.ndjson> -o report.html [--title "..."]
                                 write one self-contained HTML report (from a run dir: the longer of
                                 the trainer's records.ndjson and the server's received.ndjson)
@@ -68,11 +77,17 @@ const serve: Command = async (args, assets) => {
       'cors-origin': { type: 'string', multiple: true, default: [] },
       'allowed-host': { type: 'string', multiple: true, default: [] },
       'flag-threshold': { type: 'string', multiple: true, default: [] },
+      'wandb-project': { type: 'string' },
+      'wandb-entity': { type: 'string' },
+      'wandb-group': { type: 'string' },
     },
   })
+  if ((values['wandb-entity'] || values['wandb-group']) && !values['wandb-project']) throw new Error('--wandb-entity and --wandb-group go with --wandb-project')
+  const wandb = values['wandb-project'] ? wandbFromEnv({ project: values['wandb-project'], entity: values['wandb-entity'], group: values['wandb-group'] }) : undefined
   const staleAfterSeconds = Number(values['stale-after'])
   if (!(staleAfterSeconds > 0)) throw new Error(`--stale-after must be a number of seconds above 0, got ${values['stale-after']}`)
   const { dashboard, vegaLibraries } = assets()
+  const flagThresholds = parseFlagThresholds(values['flag-threshold'])
   const server = await startServer({
     dashboard,
     vegaLibraries,
@@ -83,11 +98,31 @@ const serve: Command = async (args, assets) => {
     staleAfterSeconds,
     corsOrigins: values['cors-origin'],
     allowedHosts: values['allowed-host'],
-    flagThresholds: parseFlagThresholds(values['flag-threshold']),
+    flagThresholds,
   })
-  console.log(`SparseLab Profiler dashboard: ${server.url}/`)
+  const forwarding = wandb && forwardStore(server.store, { ...wandb, flagThresholds, finalFiles: (run) => runFiles(join(values.logdir, run), vegaLibraries) })
+  console.log(`SparseLab Profiler dashboard: ${server.url}/${wandb ? ` (forwarding runs to W&B project ${wandb.project} at ${wandb.api.baseUrl})` : ''}`)
   await untilStopped()
+  await forwarding?.stop()
   await server.close()
+  return 0
+}
+
+const wandbUpload: Command = async (args, assets) => {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { project: { type: 'string' }, entity: { type: 'string' }, group: { type: 'string' } },
+  })
+  const [source] = positionals
+  if (!source || positionals.length > 1 || !values.project) throw new Error(`wandb-upload takes one run directory or records.ndjson and --project\n\n${USAGE}`)
+  const state = await uploadRun(source, wandbFromEnv({ project: values.project, entity: values.entity, group: values.group }), assets().vegaLibraries)
+  if (state.error || !state.run) {
+    console.error(`sparselab-profiler wandb-upload: ${state.error ?? 'no run record in the log'}`)
+    return 1
+  }
+  const { run } = state
+  console.log(`Uploaded ${state.rowsSent} rows${state.alertsSent ? ` and ${state.alertsSent} alerts` : ''} to W&B run ${run.entity}/${run.project}/${run.name}`)
   return 0
 }
 
@@ -269,7 +304,7 @@ function runPython(python: string, args: string[]): Promise<{ code: number; last
   })
 }
 
-const COMMANDS: Record<string, Command> = { serve, export: exportCommand, check, compare, demo }
+const COMMANDS: Record<string, Command> = { serve, export: exportCommand, check, compare, demo, 'wandb-upload': wandbUpload }
 
 export interface MainOptions {
   /** What the server serves and an export inlines. @default read from the installed packages (`loadProfilerAssets`) */

@@ -78,8 +78,12 @@ class SparsityProfilerCallback:
             (names, defaults and meaning in docs/flags.md); carried in the run record, so the dashboard, the
             report and ``sparselab-profiler check`` all apply them. Default: the defaults.
         wandb: forward each sample into the user's own W&B run (keys under ``sparselab/``, on the user's own
-            commits: see wandb_forward.py) and add these settings to its config under ``sparselab``. ``None``:
-            when ``wandb.run`` exists on rank 0 at attach; ``True``: require it; ``False``: never. Default None.
+            commits: see wandb_forward.py) and add these settings to its config under ``sparselab``; at close,
+            save the run log and report into the run and send its flags (summary counts, alerts for critical ones).
+            ``None``: once ``wandb.run`` exists on rank 0, at attach or at a later step (loggers that create it
+            lazily), when the user imported wandb; ``True``: the same, warning when there is none by the first
+            sample after attach; ``False``: never. What was recorded before the run existed is not forwarded.
+            Default None.
 
     Example:
         >>> profiler = SparsityProfilerCallback(every=10)
@@ -140,6 +144,9 @@ class SparsityProfilerCallback:
             raise ImportError("wandb=True needs the wandb package: pip install wandb")
         self.wandb = wandb
         self._wandb: Optional[WandbForwarder] = None  # rank 0 only, once attached to a live run
+        self._wandb_wanted = False  # rank 0, wandb not False, no run yet: look for one at each step
+        self._wandb_warned = False
+        self._wandb_name = ""
         self._recorder: Optional[RunRecorder] = None  # rank 0 only: the others measure but never record
         self._tracker: Optional[LayerTracker] = None
         self._sources: list[LayerSource] = []
@@ -265,6 +272,8 @@ class SparsityProfilerCallback:
         self._shutdown()
         if self.report and self._recorder is not None and not self._disabled:
             self._guard(self._recorder.write_report)
+        if self._wandb is not None and not self._disabled:  # after the report, which it saves into the run
+            self._guard(self._close_wandb)
 
     def __enter__(self) -> "SparsityProfilerCallback":
         return self
@@ -330,19 +339,42 @@ class SparsityProfilerCallback:
     def _attach_wandb(self, name: str) -> None:
         if self.wandb is False:
             return
-        wandb = sys.modules.get("wandb") if self.wandb is None else importlib.import_module("wandb")  # None: only if the user imported it
-        run = getattr(wandb, "run", None)
+        if self.wandb:
+            importlib.import_module("wandb")  # None: only if the user imported it
+        self._wandb_name = name
+        self._wandb_wanted = True
+        self._look_for_wandb_run()
+
+    def _look_for_wandb_run(self) -> None:
+        """Attaches the forwarder once ``wandb.run`` exists: at attach, or at a later step for loggers that create
+        it lazily (Lightning's WandbLogger, HF's WandbCallback). Per step: a dict lookup and a getattr."""
+        run = getattr(sys.modules.get("wandb"), "run", None)
         if run is None:
-            if self.wandb:
-                warnings.warn("SparseLab Profiler: wandb=True but there is no wandb.run at attach; call wandb.init() "
-                              "before attach() to forward samples.", RuntimeWarning, stacklevel=5)
             return
+        self._wandb_wanted = False
         self._wandb = WandbForwarder(run, settings={
-            "run": self.run_id, "name": name, "every": self._sampler.base, "overhead_budget": self._sampler.budget,
-            "bins": self.bins, "layer_regex": self.layer_regex, "exclude_regex": self.exclude_regex,
-            "memory_budget_mb": self.memory_budget_bytes / 2**20, "flag_thresholds": self.flag_thresholds,
-            "log_path": str(self.log_path) if self.log_path else None, "wandb_max_layers": DEFAULT_MAX_LAYERS,
+            "run": self.run_id, "name": self._wandb_name, "every": self._sampler.base,
+            "overhead_budget": self._sampler.budget, "bins": self.bins, "layer_regex": self.layer_regex,
+            "exclude_regex": self.exclude_regex, "memory_budget_mb": self.memory_budget_bytes / 2**20,
+            "flag_thresholds": self.flag_thresholds, "log_path": str(self.log_path) if self.log_path else None,
+            "wandb_max_layers": DEFAULT_MAX_LAYERS,
         })
+
+    def _warn_no_wandb_run(self) -> None:
+        """wandb=True and still no run by the first sample after attach (or at close): once."""
+        if self.wandb and self._wandb_wanted and not self._wandb_warned:
+            self._wandb_warned = True
+            warnings.warn(f"SparseLab Profiler: wandb=True but there is no wandb.run by step {self._step}; samples are "
+                          "forwarded only from when one exists: call wandb.init() (or let your logger create its run) "
+                          "before training.", RuntimeWarning, stacklevel=5)
+
+    def _close_wandb(self) -> None:
+        """The forwarder's close (rows still waiting, per wandb_forward.py), then the run log, the report and the
+        flags into the run while it is live."""
+        self._wandb.close()
+        run_dir = self.log_path.parent
+        files = [path for path in (self.log_path, run_dir / "report.html") if path.is_file()]
+        self._wandb.publish(files, run_dir, self._recorder.read_flags)
 
     def _declare_metric(self, name: str) -> None:
         above, below = self._metrics.limits[name]
@@ -425,9 +457,12 @@ class SparsityProfilerCallback:
             elapsed_ms = (now - self._last_step_time) * 1000
             self._step_ms = elapsed_ms if self._step_ms is None else 0.9 * self._step_ms + 0.1 * elapsed_ms
         self._step = self._step + 1 if step is None else step
+        if self._wandb_wanted:
+            self._look_for_wandb_run()
         if self._wandb is not None:
             self._wandb.pump()  # the user may have committed the W&B row that carries our last sample
         if self._step % self._every_in_force == 0 and self._step != self._last_sampled_step:
+            self._warn_no_wandb_run()
             self._sample()
         self._last_step_time = time.perf_counter()
 
@@ -514,12 +549,14 @@ class SparsityProfilerCallback:
             ))
 
     def _finish(self, status: str) -> None:
+        if self._wandb_wanted:
+            self._look_for_wandb_run()
+            self._warn_no_wandb_run()
         if self._step != self._last_sampled_step:
             self._sample()
         self._flush_pending()
         self._write(EndRecord(run=self.run_id, seq=0, step=self._step, time=time.time(), status=status))
-        if self._wandb is not None:
-            self._wandb.close()
+        # the forwarder closes in close(), after the report (_close_wandb)
 
     def _close_at_exit(self) -> None:
         if not self._closed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import subprocess
@@ -117,3 +118,13 @@ class RunRecorder:
             print(f"SparseLab Profiler: report {target}", flush=True)
         else:
             print(f"SparseLab Profiler: could not write the report ({done.stderr.strip()[:300]}); the run log {self.log_path} is complete.")
+
+    def read_flags(self) -> list[dict]:
+        """The run's flags, as `sparselab-profiler check <run dir> --json` gives them (the CLI of the report).
+        Raises `CliNotFound` where the CLI cannot run here, RuntimeError when check cannot read the run."""
+        run_dir = self.log_path.parent
+        done = subprocess.run([*locate_cli(), "check", str(run_dir), "--json", "--fail-on", "never"],
+                              capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise RuntimeError(f"sparselab-profiler check exited {done.returncode}: {done.stderr.strip()[:300]}")
+        return json.loads(done.stdout)["flags"]

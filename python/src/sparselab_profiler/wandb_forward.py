@@ -27,15 +27,28 @@ counted). Where the client has no such hook (another W&B version), `close` commi
 no user row was committed while the profiler ran, and otherwise leaves them to the run log with a warning.
 A sample written after ``run.finish()`` is not forwarded.
 
+The forwarder attaches once a run exists: at ``attach()`` when there is one, else at the first training step that
+finds one (loggers such as Lightning's ``WandbLogger`` and HF's ``WandbCallback`` create theirs lazily, which may
+come after ``attach()``). What the profiler recorded before then (the sample taken at ``attach()`` among it, and
+the drop/grow events up to then) stays in the run log only: it is not forwarded.
+
+At the profiler's ``close()``, after the report, while the run is still live (before ``run.finish()``), `publish`
+saves the run log (``records.ndjson``) and ``report.html`` into the run's files, puts the count of the run's flags
+per severity (from ``sparselab-profiler check``) into the summary as ``sparselab/flags/<severity>``, and sends
+each critical flag as a W&B alert (at most `MAX_ALERTS`, then one alert for the rest). A failure there prints one
+warning; the run log and the rows already forwarded are unaffected.
+
 Calls come from the training thread only (``wandb.log`` is not thread-safe), and no error escapes: the first one
 prints a warning and stops forwarding, while profiling goes on.
 """
 
 from __future__ import annotations
 
+import glob
 import warnings
 from collections import deque
-from typing import Any, Mapping, Optional, Sequence
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -49,6 +62,11 @@ MAX_WANDB_BINS = 512
 DEFAULT_MAX_LAYERS = 64
 #: Rows waiting for a user commit; past it the oldest is left to the run log (and counted).
 DEFAULT_MAX_PENDING = 10_000
+#: Critical flags sent as alerts of their own at close; one more alert sums up the rest.
+MAX_ALERTS = 10
+#: W&B rejects an alert title of 64 characters or more.
+MAX_TITLE = 63
+SEVERITIES = ("critical", "warning", "info")
 
 
 def merge_bins(counts: Sequence[int], edges: Sequence[float], most: int = MAX_WANDB_BINS) -> tuple[list[int], list[float]]:
@@ -130,6 +148,7 @@ class WandbForwarder:
         >>> forwarder.add_event(event); forwarder.forward(sample)  # at each written record
         >>> forwarder.pump()  # at each training step: places a waiting row once the user committed
         >>> forwarder.close()
+        >>> forwarder.publish([log_path, report_path], run_dir, read_flags)  # after the report, before run.finish()
     """
 
     def __init__(self, run: Any, *, every: int = 1, max_layers: int = DEFAULT_MAX_LAYERS,
@@ -174,6 +193,48 @@ class WandbForwarder:
     def close(self) -> None:
         """Commits the waiting rows when the user never committed one, else counts them as left out."""
         self._safely(self._close)
+
+    @property
+    def live(self) -> bool:
+        """Whether the run still takes data from us: not finished, and forwarding not stopped by an error."""
+        return not (self._broken or self._finished or getattr(self.run, "_is_finished", False))
+
+    def publish(self, files: Sequence[Path], base: Path, read_flags: Callable[[], list[dict]]) -> None:
+        """At close, while the run is live: saves `files` into the run's files (named relative to `base`), and
+        sends the flags `read_flags()` returns (``sparselab-profiler check --json``'s) as summary counts per
+        severity and, for the critical ones, alerts. Never raises: a failure prints one warning."""
+        if not self.live:
+            return
+        problems = {}
+        for what, step in (("files", lambda: self._save(files, base)), ("flags", lambda: self._send_flags(read_flags()))):
+            try:
+                step()
+            except Exception as error:  # noqa: BLE001 - W&B's share of close must never reach the caller
+                problems[what] = f"{type(error).__name__}: {str(error)[:300]}"
+        if problems:
+            warnings.warn(f"SparseLab Profiler: W&B did not get the run's {' or '.join(problems)} at close "
+                          f"({'; '.join(problems.values())}); the run log is complete.", RuntimeWarning, stacklevel=3)
+
+    def _save(self, files: Sequence[Path], base: Path) -> None:
+        for path in files:
+            self.run.save(glob.escape(str(path)), base_path=str(base), policy="now")
+
+    def _send_flags(self, flags: list[dict]) -> None:
+        import wandb
+
+        counts = dict.fromkeys(SEVERITIES, 0)
+        for flag in flags:
+            counts[flag["severity"]] = counts.get(flag["severity"], 0) + 1
+        self.run.summary.update({f"{PREFIX}flags/{severity}": n for severity, n in counts.items()})
+        critical = [flag for flag in flags if flag["severity"] == "critical"]
+        for flag in critical[:MAX_ALERTS]:
+            self.run.alert(title=alert_title(flag), text=alert_text(flag), level=wandb.AlertLevel.ERROR)
+        rest = critical[MAX_ALERTS:]
+        if rest:
+            text = "\n".join(f"{alert_title(flag)[len('SparseLab: '):]}: {flag['message']}" for flag in rest[:50])
+            more = f"\n… and {len(rest) - 50} more" if len(rest) > 50 else ""
+            self.run.alert(title=f"SparseLab: {len(rest)} more critical flags", level=wandb.AlertLevel.ERROR,
+                           text=f"{text}{more}\nAll flags: sparselab-profiler check on the run log (records.ndjson).")
 
     def _safely(self, fn, *args) -> None:
         if self._broken or self._finished:
@@ -240,6 +301,26 @@ class WandbForwarder:
             warnings.warn(f"SparseLab Profiler: {self.left_out} sample(s) were not forwarded to W&B, whose rows "
                           "commit less often than the profiler samples; they are in the run log. Raise `every` "
                           "or log to W&B more often to carry them all.", RuntimeWarning, stacklevel=3)
+
+
+def alert_title(flag: Mapping[str, Any]) -> str:
+    """``SparseLab: <rule> in <layers>`` (the rule alone for a run-wide flag), cut to W&B's limit.
+
+    Example:
+        >>> alert_title({"rule": "non-finite-weights", "layers": ["fc1"]})
+        'SparseLab: non-finite-weights in fc1'
+    """
+    rule = flag["rule"] + (f" ({flag['metric']})" if flag.get("metric") else "")
+    layers = list(flag.get("layers") or [])
+    where = ", ".join(layers[:2]) + (f" and {len(layers) - 2} more" if len(layers) > 2 else "")
+    title = f"SparseLab: {rule}" + (f" in {where}" if where else "")
+    return title if len(title) <= MAX_TITLE else title[:MAX_TITLE - 1] + "…"
+
+
+def alert_text(flag: Mapping[str, Any]) -> str:
+    """The flag's message, where (steps) and its suggested fix."""
+    steps = f"step {flag['to']}" if flag["from"] == flag["to"] else f"steps {flag['from']} to {flag['to']}"
+    return f"{flag['message']} ({steps}).\nFix: {flag['fix']}"
 
 
 def _add_finish_hook(run: Any, call) -> bool:
