@@ -16,7 +16,8 @@ export interface StoreForwarding {
 /**
  * Forwards every run the store receives from now on to W&B, each as a companion run of its own. A run first
  * seen mid-way (the server restarted while it trained) starts from the store's run record and continues the
- * W&B run's history. Storing never waits on W&B.
+ * W&B run's history; what the stopped server had received but not yet sent is not forwarded (the run log
+ * has it). Storing never waits on W&B.
  * @example const forwarding = forwardStore(server.store, { api, project: 'sparse-training' })
  */
 export function forwardStore(store: RunStore, options: ForwardStoreOptions): StoreForwarding {
