@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 
-PACKAGES=(core runlog export server-hono dashboard-preact sparselab-profiler)
+PACKAGES=(core runlog export server-hono dashboard-preact wandb-adapter sparselab-profiler)
 
 # Runs `changeset version` in $1 and writes the CLI's new version into $1's Python distribution.
 version_packages() {

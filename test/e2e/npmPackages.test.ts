@@ -12,7 +12,7 @@ import { REPO, launchChromium, run, tempDir } from '../support/env.js'
 import { VECTOR_RUN } from '../support/vectors.js'
 
 /** Each publishable package's folder under packages/, in the order npm packs them. */
-const PACKAGES = ['core', 'runlog', 'export', 'server-hono', 'dashboard-preact', 'sparselab-profiler']
+const PACKAGES = ['core', 'runlog', 'export', 'server-hono', 'dashboard-preact', 'wandb-adapter', 'sparselab-profiler']
 const TSC = join(REPO, 'node_modules', 'typescript', 'bin', 'tsc')
 const LICENSE = readFileSync(join(REPO, 'LICENSE'), 'utf8')
 
