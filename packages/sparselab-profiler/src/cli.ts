@@ -116,11 +116,10 @@ const wandbUpload: Command = async (args, assets) => {
   })
   const [source] = positionals
   if (!source || positionals.length > 1 || !values.project) throw new Error(`wandb-upload takes one run directory or records.ndjson and --project\n\n${USAGE}`)
-  const state = await uploadRun(source, wandbFromEnv({ project: values.project, entity: values.entity, group: values.group }), assets().vegaLibraries)
-  if (state.error || !state.run) {
-    console.error(`sparselab-profiler wandb-upload: ${state.error ?? 'no run record in the log'}`)
-    return 1
-  }
+  const target = wandbFromEnv({ project: values.project, entity: values.entity, group: values.group })
+  const state = await uploadRun(source, { ...target, warn: (message) => console.error(message) }, assets().vegaLibraries)
+  if (state.error) return 1 // told once, by the companion run
+  if (!state.run) throw new Error(`${source}: no run record in the log`)
   const { run } = state
   console.log(`Uploaded ${state.rowsSent} rows${state.alertsSent ? ` and ${state.alertsSent} alerts` : ''} to W&B run ${run.entity}/${run.project}/${run.name}`)
   return 0
