@@ -8,7 +8,7 @@ import pytest
 
 from conftest import VECTORS
 from sparselab_profiler.records import EventRecord, Histogram, LayerSample, SampleRecord
-from sparselab_profiler.wandb_forward import WandbForwarder, alert_text, alert_title
+from sparselab_profiler.wandb_forward import WandbForwarder, alert_text, alert_title, rest_alert
 from wandb_offline import history_rows, offline, wandb  # noqa: F401 - offline is a fixture
 
 VECTOR = json.loads((VECTORS / "wandb.json").read_text())
@@ -57,3 +57,8 @@ def test_the_rows_w_and_b_stores_are_the_vectors(offline, case):
 @pytest.mark.parametrize("case", VECTOR["alerts"], ids=[case["title"] for case in VECTOR["alerts"]])
 def test_alert_titles_and_texts_are_the_vectors(case):
     assert (alert_title(case["flag"]), alert_text(case["flag"])) == (case["title"], case["text"])
+
+
+@pytest.mark.parametrize("case", VECTOR["rest_alerts"], ids=[case["title"] for case in VECTOR["rest_alerts"]])
+def test_the_alert_for_the_critical_flags_past_the_limit_is_the_vectors(case):
+    assert rest_alert(case["flags"]) == (case["title"], case["text"])

@@ -55,3 +55,8 @@ export function wandbVectors(): WandbVector[] {
 export function wandbAlertVectors(): { flag: Flag; title: string; text: string }[] {
   return (JSON.parse(read('wandb.json')) as { alerts: { flag: Flag; title: string; text: string }[] }).alerts
 }
+
+/** The rest_alerts cases of wandb.json: the critical flags past the alert limit and their one alert. */
+export function wandbRestAlertVectors(): { flags: Flag[]; title: string; text: string }[] {
+  return (JSON.parse(read('wandb.json')) as { rest_alerts: { flags: Flag[]; title: string; text: string }[] }).rest_alerts
+}

@@ -6,7 +6,7 @@ import { wandbVectors } from '../../../test/support/vectors.js'
 import { CompanionRun, type CompanionRunOptions } from './CompanionRun.js'
 import { forwardStore } from './forwardStore.js'
 import { WandbApi } from './WandbApi.js'
-import { alertText, alertTitle } from './flagAlert.js'
+import { alertText, alertTitle, restAlert } from './flagAlert.js'
 
 const [VECTOR] = wandbVectors()
 const RECORDS = VECTOR!.records as WireRecord[]
@@ -60,6 +60,23 @@ describe('a companion run', () => {
     expect(stored.summary).toMatchObject({ 'sparselab/model/nnz': 10, 'sparselab/flags/critical': 2, 'sparselab/flags/warning': 2, 'sparselab/flags/info': 0 })
     expect(stored.files.get('records.ndjson')?.toString()).toBe('log')
     expect(warnings).toEqual([])
+  })
+
+  test('alerts the first ten critical flags one by one, and sums up the rest in one alert at the end', async () => {
+    const names = Array.from({ length: 12 }, (_, i) => `l${i}`)
+    const run = { ...(RECORDS[0] as Extract<WireRecord, { type: 'run' }>), layers: names.map((name) => ({ name, shape: [8], numel: 8, dtype: 'float32', format: 'dense', mask_source: 'torch_prune' })) }
+    const layers = names.map((name) => ({ name, nnz: 4, numel: 8, sparsity: 0.5, bytes: 32, dense_bytes: 32, hist: { lo: -1, hi: 1, counts: [1, 1, 1] }, nonfinite: 1 }))
+    const records = [run, { type: 'sample', run: RUN, seq: 1, step: 0, time: 1, layers, cost_ms: 1, step_ms: null }, { type: 'end', run: RUN, seq: 2, step: 0, time: 2, status: 'finished' }] as WireRecord[]
+    const critical = evaluateFlags(records).filter((flag) => flag.severity === 'critical')
+    expect(critical.map((flag) => flag.layers)).toEqual(names.map((name) => [name]))
+    const wandb = await fake()
+    const { run: companionRun } = companion(wandb)
+    for (const record of records) companionRun.add(record)
+    await companionRun.finished
+    expect(wandb.run(wandb.entity, 'sparse', RUN)!.alerts).toEqual([
+      ...critical.slice(0, 10).map((flag) => ({ title: alertTitle(flag), text: alertText(flag), severity: 'ERROR' })),
+      { ...restAlert(critical.slice(10)), severity: 'ERROR' },
+    ])
   })
 
   test('survives 5xx, 429 and dropped connections: every row arrives once, in order, and add never waits', async () => {

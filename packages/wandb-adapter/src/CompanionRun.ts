@@ -1,7 +1,7 @@
 import { FlagEvaluator, type Flag, type FlagThresholdsInput, type RunRecord, type SampleRecord, type WireRecord } from '@sparselab-profiler/core'
 import { WandbError, type RunIdentity, type WandbApi } from './WandbApi.js'
 import { DEFAULT_MAX_LAYERS, WandbRows, type WandbRow } from './wandbRow.js'
-import { MAX_ALERTS, alertText, alertTitle } from './flagAlert.js'
+import { MAX_ALERTS, alertText, alertTitle, restAlert } from './flagAlert.js'
 
 const HISTORY = 'wandb-history.jsonl'
 const SUMMARY = 'wandb-summary.json'
@@ -220,23 +220,26 @@ export class CompanionRun {
     return JSON.stringify(summary)
   }
 
+  /** The first `MAX_ALERTS` critical flags, each as an alert when it appears. */
   async #alertNew(): Promise<void> {
-    const critical = this.#flags.flags().filter((flag) => flag.severity === 'critical' && !this.#alerted.has(flagKey(flag)))
-    for (const flag of critical) {
-      if (this.#alertsSent === MAX_ALERTS) {
-        const more = this.#flags.flags().filter((other) => other.severity === 'critical').length - MAX_ALERTS
-        await this.#options.api.alert(this.#identity!, { title: 'SparseLab: more critical flags', text: `${more} more critical flag(s): see the run's report or \`sparselab-profiler check\`.`, severity: 'ERROR' })
-        this.#alertsSent += 1
-      }
-      if (this.#alertsSent <= MAX_ALERTS) {
-        await this.#options.api.alert(this.#identity!, { title: alertTitle(flag), text: alertText(flag), severity: 'ERROR' })
-        this.#alertsSent += 1
-      }
+    for (const flag of this.#flags.flags()) {
+      if (flag.severity !== 'critical' || this.#alerted.has(flagKey(flag)) || this.#alerted.size >= MAX_ALERTS) continue
+      await this.#options.api.alert(this.#identity!, { title: alertTitle(flag), text: alertText(flag), severity: 'ERROR' })
       this.#alerted.add(flagKey(flag))
+      this.#alertsSent += 1
     }
   }
 
+  /** At the end, one alert sums up the critical flags past `MAX_ALERTS`. */
+  async #alertRest(): Promise<void> {
+    const rest = this.#flags.flags().filter((flag) => flag.severity === 'critical' && !this.#alerted.has(flagKey(flag)))
+    if (!rest.length) return
+    await this.#options.api.alert(this.#identity!, { ...restAlert(rest), severity: 'ERROR' })
+    this.#alertsSent += 1
+  }
+
   async #finish(): Promise<void> {
+    await this.#retrying(() => this.#alertRest())
     const files = this.#options.finalFiles ? await this.#options.finalFiles().catch((error: Error) => (this.#warn(`no files for W&B (${error.message})`), [])) : []
     if (files.length) await this.#retrying(() => this.#options.api.uploadFiles(this.#identity!, files))
     await this.#retrying(() => this.#options.api.fileStream(this.#identity!, { complete: true, exitcode: this.#ended!.exitcode, uploaded: files.map((file) => file.name) }))

@@ -5,7 +5,7 @@ import type { Flag } from '@sparselab-profiler/core'
  * shared vector `test/vectors/wandb.json`.
  */
 
-/** Critical flags sent as W&B alerts per run; past it, one alert says how many more there are. */
+/** Critical flags sent as W&B alerts of their own per run; one more alert (`restAlert`) sums up the others. */
 export const MAX_ALERTS = 10
 
 /** The longest alert title W&B takes ("less than 64 characters"). */
@@ -26,4 +26,20 @@ export function alertTitle(flag: Pick<Flag, 'rule' | 'layers' | 'metric'>): stri
 export function alertText(flag: Pick<Flag, 'message' | 'from' | 'to' | 'fix'>): string {
   const steps = flag.from === flag.to ? `step ${flag.from}` : `steps ${flag.from} to ${flag.to}`
   return `${flag.message} (${steps}).\nFix: ${flag.fix}`
+}
+
+/** Flags a `restAlert` lists by name; past it, it counts them. */
+const REST_LISTED = 50
+
+/**
+ * The one alert for the critical flags past `MAX_ALERTS`: each named with its message, up to 50.
+ * @example restAlert(critical.slice(MAX_ALERTS)).title // 'SparseLab: 3 more critical flags'
+ */
+export function restAlert(flags: readonly Pick<Flag, 'rule' | 'layers' | 'metric' | 'message'>[]): { title: string; text: string } {
+  const lines = flags.slice(0, REST_LISTED).map((flag) => `${alertTitle(flag).slice('SparseLab: '.length)}: ${flag.message}`)
+  const more = flags.length > REST_LISTED ? `\n… and ${flags.length - REST_LISTED} more` : ''
+  return {
+    title: `SparseLab: ${flags.length} more critical flags`,
+    text: `${lines.join('\n')}${more}\nAll flags: sparselab-profiler check on the run log (records.ndjson).`,
+  }
 }

@@ -1,7 +1,7 @@
 /** @sparselab-profiler/wandb-adapter — SparseLab Profiler runs into Weights & Biases: the record → row mapping and companion runs over W&B's HTTP API. */
 export { DEFAULT_MAX_LAYERS, MAX_WANDB_BINS, WANDB_PREFIX, WANDB_STEP_METRIC, WandbRows, histogramEdges, largestLayers, mergeBins, wandbRow } from './wandbRow.js'
 export type { WandbHistogram, WandbRow, WandbRowsOptions } from './wandbRow.js'
-export { MAX_ALERTS, MAX_ALERT_TITLE, alertText, alertTitle } from './flagAlert.js'
+export { MAX_ALERTS, MAX_ALERT_TITLE, alertText, alertTitle, restAlert } from './flagAlert.js'
 export { WandbApi, WandbError } from './WandbApi.js'
 export type { AlertSeverity, FileStreamBody, RunIdentity, UpsertRunInput, UpsertedRun, WandbApiOptions } from './WandbApi.js'
 export { DEFAULT_WANDB_BASE_URL, netrcPassword, wandbSettings } from './wandbSettings.js'

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import { validateRecord, type WireRecord } from '@sparselab-profiler/core'
-import { wandbAlertVectors, wandbVectors } from '../../../test/support/vectors.js'
-import { alertText, alertTitle } from './flagAlert.js'
+import { wandbAlertVectors, wandbRestAlertVectors, wandbVectors } from '../../../test/support/vectors.js'
+import { alertText, alertTitle, restAlert } from './flagAlert.js'
 import { WandbRows, mergeBins } from './wandbRow.js'
 
 describe('the shared vector test/vectors/wandb.json', () => {
@@ -36,4 +36,8 @@ test('every must be a whole number of samples', () => {
 
 test('alert titles and texts are the vector\'s', () => {
   for (const { flag, title, text } of wandbAlertVectors()) expect({ title: alertTitle(flag), text: alertText(flag) }).toEqual({ title, text })
+})
+
+test('the alert summing up the critical flags past the limit is the vector\'s', () => {
+  for (const { flags, title, text } of wandbRestAlertVectors()) expect(restAlert(flags)).toEqual({ title, text })
 })

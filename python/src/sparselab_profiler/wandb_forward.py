@@ -229,12 +229,9 @@ class WandbForwarder:
         critical = [flag for flag in flags if flag["severity"] == "critical"]
         for flag in critical[:MAX_ALERTS]:
             self.run.alert(title=alert_title(flag), text=alert_text(flag), level=wandb.AlertLevel.ERROR)
-        rest = critical[MAX_ALERTS:]
-        if rest:
-            text = "\n".join(f"{alert_title(flag)[len('SparseLab: '):]}: {flag['message']}" for flag in rest[:50])
-            more = f"\n… and {len(rest) - 50} more" if len(rest) > 50 else ""
-            self.run.alert(title=f"SparseLab: {len(rest)} more critical flags", level=wandb.AlertLevel.ERROR,
-                           text=f"{text}{more}\nAll flags: sparselab-profiler check on the run log (records.ndjson).")
+        if critical[MAX_ALERTS:]:
+            title, text = rest_alert(critical[MAX_ALERTS:])
+            self.run.alert(title=title, text=text, level=wandb.AlertLevel.ERROR)
 
     def _safely(self, fn, *args) -> None:
         if self._broken or self._finished:
@@ -321,6 +318,14 @@ def alert_text(flag: Mapping[str, Any]) -> str:
     """The flag's message, where (steps) and its suggested fix."""
     steps = f"step {flag['to']}" if flag["from"] == flag["to"] else f"steps {flag['from']} to {flag['to']}"
     return f"{flag['message']} ({steps}).\nFix: {flag['fix']}"
+
+
+def rest_alert(flags: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
+    """The title and text of the one alert for the critical flags past `MAX_ALERTS`: each named, up to 50."""
+    text = "\n".join(f"{alert_title(flag)[len('SparseLab: '):]}: {flag['message']}" for flag in flags[:50])
+    more = f"\n… and {len(flags) - 50} more" if len(flags) > 50 else ""
+    return (f"SparseLab: {len(flags)} more critical flags",
+            f"{text}{more}\nAll flags: sparselab-profiler check on the run log (records.ndjson).")
 
 
 def _add_finish_hook(run: Any, call) -> bool:
