@@ -205,3 +205,31 @@ def test_a_failing_wandb_stops_forwarding_not_profiling(tmp_path, monkeypatch):
         "SparseLab Profiler: forwarding to W&B stopped (ConnectionError: service gone); the run log and dashboard "
         "are unaffected."]
     assert [r["type"] for r in read_log(profiler.log_path)] == ["run", "sample", "sample", "sample", "sample", "end"]
+
+
+def test_wandb_options_set_the_forwarding_interval_and_the_layers_with_keys(offline):
+    model = nn.Sequential(nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 4))  # "0": 128 weights, "2": 32
+    run = wandb.init(project="sparselab-test")
+    with SparsityProfilerCallback(every=2, logdir=offline, server=None, overhead_budget=None, report=False,
+                                  wandb={"every": 3, "max_layers": 1}) as profiler:
+        profiler.attach(model)
+        for _ in range(12):
+            profiler.step()
+    run.finish()
+    samples = [r["step"] for r in read_log(profiler.log_path) if r["type"] == "sample"]
+    assert samples == [0, 2, 4, 6, 8, 10, 12]
+    rows = [row for row in history_rows(run) if "sparselab/step" in row]
+    assert [row["sparselab/step"] for row in rows] == samples[::3]  # every 3rd sample
+    assert {key.split("/")[2] for row in rows for key in row if key.startswith("sparselab/layer/")} == {"0"}
+    assert run.config["sparselab"]["wandb"] == {"every": 3, "max_layers": 1}
+
+
+@pytest.mark.parametrize("value, message", [
+    ({"evry": 2}, "wandb got unknown option(s) 'evry'; known: every, max_layers"),
+    ({"every": 0}, "wandb['every'] must be an integer of at least 1, got 0"),
+    ("yes", "wandb must be None, True, False or a dict of every, max_layers, got 'yes'"),
+])
+def test_bad_wandb_options_say_what_is_wrong(value, message):
+    with pytest.raises(ValueError) as raised:
+        SparsityProfilerCallback(server=None, wandb=value)
+    assert str(raised.value) == message

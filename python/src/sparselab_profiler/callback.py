@@ -11,7 +11,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Callable, Mapping, Optional
+from typing import Callable, Mapping, Optional, Union
 
 from torch import nn
 
@@ -22,7 +22,7 @@ from .distributed import rank_and_world
 from .mask_history import MaskHistory
 from .measure import measure_layers
 from .metrics import DEFAULT_BINS, Workspace
-from .options import flag_thresholds_option, positive_int, regex_option
+from .options import flag_thresholds_option, positive_int, regex_option, wandb_option
 from .plugin_metrics import MetricFn, PluginMetrics, check_name
 from .recorder import RunRecorder
 from .records import (
@@ -83,6 +83,9 @@ class SparsityProfilerCallback:
             ``None``: once ``wandb.run`` exists on rank 0, at attach or at a later step (loggers that create it
             lazily), when the user imported wandb; ``True``: the same, warning when there is none by the first
             sample after attach; ``False``: never. What was recorded before the run existed is not forwarded.
+            A dict is ``True`` with forwarding options: ``{"every": k}`` forwards every k-th sample (the drop/grow
+            between add up; default 1) and ``{"max_layers": n}`` gives per-layer keys to the n largest layers
+            (default 64; the others count in the model totals).
             Default None.
 
     Example:
@@ -118,7 +121,7 @@ class SparsityProfilerCallback:
         report: Optional[bool] = None,
         metrics: Optional[Mapping[str, MetricFn]] = None,
         flag_thresholds: Optional[Mapping[str, float]] = None,
-        wandb: Optional[bool] = None,
+        wandb: Union[None, bool, Mapping[str, int]] = None,
     ):
         every = positive_int("every", every)
         bins = positive_int("bins", bins, MAX_HISTOGRAM_BINS)  # the server rejects larger histograms
@@ -140,9 +143,10 @@ class SparsityProfilerCallback:
         self.flag_thresholds = flag_thresholds_option(flag_thresholds)
         self.report = report if report is not None else os.environ.get("SPARSELAB_PROFILER_REPORT", "1") != "0"
         self._metrics = PluginMetrics(metrics)
-        if wandb and not _wandb_installed():
+        self._wandb_options = wandb_option(wandb)
+        if (wandb or isinstance(wandb, Mapping)) and not _wandb_installed():
             raise ImportError("wandb=True needs the wandb package: pip install wandb")
-        self.wandb = wandb
+        self.wandb = True if isinstance(wandb, Mapping) else wandb
         self._wandb: Optional[WandbForwarder] = None  # rank 0 only, once attached to a live run
         self._wandb_wanted = False  # rank 0, wandb not False, no run yet: look for one at each step
         self._wandb_warned = False
@@ -352,12 +356,12 @@ class SparsityProfilerCallback:
         if run is None:
             return
         self._wandb_wanted = False
-        self._wandb = WandbForwarder(run, settings={
+        self._wandb = WandbForwarder(run, **self._wandb_options, settings={
             "run": self.run_id, "name": self._wandb_name, "every": self._sampler.base,
             "overhead_budget": self._sampler.budget, "bins": self.bins, "layer_regex": self.layer_regex,
             "exclude_regex": self.exclude_regex, "memory_budget_mb": self.memory_budget_bytes / 2**20,
             "flag_thresholds": self.flag_thresholds, "log_path": str(self.log_path) if self.log_path else None,
-            "wandb_max_layers": DEFAULT_MAX_LAYERS,
+            "wandb": {"every": 1, "max_layers": DEFAULT_MAX_LAYERS, **self._wandb_options},
         })
 
     def _warn_no_wandb_run(self) -> None:

@@ -57,3 +57,19 @@ def limit_option(metric: str, option: str, value: object) -> Optional[float]:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise ValueError(f"metric {metric!r}: {option} must be a finite number or None, got {value!r}")
     return float(value)
+
+
+#: What ``wandb={...}`` may set: forward every k-th sample, per-layer keys for the n largest layers.
+WANDB_OPTIONS = ("every", "max_layers")
+
+
+def wandb_option(value: object) -> dict[str, int]:
+    """The forwarding options of ``wandb=``: none for None/True/False, a dict's checked entries otherwise."""
+    if value is None or isinstance(value, bool):
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValueError(f"wandb must be None, True, False or a dict of {', '.join(WANDB_OPTIONS)}, got {value!r}")
+    unknown = sorted(set(value) - set(WANDB_OPTIONS))
+    if unknown:
+        raise ValueError(f"wandb got unknown option(s) {', '.join(map(repr, unknown))}; known: {', '.join(WANDB_OPTIONS)}")
+    return {key: positive_int(f"wandb[{key!r}]", number) for key, number in value.items()}
