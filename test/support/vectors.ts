@@ -4,7 +4,6 @@
  * python/tests/conftest.py. Reads files only: no other side effects, so any test may import it.
  */
 import { readFileSync } from 'node:fs'
-import type { Flag } from '@sparselab-profiler/core'
 
 const read = (name: string) => readFileSync(new URL(`../vectors/${name}`, import.meta.url), 'utf8')
 
@@ -51,12 +50,12 @@ export function wandbVectors(): WandbVector[] {
   return (JSON.parse(read('wandb.json')) as { cases: WandbVector[] }).cases
 }
 
-/** The alert cases of wandb.json: a flag and the title and text of its W&B alert. */
-export function wandbAlertVectors(): { flag: Flag; title: string; text: string }[] {
+/** The alert cases of wandb.json: a flag (core's `Flag`) and the title and text of its W&B alert. */
+export function wandbAlertVectors<Flag>(): { flag: Flag; title: string; text: string }[] {
   return (JSON.parse(read('wandb.json')) as { alerts: { flag: Flag; title: string; text: string }[] }).alerts
 }
 
 /** The rest_alerts cases of wandb.json: the critical flags past the alert limit and their one alert. */
-export function wandbRestAlertVectors(): { flags: Flag[]; title: string; text: string }[] {
+export function wandbRestAlertVectors<Flag>(): { flags: Flag[]; title: string; text: string }[] {
   return (JSON.parse(read('wandb.json')) as { rest_alerts: { flags: Flag[]; title: string; text: string }[] }).rest_alerts
 }

@@ -4,6 +4,7 @@
  * dashboard's compare view and the compare report alike.
  */
 import { MODEL_CHURN } from './dynamics.js'
+import { lastAtOrBefore } from './lastAtOrBefore.js'
 import type { Flag, Severity } from './flags.js'
 import { intervalAt, rollingOverhead } from './profilerCost.js'
 import type { RunOverview } from './runViews.js'
@@ -237,15 +238,7 @@ function differenceOf(points: readonly ComparedPoint[], first: string, layers: R
 }
 
 function heldAt(series: readonly ComparedPoint[], x: number): ComparedPoint | undefined {
-  let lo = 0
-  let hi = series.length - 1
-  if (hi < 0 || series[0]!.x > x) return undefined
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1
-    if (series[mid]!.x <= x) lo = mid
-    else hi = mid - 1
-  }
-  return series[lo]
+  return series[lastAtOrBefore(series, x, (point) => point.x)]
 }
 
 /** A later run's per-layer sparsity minus the first run's, as a matrix: what a heatmap of many layers paints. */
@@ -278,7 +271,7 @@ export function sparsityDifferenceMatrix(overviews: readonly RunOverview[], alig
     const pairs = layers.map((name) => [all[0]!.get(name)!, all[k + 1]!.get(name)!] as const)
     const x = overview.steps.map(alignedAxis(steps(overview), alignment))
     const delta = x.map((at, i) => {
-      const held = heldIndex(firstX, at)
+      const held = lastAtOrBefore(firstX, at, (x) => x)
       const row = overview.sparsity[i]!
       return pairs.map(([a, b]) => {
         const value = row[b]
@@ -295,18 +288,6 @@ export function sparsityDifferenceMatrix(overviews: readonly RunOverview[], alig
   })
 }
 
-/** Index of the last of the ascending `xs` at or before `x`; -1 when none is. */
-function heldIndex(xs: readonly number[], x: number): number {
-  let lo = 0
-  let hi = xs.length - 1
-  if (hi < 0 || xs[0]! > x) return -1
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1
-    if (xs[mid]! <= x) lo = mid
-    else hi = mid - 1
-  }
-  return lo
-}
 
 /** One labelled row of the side-by-side summary, one formatted cell per run; `differs` marks it for highlighting. */
 export interface SummaryRow {

@@ -3,6 +3,7 @@
  * rewires, and how its active weights are distributed over time.
  */
 import type { EventRecord, Histogram, LayerSample } from './schema.js'
+import { lastAtOrBefore } from './lastAtOrBefore.js'
 
 /** One layer's (or the whole model's) topology update at one step. */
 export interface ChurnRow {
@@ -66,18 +67,7 @@ export function addToChurn(rows: readonly ChurnRow[], update: ChurnRow): ChurnRo
  * event's step, or the first point for an event before any.
  */
 export function nnzBefore(points: readonly { step: number; nnz: number }[]): (event: { step: number }) => number | undefined {
-  return ({ step }) => {
-    if (!points.length) return undefined
-    let lo = 0
-    let hi = points.length - 1
-    if (points[0]!.step > step) return points[0]!.nnz
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1
-      if (points[mid]!.step <= step) lo = mid
-      else hi = mid - 1
-    }
-    return points[lo]!.nnz
-  }
+  return ({ step }) => points[Math.max(0, lastAtOrBefore(points, step, (point) => point.step))]?.nnz
 }
 
 /** The percentiles a distribution band draws: the median, the middle half and the middle 90%. */

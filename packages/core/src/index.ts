@@ -49,7 +49,7 @@ export type { LiveOverview, LiveOverviewOptions } from './liveOverview.js'
 export { LAYER_POINTS, applyToLayerHistory } from './applyToLayerHistory.js'
 export type { LayerHistoryOptions } from './applyToLayerHistory.js'
 export type { Acks, RunSnapshot, RunStatus, RunStoreOptions, RunSummary } from './RunStore.js'
-export { deriveTotals, describeSaving, formatBytes, formatCount, formatLayerName, formatPercent, memoryVsDense, reportFileName } from './totals.js'
+export { deriveTotals, describeSaving, formatBytes, formatCount, formatLayerName, formatPercent, memoryVsDense, reportFileName, compareReportFileName } from './totals.js'
 export type { ModelTotals } from './totals.js'
 export {
   DATASET,

@@ -4,6 +4,7 @@ import { COST_WINDOW, type CostPoint } from './profilerCost.js'
 import type { RunSnapshot, RunStatus } from './RunStore.js'
 import type { EndRecord, EventRecord, LayerRecord, LayerSample, RunRecord, SampleRecord, SamplerRecord } from './schema.js'
 import type { Thinning } from './SampleHistory.js'
+import { lastAtOrBefore } from './lastAtOrBefore.js'
 
 /** At most `max` samples: the first, the last and evenly spaced ones between. */
 export function decimateSamples<T>(samples: readonly T[], max: number): T[] {
@@ -66,17 +67,8 @@ export const costPoint = ({ step, cost_ms, step_ms }: SampleRecord): CostPoint =
  * (by seq): what a live page computes as records arrive. An update before any sample is left out.
  */
 export function runChurn(samples: readonly SampleRecord[], events: readonly EventRecord[], model: boolean): ChurnRow[] {
-  const before = (seq: number) => {
-    let lo = 0
-    let hi = samples.length - 1
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1
-      if (samples[mid]!.seq < seq) lo = mid
-      else hi = mid - 1
-    }
-    const sample = samples[lo]
-    return sample && sample.seq < seq ? sample : undefined
-  }
+  // seqs are whole numbers: the last sample before `seq` is the last at or before `seq - 1`
+  const before = (seq: number) => samples[lastAtOrBefore(samples, seq - 1, (sample) => sample.seq)]
   return churnRows(events, (e) => {
     const sample = before(e.seq)
     return sample && (model ? sample.layers.reduce((n, l) => n + l.nnz, 0) : sample.layers.find((l) => l.name === e.layer)?.nnz)

@@ -54,6 +54,14 @@ export function reportFileName(step: number, date = new Date()): string {
 }
 
 /**
+ * The default compare report file name, `sparsity_compare_<date>.html` (UTC date).
+ * @example compareReportFileName(new Date('2025-04-15')) // 'sparsity_compare_2025-04-15.html'
+ */
+export function compareReportFileName(date = new Date()): string {
+  return `sparsity_compare_${date.toISOString().slice(0, 10)}.html`
+}
+
+/**
  * Formats a byte count with binary units, keeping the sign.
  * @example formatBytes(-335872) // '-328 KiB'
  */

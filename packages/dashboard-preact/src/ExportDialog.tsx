@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks'
-import { DEFAULT_SECTIONS, reportFileName, type ReportSection, type StepAlignment } from '@sparselab-profiler/core'
+import { DEFAULT_SECTIONS, compareReportFileName, reportFileName, type ReportSection, type StepAlignment } from '@sparselab-profiler/core'
 import type { RunsClient } from './runsClient.js'
 
 const SECTION_LABELS: Record<ReportSection, string> = {
@@ -30,11 +30,6 @@ function save(file: Blob, name: string): void {
   link.download = name
   link.click()
   setTimeout(() => URL.revokeObjectURL(link.href), 10_000)
-}
-
-/** The compare report's file name, as the server's attachment names it: `sparsity_compare_<date>.html`. */
-export function compareReportFileName(date = new Date()): string {
-  return `sparsity_compare_${date.toISOString().slice(0, 10)}.html`
 }
 
 /**

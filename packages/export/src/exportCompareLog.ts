@@ -11,14 +11,6 @@ export interface ExportCompareLogOptions {
 }
 
 /**
- * The default file name of a compare report, `sparsity_compare_<date>.html` (UTC date).
- * @example compareReportFileName(new Date('2025-04-15')) // 'sparsity_compare_2025-04-15.html'
- */
-export function compareReportFileName(date = new Date()): string {
-  return `sparsity_compare_${date.toISOString().slice(0, 10)}.html`
-}
-
-/**
  * Renders two to four runs as one compare report's HTML text, the first run the baseline of every difference.
  * @example writeFileSync('compare.html', exportCompareLog([a, b], { libraries: loadVegaLibraries(), alignment: 'fraction' }))
  */

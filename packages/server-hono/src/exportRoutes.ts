@@ -5,6 +5,7 @@ import {
   MAX_COMPARED_RUNS,
   REPORT_SECTIONS,
   buildReport,
+  compareReportFileName,
   isValidRunId,
   type ReportSection,
   type RunSnapshot,
@@ -12,7 +13,7 @@ import {
   type StepAlignment,
   type VegaLibraries,
 } from '@sparselab-profiler/core'
-import { compareReportFileName, exportCompareLog, renderReportHtml, runReportFileName } from '@sparselab-profiler/export'
+import { exportCompareLog, renderReportHtml, runReportFileName } from '@sparselab-profiler/export'
 import { loadVegaLibraries } from '@sparselab-profiler/runlog'
 import { requireContentType } from './requireContentType.js'
 import { requireJsonBody } from './requireJsonBody.js'

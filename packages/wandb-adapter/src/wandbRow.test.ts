@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { validateRecord, type WireRecord } from '@sparselab-profiler/core'
+import { validateRecord, type Flag, type WireRecord } from '@sparselab-profiler/core'
 import { wandbAlertVectors, wandbRestAlertVectors, wandbVectors } from '../../../test/support/vectors.js'
 import { alertText, alertTitle, restAlert } from './flagAlert.js'
 import { WandbRows, mergeBins } from './wandbRow.js'
@@ -35,9 +35,9 @@ test('every must be a whole number of samples', () => {
 })
 
 test('alert titles and texts are the vector\'s', () => {
-  for (const { flag, title, text } of wandbAlertVectors()) expect({ title: alertTitle(flag), text: alertText(flag) }).toEqual({ title, text })
+  for (const { flag, title, text } of wandbAlertVectors<Flag>()) expect({ title: alertTitle(flag), text: alertText(flag) }).toEqual({ title, text })
 })
 
 test('the alert summing up the critical flags past the limit is the vector\'s', () => {
-  for (const { flags, title, text } of wandbRestAlertVectors()) expect(restAlert(flags)).toEqual({ title, text })
+  for (const { flags, title, text } of wandbRestAlertVectors<Flag>()) expect(restAlert(flags)).toEqual({ title, text })
 })
