@@ -32,10 +32,11 @@ export const STEP_DOMAIN = { lo: 'step_lo', hi: 'step_hi' } as const
 /** A step range, first and last step shown. */
 export type StepDomain = readonly [number, number]
 
-function stepParams(domain: StepDomain) {
+/** The two params holding a step-axis chart's x domain; an empty range widens to `minSpan`. */
+export function stepParams(domain: StepDomain, minSpan = 1) {
   return [
     { name: STEP_DOMAIN.lo, value: domain[0] },
-    { name: STEP_DOMAIN.hi, value: Math.max(domain[1], domain[0] + 1) },
+    { name: STEP_DOMAIN.hi, value: Math.max(domain[1], domain[0] + minSpan) },
   ]
 }
 
@@ -44,13 +45,15 @@ function stepParams(domain: StepDomain) {
  * marks clip to the plot: a zoomed domain leaves marks outside it, which would otherwise draw over the axes and
  * make a container-fitted chart shrink its plot to hold them.
  */
-function stepAxis(title = 'Training step') {
+export function stepAxis(title = 'Training step', { field = 'step', fraction = false }: { field?: string; fraction?: boolean } = {}) {
+  const tickCount = { expr: 'ceil(width / 90)' }
   return {
-    field: 'step',
+    field,
     type: 'quantitative',
     title,
     scale: { domainMin: { expr: STEP_DOMAIN.lo }, domainMax: { expr: STEP_DOMAIN.hi }, nice: false, zero: false },
-    axis: { format: ',d', tickMinStep: 1, tickCount: { expr: 'ceil(width / 90)' } },
+    // a fraction of training (0 to 1) reads as a percentage
+    axis: fraction ? { format: '.0%', tickCount } : { format: ',d', tickMinStep: 1, tickCount },
   }
 }
 

@@ -4,7 +4,7 @@
  * the training step, or the fraction of each run's training; its range is the STEP_DOMAIN params, as on
  * every step-axis chart, so one zoom serves a page.
  */
-import { HEATMAP_LAYER_THRESHOLD, STEP_DOMAIN, type HistogramRow, type StepDomain, type VegaLiteSpec } from './chartSpecs.js'
+import { HEATMAP_LAYER_THRESHOLD, stepAxis, stepParams, type HistogramRow, type StepDomain, type VegaLiteSpec } from './chartSpecs.js'
 import type { ComparedPoint, DifferencePoint, StepAlignment } from './compareRuns.js'
 import type { TopologyOp } from './schema.js'
 
@@ -43,22 +43,10 @@ interface AxisScope {
   domain: StepDomain
 }
 
-function params(domain: StepDomain) {
-  return [
-    { name: STEP_DOMAIN.lo, value: domain[0] },
-    { name: STEP_DOMAIN.hi, value: Math.max(domain[1], domain[0] + (domain[1] <= 1 ? 1e-9 : 1)) },
-  ]
-}
+const params = (domain: StepDomain) => stepParams(domain, domain[1] <= 1 ? 1e-9 : 1)
 
-function xAxis({ alignment }: AxisScope) {
-  return {
-    field: 'x',
-    type: 'quantitative',
-    title: alignment === 'step' ? 'Training step' : 'Fraction of training',
-    scale: { domainMin: { expr: STEP_DOMAIN.lo }, domainMax: { expr: STEP_DOMAIN.hi }, nice: false, zero: false },
-    axis: alignment === 'step' ? { format: ',d', tickMinStep: 1, tickCount: { expr: 'ceil(width / 90)' } } : { format: '.0%', tickCount: { expr: 'ceil(width / 90)' } },
-  }
-}
+const xAxis = ({ alignment }: AxisScope) =>
+  alignment === 'step' ? stepAxis('Training step', { field: 'x' }) : stepAxis('Fraction of training', { field: 'x', fraction: true })
 
 /** The x range of a comparison's points. */
 export function comparedDomain(points: readonly { x: number }[]): StepDomain {
