@@ -1,5 +1,5 @@
+import { algorithmTarget } from './algorithmTarget.js'
 import {
-  algorithmTarget,
   bandsSpec,
   churnSpec,
   comparedHistogramRows,

@@ -147,15 +147,6 @@ export function eventsPerStep(events: readonly EventRecord[]): EventRow[] {
 
 const formatTarget = (fraction: number) => `${Number((fraction * 100).toFixed(2))}%`
 
-/**
- * The sparsity an algorithm aims for, when its parameters say (`sparsity`, or `target_sparsity`, between 0 and 1).
- * @example algorithmTarget({ name: 'RigL', params: { sparsity: 0.9 } }) // 0.9
- */
-export function algorithmTarget(algorithm: { params: Record<string, unknown> } | null | undefined): number | null {
-  const value = algorithm?.params.sparsity ?? algorithm?.params.target_sparsity
-  return typeof value === 'number' && value >= 0 && value <= 1 ? value : null
-}
-
 /** Where a flag starts, for the marks on the sparsity chart. */
 export interface FlagMarkRow {
   step: number

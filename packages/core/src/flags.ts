@@ -3,7 +3,7 @@
  * folds records in seq order, so a live page, the server and `sparselab-profiler check` find the same flags
  * for the same records. Each rule is documented with the failure it catches in docs/flags.md.
  */
-import { algorithmTarget } from './chartSpecs.js'
+import { algorithmTarget } from './algorithmTarget.js'
 import { histogramQuantile } from './dynamics.js'
 import * as v from 'valibot'
 import { FlagThresholdsSchema } from './schema.js'

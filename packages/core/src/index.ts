@@ -34,6 +34,7 @@ export type {
   WireRecord,
 } from './schema.js'
 export { isValidRunId, validateRecord } from './validateRecord.js'
+export { algorithmTarget } from './algorithmTarget.js'
 export type { Validation } from './validateRecord.js'
 export { formatNdjsonError, parseNdjson } from './parseNdjson.js'
 export type { NdjsonError, NdjsonParse } from './parseNdjson.js'
@@ -56,7 +57,6 @@ export {
   HEATMAP_LAYER_THRESHOLD,
   HISTOGRAM_SUBTITLE,
   STEP_DOMAIN,
-  algorithmTarget,
   bandsSpec,
   churnSpec,
   comparedHistogramRows,
