@@ -1,9 +1,9 @@
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { CLI, PYTHON, REPO, run, tempDir } from '../support/env.js'
 import { startFakeWandb, type FakeRun, type FakeWandb } from '../support/fakeWandb.js'
+import { freePort } from '../support/freePort.js'
 
 // One real SparseLab RigL training, profiled three ways into one fake W&B: the Python callback forwarding into
 // the user's own offline run (then `wandb sync`), `serve --wandb-project` forwarding it live while W&B is down
@@ -133,13 +133,4 @@ async function until(condition: () => boolean, ms = 60_000): Promise<void> {
   const deadline = Date.now() + ms
   while (!condition() && Date.now() < deadline) await new Promise((wake) => setTimeout(wake, 100))
   expect(condition()).toBe(true)
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
 }

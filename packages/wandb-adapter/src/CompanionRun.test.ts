@@ -1,4 +1,3 @@
-import { createServer } from 'node:net'
 import { afterEach, describe, expect, test } from 'vitest'
 import { RunStore, evaluateFlags, type WireRecord } from '@sparselab-profiler/core'
 import { startFakeWandb, type FakeWandb } from '../../../test/support/fakeWandb.js'
@@ -7,6 +6,7 @@ import { CompanionRun, type CompanionRunOptions } from './CompanionRun.js'
 import { forwardStore } from './forwardStore.js'
 import { WandbApi } from './WandbApi.js'
 import { alertText, alertTitle, restAlert } from './flagAlert.js'
+import { freePort } from '../../../test/support/freePort.js'
 
 const [VECTOR] = wandbVectors()
 const RECORDS = VECTOR!.records as WireRecord[]
@@ -143,13 +143,4 @@ test('forwardStore: each run received becomes a companion; one first seen mid-ru
 async function until(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !condition(); i++) await new Promise((wake) => setTimeout(wake, 10))
   expect(condition()).toBe(true)
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
 }
