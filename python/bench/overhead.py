@@ -1,14 +1,25 @@
 """Training-step overhead of SparseLab Profiler next to TensorBoard and wandb.watch, in one run.
 
-    .venv/bin/python python/bench/overhead.py [--rounds 8] [--steps N] [--device cpu|cuda] [--workloads ...]
+    .venv/bin/python python/bench/overhead.py [--rounds 12] [--steps N] [--device cpu|cuda] [--workloads ...]
 
 Each profiler is measured in its own phase: it trains a copy of the same seeded model beside a fresh
 baseline copy without any profiler, the two taking turns in rounds of `--steps` steps (who goes first
 alternates), so machine noise hits both alike; only that one profiler is alive (wandb's service process
-and TensorBoard's writer thread never run beside ours). Per profiler it reports the sampling interval
-at the end (ours adapts to its 1% budget), the median round's ms/step, the overhead against the
-baseline (the median over rounds of its ms/step over the baseline's in the same round), and for ours
-the cost it measured itself. "Nx ours" divides by the larger of our two figures.
+and TensorBoard's writer thread never run beside ours). Per profiler it reports:
+  interval     the sampling interval actually in force: steps / samples taken over the measured rounds (ours
+               is the sampler's, with its default settings; the others sample every 10 steps by construction)
+  ms/step      the median round's, and [the interquartile range over rounds]
+  overhead     the median over rounds of (ms/step / the baseline's ms/step in the same round) - 1, and [its
+               interquartile range over rounds]: the spread a single round's figure has. "ci" is the 95%
+               confidence interval of the median itself (distribution-free, from order statistics)
+and for ours what it measured itself, as shares of the baseline's training time:
+  cost_ms      the callback's own cost (what the sampler sees): its samples' cost_ms and its topology hooks'
+  in step()    every moment ours spends in the training thread: inside profiler.step() (cost_ms plus the
+               run-log writes, as a sample's record is encoded and appended after its cost_ms is taken, and
+               the per-step bookkeeping) and in the topology hooks; (writes): the run-log writes alone
+Peers' rows end with their overhead over ours ("Nx ours", against the larger of our wall-clock median
+and our in-step share, so noise in our tiny figure cannot flatter the ratio). The last line per workload
+says whether each median clears its spread.
 Profilers sample every 10 steps:
   sparselab-profiler   SparsityProfilerCallback(every=10, server=None) (run log written, no HTTP)
   tensorboard          SummaryWriter.add_histogram + add_scalar per layer every 10 steps
@@ -19,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import statistics
 import tempfile
@@ -146,6 +158,14 @@ class Config:
     optimizer: torch.optim.Optimizer
     after_step: Callable[[int, torch.Tensor], None] = lambda step, loss: None
     profiler_cost_ms: Callable[[], float] = lambda: 0.0
+    #: everything spent inside the profiler's per-step call (ours only)
+    in_step_ms: Callable[[], float] = lambda: 0.0
+    #: run-log encoding and writes (ours only)
+    write_ms: Callable[[], float] = lambda: 0.0
+    #: samples taken so far (None: every EVERY steps by construction)
+    samples: Optional[Callable[[], int]] = None
+    #: the cost_ms of those samples (ours only): the rest of profiler_cost_ms is the topology hooks'
+    sample_cost_ms: Callable[[], float] = lambda: 0.0
     interval: Callable[[], int] = lambda: EVERY
     close: Callable[[], None] = lambda: None
     step: int = 0
@@ -163,11 +183,30 @@ def ours(workload: Workload, tmp: str) -> Config:
     config = fresh(workload, "sparselab-profiler")
     profiler = SparsityProfilerCallback(every=EVERY, logdir=os.path.join(tmp, "runs"), server=None, report=False)
     profiler.attach(config.model, algorithm=config.algorithm)
-    config.after_step = lambda step, loss: profiler.step()
+    in_step = [0.0]
+
+    def step(step: int, loss: torch.Tensor) -> None:
+        started = time.perf_counter()
+        profiler.step()
+        in_step[0] += (time.perf_counter() - started) * 1000
+
+    config.after_step = step
     config.profiler_cost_ms = lambda: profiler.total_cost_ms
+    config.in_step_ms = lambda: in_step[0]
+    config.write_ms = lambda: profiler._recorder.write_ms if profiler._recorder else 0.0
+    config.samples = lambda: len(sample_costs(profiler.log_path))
+    config.sample_cost_ms = lambda: sum(sample_costs(profiler.log_path))
     config.close = profiler.close
     config.interval = lambda: profiler.every
     return config
+
+
+def sample_costs(log_path) -> list[float]:
+    """cost_ms of every sample the run log holds so far."""
+    if log_path is None:
+        return []
+    with open(log_path) as log:
+        return [json.loads(line)["cost_ms"] for line in log if '"type":"sample"' in line]
 
 
 def tensorboard(workload: Workload, tmp: str) -> Config:
@@ -221,12 +260,39 @@ def train(config: Config, workload: Workload, steps: int) -> float:
 @dataclass
 class Result:
     name: str
-    interval: int
-    ms: float
-    #: median over rounds of (ms/step / the baseline's ms/step in the same round) - 1
-    overhead: float
+    #: steps per sample over the measured rounds
+    interval: float
+    #: ms/step of every round
+    round_ms: list[float]
+    #: per round: ms/step / the baseline's ms/step in the same round - 1
+    overheads: list[float]
     #: the profiler's own measured cost over training time (ours only)
     own: Optional[float] = None
+    #: everything spent inside profiler.step() and the topology hooks, over training time (ours only)
+    in_step: Optional[float] = None
+    #: of which run-log writes (ours only)
+    writes: Optional[float] = None
+    #: the interval in force at the end (ours: the sampler's)
+    final_interval: int = EVERY
+
+    @property
+    def overhead(self) -> float:
+        return statistics.median(self.overheads)
+
+
+def quartiles(values: list[float]) -> tuple[float, float]:
+    if len(values) < 2:
+        return values[0], values[0]
+    q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q1, q3
+
+
+def median_ci(values: list[float]) -> tuple[float, float]:
+    """95% confidence interval of the median, distribution-free: the order statistics at n/2 -+ 0.98 sqrt(n)."""
+    ordered = sorted(values)
+    n = len(ordered)
+    half = 0.98 * n ** 0.5
+    return ordered[max(0, int(n / 2 - half))], ordered[min(n - 1, int(n / 2 + half + 0.999))]
 
 
 def measure(workload: Workload, competitor: Config, rounds: int, steps: int) -> Result:
@@ -236,21 +302,67 @@ def measure(workload: Workload, competitor: Config, rounds: int, steps: int) -> 
     for config in pair:
         train(config, workload, EVERY)  # warm-up, and the profiler's first sample
     cost_before, steps_before = competitor.profiler_cost_ms(), competitor.step
+    in_step_before, write_before = competitor.in_step_ms(), competitor.write_ms()
+    sample_cost_before = competitor.sample_cost_ms()
+    samples_before = competitor.samples() if competitor.samples else None
     for round_index in range(rounds):
         # alternate who goes first, so a slow start or a noisy neighbour does not always hit the same one
         for config in pair if round_index % 2 == 0 else pair[::-1]:
             config.round_ms.append(train(config, workload, steps))
+    steps_taken = competitor.step - steps_before
+    interval = float(EVERY)
+    if samples_before is not None:
+        interval = steps_taken / max(1, competitor.samples() - samples_before)
+    final_interval = competitor.interval()
+    writes = competitor.write_ms() - write_before
+    cost = competitor.profiler_cost_ms() - cost_before
+    # everything in the training thread: inside step(), and in the topology hooks (inside the algorithm's step)
+    in_step = competitor.in_step_ms() - in_step_before + cost - (competitor.sample_cost_ms() - sample_cost_before)
     competitor.close()
     base = statistics.median(baseline.round_ms)
-    overhead = statistics.median(c / b for c, b in zip(competitor.round_ms, baseline.round_ms)) - 1
-    own = (competitor.profiler_cost_ms() - cost_before) / (competitor.step - steps_before) / base
-    return Result(competitor.name, competitor.interval(), statistics.median(competitor.round_ms), overhead,
-                  own if competitor.name == "sparselab-profiler" else None)
+    overheads = [c / b - 1 for c, b in zip(competitor.round_ms, baseline.round_ms)]
+    mine = competitor.name == "sparselab-profiler"
+    per_step = lambda ms: ms / steps_taken / base  # noqa: E731  (a share of the baseline's training time)
+    return Result(competitor.name, interval, list(competitor.round_ms), overheads,
+                  per_step(cost) if mine else None, per_step(in_step) if mine else None,
+                  per_step(writes) if mine else None, final_interval)
+
+
+def report(workload: Workload, steps: int, results: list[Result]) -> None:
+    print(f"{workload.name} ({steps} steps a round, {len(results[0].overheads)} rounds)")
+    print(f"  {'profiler':<20} {'interval':>8} {'ms/step [IQR]':>20} {'overhead [IQR]':>24} {'ci of median':>18} "
+          f"{'cost_ms':>8} {'in step()':>9} {'(writes)':>9}")
+    mine = results[0]
+    reference = max(mine.overhead, mine.in_step or 0.0)
+    verdicts = []
+    for result in results:
+        ms_q1, ms_q3 = quartiles(result.round_ms)
+        q1, q3 = quartiles(result.overheads)
+        lo, hi = median_ci(result.overheads)
+        ms_text = f"{statistics.median(result.round_ms):.1f} [{ms_q1:.1f}-{ms_q3:.1f}]"
+        over_text = f"{result.overhead:+.2%} [{q1:+.2%} {q3:+.2%}]"
+        ci_text = f"[{lo:+.2%} {hi:+.2%}]"
+        own = (f"{result.own:>8.2%} {result.in_step:>9.2%} {result.writes:>9.3%}" if result.own is not None
+               else f"{'':>8} {'':>9} {'':>9}")
+        ratio = f"  ({result.overhead / reference:,.0f}x ours)" if result is not mine and reference > 0 else ""
+        interval = f"{result.interval:.1f}" if result is mine else f"{EVERY}"
+        print(f"  {result.name:<20} {interval:>8} {ms_text:>20} {over_text:>24} {ci_text:>18} {own}{ratio}")
+        spread = q3 - q1
+        verdicts.append(f"{result.name} {'clears' if abs(result.overhead) > spread else 'does NOT clear'} its spread "
+                        f"({abs(result.overhead):.2%} vs IQR {spread:.2%})")
+    print(f"  interval held: {'yes' if mine.final_interval == EVERY and abs(mine.interval - EVERY) < 0.5 else 'NO'} "
+          f"(every={mine.final_interval} at the end, {mine.interval:.2f} steps a sample)")
+    print("  " + "; ".join(verdicts))
+    for result in results[1:]:
+        if reference > 0:
+            print(f"  {result.name} / ours: {result.overhead / reference:,.1f}x (wall-clock {result.overhead:+.2%} over "
+                  f"ours {reference:+.2%}: the larger of our wall-clock {mine.overhead:+.2%} and in-step {mine.in_step:.2%})")
+    print()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--steps", type=int, help="steps per configuration per round, a multiple of 10 (default: the "
                         "workload's own: 300 for the MLP, 30 for the others)")
     parser.add_argument("--device", default="cpu")
@@ -271,22 +383,17 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}; "
           f"{args.rounds} rounds per configuration, sampling every {EVERY} steps")
     print("each profiler runs against its own baseline in alternating rounds, alone (wandb's service and "
-          "TensorBoard's writer never run beside ours)\n")
+          "TensorBoard's writer never run beside ours); medians with [interquartile range over rounds]\n")
+    started = time.perf_counter()
     for key in args.workloads:
         workload = workloads[key]()
+        steps = args.steps or workload.steps
         with tempfile.TemporaryDirectory() as tmp:
             # wandb is not installed everywhere (the GPU machine has no network to fetch it): then its row is left out
             competitors = [ours, tensorboard] + ([wandb_watch] if importlib.util.find_spec("wandb") else [])
-            results = [measure(workload, make(workload, tmp), args.rounds, args.steps or workload.steps) for make in competitors]
-        print(f"{workload.name} ({args.steps or workload.steps} steps a round)")
-        print(f"  {'profiler':<20} {'interval':>8} {'ms/step':>9} {'overhead':>9} {'self-measured':>14}")
-        mine = results[0]
-        reference = max(mine.overhead, mine.own or 0.0)
-        for result in results:
-            own_text = f"{result.own:>14.2%}" if result.own is not None else f"{'':>14}"
-            ratio = f"  ({result.overhead / reference:,.0f}x ours)" if result is not mine and reference > 0 else ""
-            print(f"  {result.name:<20} {result.interval:>8} {result.ms:>9.1f} {result.overhead:>+9.2%} {own_text}{ratio}")
-        print()
+            results = [measure(workload, make(workload, tmp), args.rounds, steps) for make in competitors]
+        report(workload, steps, results)
+    print(f"({time.perf_counter() - started:.0f} s)")
 
 
 if __name__ == "__main__":

@@ -59,8 +59,10 @@ class SparsityProfilerCallback:
             loopback URL the profiler starts ``sparselab-profiler serve`` itself. Default ``http://127.0.0.1:8080``.
         run_name: display name of the run. Default: the model's class name.
         bins: histogram bins per layer. Default 64.
-        overhead_budget: largest share of training time the profiler may take; the sampling interval
-            doubles while it costs more (each change is recorded). ``None`` keeps `every` fixed. Default 0.01.
+        overhead_budget: the profiler's share of training time to return to should it run away: `every` is
+            kept while the measured overhead stays under 10 times this; past that the interval doubles until the
+            overhead is under it, and halves back towards `every` once it is cheap again (each change is
+            recorded; sampler.py says why). ``None`` keeps `every` fixed. Default 0.01.
         exclude_regex: leave out modules whose name matches (``re.search``), after `layer_regex`. Default none.
         memory_budget_mb: the most the profiler may hold in mask snapshots (1 bit per weight for each of
             a masked layer's previous mask, ever-active positions and last drop: inferred drop/grow,
@@ -489,6 +491,8 @@ class SparsityProfilerCallback:
         self._pending = (measurement, scalars, metrics, self._step, now, cost_ms, self._step_ms)
         if measurement.is_ready() and (scalars is None or scalars.ready()) and (metrics is None or metrics.ready()):
             self._flush_pending()
+            # writing the record (JSON, the log line) is the profiler's too: the sampler counts it
+            self.total_cost_ms += (time.perf_counter() - started) * 1000 - cost_ms
         self._last_sampled_step = self._step
         self._adapt_interval(measurement.agreed[0], now)
 

@@ -113,6 +113,8 @@ class _Layer:
     updated: bool = False
     #: the source's mask version at the previous sample (None: it has none)
     version: Optional[Hashable] = None
+    #: `last_drop` is all zeros (a diff that dropped nothing), so another such diff can keep it
+    drop_empty: bool = False
 
     def bytes(self) -> int:
         return _nbytes(self.previous) + _nbytes(self.ever) + _nbytes(self.last_drop)
@@ -125,7 +127,8 @@ class MaskHistory:
     A layer keeps up to three bitsets (previous mask, ever active, last drop), each a whole number of 64-bit
     words: a 118M-parameter model costs ~14 MiB per bitset. Hooked layers (`hooked=True`) learn their drops
     from the updates; one with no update since its previous sample (and an unchanged mask version) costs no
-    mask work at all.
+    mask work at all. Neither does an un-hooked layer whose mask version is the one its previous sample diffed
+    (torch prune's mask buffer, unreplaced and unedited: `TorchPruneSource.mask_version`): its mask is unchanged.
     """
 
     def __init__(self) -> None:
@@ -158,7 +161,7 @@ class MaskHistory:
         if state.regrowth:
             if state.last_drop is not None:
                 regrown = int(popcount(grown_bits & state.last_drop))
-            state.last_drop = dropped_bits
+            state.last_drop, state.drop_empty = dropped_bits, False
         if state.ever is not None:
             state.ever |= grown_bits
         state.updated = True
@@ -168,11 +171,16 @@ class MaskHistory:
                 regrowth: bool, version: Optional[Hashable] = None) -> Observation:
         """This sample's counts for `layer`, whose mask `read_mask()` returns (a bool tensor with exactly nnz
         set entries). `explored`: keep the ever-active bits (active_ever, changed); `regrowth`: keep the last
-        drop (regrown). A hooked layer's drops come from `record_update`; any other's from this diff."""
+        drop (regrown). A hooked layer's drops come from `record_update`; any other's from this diff. `version`
+        (None: the source has none): a key that changes whenever the mask may have; while it is the one seen at
+        the previous sample, the mask is not read (the observation then carries no `mask`)."""
         state = self._layers.get(layer)
         if hooked and state is not None and not state.updated and (version is None or version == state.version):
             # nothing moved since the previous sample: what it learned still holds
             return Observation(active_ever=state.active_ever, changed=0 if explored else None)
+        if not hooked and state is not None and version is not None and version == state.version:
+            # an un-hooked mask whose version says it is the one diffed last time: no read, nothing to count
+            return self._unchanged(state, None, explored, version)
         mask = read_mask()
         packed = pack_bits(mask)
         if state is None or not _alike(state.previous, packed):
@@ -193,7 +201,7 @@ class MaskHistory:
             if regrowth:
                 if state.last_drop is not None:
                     seen.regrown = popcount(grown_bits & state.last_drop)
-                state.last_drop = dropped_bits
+                state.last_drop, state.drop_empty = dropped_bits, False
             if explored:
                 seen.changed = seen.dropped + seen.grown
         if state.ever is not None:
@@ -206,13 +214,17 @@ class MaskHistory:
         return seen
 
     @staticmethod
-    def _unchanged(state: _Layer, mask: torch.Tensor, explored: bool, version: Optional[Hashable]) -> Observation:
-        """An un-hooked layer's CPU mask equal to its previous one, as most are between two pruning steps:
-        nothing to count, and the ever-active bits already hold it."""
+    def _unchanged(state: _Layer, mask: Optional[torch.Tensor], explored: bool, version: Optional[Hashable]) -> Observation:
+        """An un-hooked layer's mask equal to its previous one, as most are between two pruning steps (read and
+        compared, or not read at all when its version is the one diffed last time): nothing to count, and the
+        ever-active bits already hold it."""
         seen = Observation(mask=mask, active_ever=state.active_ever, changed=0 if explored else None, dropped=0, grown=0)
         if state.regrowth:
             seen.regrown = 0 if state.last_drop is not None else None
-            state.last_drop = np.zeros_like(state.previous)  # this diff dropped nothing
+            if not (state.drop_empty and state.last_drop is not None):  # this diff dropped nothing
+                previous = state.previous
+                state.last_drop = np.zeros_like(previous) if isinstance(previous, np.ndarray) else torch.zeros_like(previous)
+                state.drop_empty = True
         state.version = version
         return seen
 

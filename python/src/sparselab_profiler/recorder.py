@@ -60,6 +60,11 @@ class RunRecorder:
     def log_failed(self) -> bool:
         return self._log.failure is not None
 
+    @property
+    def write_ms(self) -> float:
+        """Time spent encoding and appending records to the run log so far, in milliseconds."""
+        return self._log.write_ms
+
     def write(self, record: Record) -> None:
         """Gives `record` the next seq and appends it to the run log."""
         record.seq = self._seq

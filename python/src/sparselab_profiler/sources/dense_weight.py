@@ -9,7 +9,7 @@ import torch
 from ..distributed import is_sharded, local_part
 from ..metrics import Workspace, count_set
 from ..records import LayerInfo
-from .base import describe_tensor, storage_identity
+from .base import LiveValues, describe_tensor, storage_identity
 
 
 class DenseWeightSource:
@@ -44,6 +44,14 @@ class DenseWeightSource:
 
     def stored_values(self, workspace: Optional[Workspace] = None) -> torch.Tensor:
         return self._local().reshape(-1)
+
+    def live_values(self, mask: Optional[torch.Tensor] = None) -> Optional[LiveValues]:
+        # every weight is stored: its zeros are the (inferred) masked-out positions, counted once, from the mask
+        values = self.stored_values()  # the parameter itself, flat: no copy
+        if values.device.type != "cpu":
+            return None
+        nnz = int(count_set(mask if mask is not None else values))
+        return LiveValues(values.detach(), nnz, zeros=values.numel() - nnz)
 
     def nnz_tensor(self) -> torch.Tensor:
         return count_set(self._local())

@@ -9,7 +9,7 @@ from torch import nn
 
 from ..metrics import Workspace, count_set, masked_values
 from ..records import LayerInfo
-from .base import describe_tensor, storage_identity
+from .base import LiveValues, describe_tensor, live_index, storage_identity
 
 
 def mask_parametrization(module: nn.Module, name: str = "weight") -> Optional[nn.Module]:
@@ -51,6 +51,14 @@ class ParametrizedMaskSource:
 
     def stored_values(self, workspace: Optional[Workspace] = None) -> torch.Tensor:
         return masked_values(self._original, self._mask_tensor(), workspace)
+
+    def live_values(self, mask: Optional[torch.Tensor] = None) -> Optional[LiveValues]:
+        # read at every sample: torch.ao.pruning's sparsifiers assign `mask.data`, which no version counter sees
+        original = self._original
+        if original.device.type != "cpu":
+            return None
+        index = live_index(mask if mask is not None else self.mask())
+        return LiveValues(original.detach().reshape(-1), index.numel(), index)
 
     def nnz_tensor(self) -> torch.Tensor:
         return count_set(self.mask())

@@ -10,7 +10,7 @@ from torch import nn
 
 from ..metrics import Workspace, count_set, masked_values
 from ..records import LayerInfo
-from .base import describe_tensor, storage_identity
+from .base import LiveValues, describe_tensor, live_index, storage_identity
 
 
 def rigl_torch_hook(weight: object) -> Optional[object]:
@@ -44,6 +44,14 @@ class RigLTorchSource:
 
     def stored_values(self, workspace: Optional[Workspace] = None) -> torch.Tensor:
         return masked_values(self.module.weight, self.mask(), workspace)
+
+    def live_values(self, mask: Optional[torch.Tensor] = None) -> Optional[LiveValues]:
+        # read at every sample: rigl-torch assigns `mask.data`, which no version counter sees
+        weight = self.module.weight
+        if weight.device.type != "cpu":
+            return None
+        index = live_index(mask if mask is not None else self.mask())
+        return LiveValues(weight.detach().reshape(-1), index.numel(), index)
 
     def nnz_tensor(self) -> torch.Tensor:
         return count_set(self.mask())

@@ -9,8 +9,20 @@ import torch
 
 from ..metrics import Workspace
 from ..records import LayerInfo
+from .base import LiveValues
 
 _CSR_ARRAYS = ("values", "col_indices", "row_start", "row_nnz", "row_capacity")
+
+
+_DTYPE_NAMES: dict[np.dtype, str] = {}
+
+
+def _dtype_name(dtype: np.dtype) -> str:
+    """str(dtype), which numpy builds in Python on every call (the model walk describes every layer per sample)."""
+    name = _DTYPE_NAMES.get(dtype)
+    if name is None:
+        name = _DTYPE_NAMES[dtype] = str(dtype)
+    return name
 
 
 def is_sparselab_layer(module: torch.nn.Module) -> bool:
@@ -25,12 +37,15 @@ class SparseLabLayerSource:
         self.layer = layer
         self._slots_key: tuple[int, int] | None = None
         self._slots: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0))
+        #: the live slots' indices (None: every slot is live), for the same key as `_slots`
+        self._live_index: Optional[torch.Tensor] = None
         self.info = self.describe()
 
     def describe(self) -> LayerInfo:
         csr = self._csr
-        return LayerInfo(name=self.name, shape=[int(csr.nrows), int(csr.ncols)], numel=int(csr.nrows) * int(csr.ncols),
-                         dtype=str(np.asarray(csr.values).dtype), format="padded_csr", mask_source="sparselab", device="cpu")
+        nrows, ncols = int(csr.nrows), int(csr.ncols)
+        return LayerInfo(name=self.name, shape=[nrows, ncols], numel=nrows * ncols, dtype=_dtype_name(np.asarray(csr.values).dtype),
+                         format="padded_csr", mask_source="sparselab", device="cpu")
 
     def identity(self):
         return id(self.layer)
@@ -55,13 +70,22 @@ class SparseLabLayerSource:
                 rows = np.repeat(np.arange(len(capacity), dtype=np.int64), capacity)  # rows laid out back to back
             else:
                 rows = np.searchsorted(row_start, slots, side="right") - 1
-            self._slots = (rows, (slots - row_start[rows]) < np.asarray(csr.row_nnz)[rows])
+            live = (slots - row_start[rows]) < np.asarray(csr.row_nnz)[rows]
+            self._slots = (rows, live)
+            index = None if live.all() else np.flatnonzero(live)
+            self._live_index = None if index is None else torch.from_numpy(index.astype(np.int32) if total < 2**31 else index)
             self._slots_key = key
         return self._slots
 
     def stored_values(self, workspace: Optional[Workspace] = None) -> torch.Tensor:
         _, live = self._live_slots()
         return torch.from_numpy(np.asarray(self._csr.values)[live])
+
+    def live_values(self, mask: Optional[torch.Tensor] = None) -> LiveValues:
+        """The slots' values and the live ones' cached indices (the padding is never read)."""
+        self._live_slots()
+        values = torch.from_numpy(np.asarray(self._csr.values))
+        return LiveValues(values, self.nnz(), self._live_index)  # the CSR's own count: no pass over a mask
 
     def nnz(self) -> int:
         return int(self._csr.nnz)

@@ -9,7 +9,7 @@ from torch import nn
 
 from ..metrics import Workspace, count_set, masked_values
 from ..records import LayerInfo
-from .base import describe_tensor, storage_identity
+from .base import LiveValues, TensorVersion, describe_tensor, live_index, storage_identity
 
 
 def is_pruned(module: nn.Module, name: str = "weight") -> bool:
@@ -20,12 +20,19 @@ def is_pruned(module: nn.Module, name: str = "weight") -> bool:
 class TorchPruneSource:
     """Reads the mask and `_orig`, never `module.weight`: that copy is stale between `optimizer.step()`
     and the next forward. Storage is the `_orig` parameter, the mask buffer and that recomputed copy,
-    which together cost more than the dense weight alone."""
+    which together cost more than the dense weight alone.
+
+    The mask's live positions are kept (int32, 4 bytes per live weight) while `mask_version()` stays the same,
+    so a sample of an unchanged mask reads only the live weights: prune replaces the buffer at every call, and
+    an in-place edit bumps its version counter."""
 
     def __init__(self, name: str, module: nn.Module, param: str = "weight"):
         self.name = name
         self.module = module
         self.param = param
+        self._orig_key, self._mask_key = f"{param}_orig", f"{param}_mask"
+        self._index_key: Optional[TensorVersion] = None
+        self._index: Optional[torch.Tensor] = None
         self.info = self.describe()
 
     def describe(self) -> LayerInfo:
@@ -36,15 +43,38 @@ class TorchPruneSource:
 
     @property
     def _orig(self) -> torch.Tensor:
-        return getattr(self.module, f"{self.param}_orig")
+        # where prune registers it: nn.Module.__getattr__ costs more than the rest of a small layer's bookkeeping
+        orig = self.module._parameters.get(self._orig_key)
+        return orig if orig is not None else getattr(self.module, self._orig_key)
+
+    @property
+    def _mask_buffer(self) -> torch.Tensor:
+        mask = self.module._buffers.get(self._mask_key)
+        return mask if mask is not None else getattr(self.module, self._mask_key)
 
     def mask(self) -> torch.Tensor:
         # prune replaces the buffer on every call, so it is looked up afresh each time
-        return getattr(self.module, f"{self.param}_mask").detach().bool()
+        return self._mask_buffer.detach().bool()
+
+    def mask_version(self) -> Optional[TensorVersion]:
+        """Changes whenever the mask buffer may have: another buffer (prune registers a new one at every call),
+        another storage, or an in-place edit (see TensorVersion for the one write it cannot see)."""
+        return TensorVersion.of(self._mask_buffer)
+
+    def live_values(self, mask: Optional[torch.Tensor] = None) -> Optional[LiveValues]:
+        orig = self._orig
+        if orig.device.type != "cpu":
+            return None
+        index = self._index
+        if mask is not None or index is None or not self._index_key.matches(self._mask_buffer):
+            key = self.mask_version()
+            index = live_index(mask if mask is not None else self.mask())
+            self._index, self._index_key = (index, key) if key is not None else (None, None)
+        return LiveValues(orig.detach().reshape(-1), index.numel(), index)
 
     def stored_values(self, workspace: Optional[Workspace] = None) -> torch.Tensor:
         # orig * mask: masked positions become zeros, which the histogram leaves out anyway
-        return masked_values(self._orig, getattr(self.module, f"{self.param}_mask"), workspace)
+        return masked_values(self._orig, self._mask_buffer, workspace)
 
     def nnz_tensor(self) -> torch.Tensor:
         return count_set(self.mask())
@@ -53,11 +83,11 @@ class TorchPruneSource:
         return int(self.nnz_tensor())
 
     def storage_bytes(self) -> int:
-        tensors = [self._orig, getattr(self.module, f"{self.param}_mask")]
-        recomputed = getattr(self.module, self.param, None)
-        if isinstance(recomputed, torch.Tensor):
-            tensors.append(recomputed)
-        return sum(t.numel() * t.element_size() for t in tensors)
+        total = self._orig.nbytes + self._mask_buffer.nbytes
+        recomputed = self.module.__dict__.get(self.param)  # set by prune's forward pre-hook
+        if recomputed is None:
+            recomputed = getattr(self.module, self.param, None)
+        return total + recomputed.nbytes if isinstance(recomputed, torch.Tensor) else total
 
     def dense_bytes(self) -> int:
-        return self._orig.numel() * self._orig.element_size()
+        return self._orig.nbytes
