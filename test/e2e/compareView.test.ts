@@ -403,6 +403,8 @@ test('brushing across the overlay zooms every compare chart; Reset zoom restores
     await page.mouse.move(xOf(200), y.y + y.height / 2, { steps: 4 })
     await page.mouse.up()
     await page.getByRole('button', { name: 'Reset zoom' }).waitFor()
+    // the URL takes the zoom just after the button shows
+    await expect.poll(() => new URL(page.url()).searchParams.has('zoom')).toBe(true)
     const [from, to] = new URL(page.url()).searchParams.get('zoom')!.split('-').map(Number) as [number, number]
     expect(Math.abs(from - 100)).toBeLessThanOrEqual(3)
     expect(Math.abs(to - 200)).toBeLessThanOrEqual(3)
