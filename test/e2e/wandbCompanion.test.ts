@@ -120,13 +120,18 @@ test('the companions are named after the run, grouped, complete, with the run lo
   expect(String(runIn('inrun').files.get('records.ndjson'))).toBe(readFileSync(join(runDir, 'records.ndjson'), 'utf8'))
 })
 
-test('a wrong key: wandb-upload says so in one line and exits 1', async () => {
+test('a wrong key, no key, or a log without its run record: wandb-upload says so in one line and exits 1', async () => {
   const uploaded = await run(CLI, ['wandb-upload', runDir, '--project', 'refused'], { env: wandbEnv({ WANDB_BASE_URL: fake.url, WANDB_API_KEY: '0'.repeat(40) }) }).done
   expect(uploaded.code).toBe(1)
   expect(uploaded.stderr.trim()).toBe(`sparselab-profiler: W&B, ${runId}: forwarding stopped: W&B at ${fake.url} refused the API key (HTTP 401) during GraphQL Viewer: set WANDB_API_KEY, or run \`wandb login\``)
   const missing = await run(CLI, ['wandb-upload', runDir, '--project', 'p'], { env: wandbEnv({ WANDB_BASE_URL: fake.url, WANDB_API_KEY: '' }) }).done
   expect(missing.code).toBe(1)
   expect(missing.stderr).toContain('no W&B API key for 127.0.0.1: set WANDB_API_KEY, or run `wandb login`')
+  const headless = join(home, 'headless.ndjson') // a log cut after its run record
+  writeFileSync(headless, readFileSync(join(runDir, 'records.ndjson'), 'utf8').split('\n').slice(1).join('\n'))
+  const nameless = await run(CLI, ['wandb-upload', headless, '--project', 'p'], { env: wandbEnv({ WANDB_BASE_URL: fake.url, WANDB_API_KEY: fake.apiKey }) }).done
+  expect(nameless.code).toBe(1)
+  expect(nameless.stderr.trim()).toBe(`sparselab-profiler: ${headless}: the log does not start with a run record: no run to upload`)
 })
 
 async function until(condition: () => boolean, ms = 60_000): Promise<void> {

@@ -42,14 +42,22 @@ export async function runFiles(source: string, libraries: VegaLibraries): Promis
 export async function uploadRun(source: string, options: Omit<CompanionRunOptions, 'skipStored' | 'finalFiles'>, libraries: VegaLibraries): Promise<CompanionRunState> {
   const companion = new CompanionRun({ ...options, skipStored: true, finalFiles: () => runFiles(source, libraries) })
   let ended = false
+  let named = false
   for await (const batch of runLogBatches(runLogFile(source))) {
     for (const record of batch) {
+      if (!named && record.type !== 'run') break
+      named = true
       companion.add(record)
       ended ||= record.type === 'end'
     }
+    if (!named) break
     // Read on only as W&B takes rows: a long outage must neither drop samples nor hold the whole log.
     while (companion.state().queued > 10_000 && !companion.state().error) await new Promise((wake) => setTimeout(wake, 50))
     if (companion.state().error) break
+  }
+  if (!named) {
+    await companion.stop()
+    throw new Error(`${source}: the log does not start with a run record: no run to upload`)
   }
   if (!ended) companion.complete(1)
   await companion.finished
