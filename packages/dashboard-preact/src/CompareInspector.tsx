@@ -21,6 +21,7 @@ import { RunKey } from './RunKey.js'
 import { useLayerHistory } from './useLayerHistory.js'
 import { VegaChart } from './VegaChart.js'
 import { LayerPicker } from './LayerPicker.js'
+import { StepSlider } from './StepSlider.js'
 
 export interface CompareInspectorProps {
   /** The compared runs, A first: each one's observer (whose records grow its layer history) and its steps (end or latest). */
@@ -149,20 +150,7 @@ export function CompareInspector({ runs, layers, layer, onLayer, step, onStep, a
       </div>
       {reference.length > 0 && (
         <div class="slp-controls">
-          <label>
-            A’s step {stepA === undefined ? '' : formatCount(stepA)}{' '}
-            <input
-              type="range"
-              aria-label="Histogram step"
-              min={0}
-              max={reference.length - 1}
-              value={index}
-              onInput={(e) => {
-                const value = Number((e.target as HTMLInputElement).value)
-                onStep(value === reference.length - 1 ? undefined : reference[value]!.step)
-              }}
-            />
-          </label>
+          <StepSlider label={`A’s step ${stepA === undefined ? '' : formatCount(stepA)}`} points={reference} index={index} onStep={onStep} />
           <span class="slp-hint">the other runs at their sample at or before the {align === 'fraction' ? 'same fraction of training' : 'same step'}</span>
         </div>
       )}

@@ -27,6 +27,7 @@ import { pointAt } from './pointAt.js'
 import { useLayerHistory } from './useLayerHistory.js'
 import { VegaChart } from './VegaChart.js'
 import { LayerPicker } from './LayerPicker.js'
+import { StepSlider } from './StepSlider.js'
 
 export interface LayerInspectorProps {
   /** The run whose live records the layer's history follows. */
@@ -159,20 +160,7 @@ export function LayerInspector({ live, layers, layer, onLayer, step, onStep, dom
       )}
       {points.length > 0 && (
         <div class="slp-controls">
-          <label>
-            Step {stats ? formatCount(stats.step) : ''}{' '}
-            <input
-              type="range"
-              aria-label="Histogram step"
-              min={0}
-              max={points.length - 1}
-              value={index}
-              onInput={(e) => {
-                const value = Number((e.target as HTMLInputElement).value)
-                onStep(value === points.length - 1 ? undefined : points[value]!.step)
-              }}
-            />
-          </label>
+          <StepSlider label={`Step ${stats ? formatCount(stats.step) : ''}`} points={points} index={index} onStep={onStep} />
           <label>
             <input type="checkbox" checked={compare} onChange={() => setCompare(!compare)} /> compare with the first step
           </label>
