@@ -76,6 +76,20 @@ def first_sample_at_or_after(log: Path, step: int) -> int:
     return min(s["step"] for s in samples(log) if s["step"] >= step)
 
 
+def persisting(steps: list[int], far: list[bool], samples_needed: int = 3) -> tuple[int, int] | None:
+    """layer-off-target's step range as docs/flags.md defines it: far for `samples_needed` samples in a row, from
+    the last sample that was not far (or the first sample), to the last far one; None when never so long."""
+    since, streak, found_range = steps[0], 0, None
+    for step, is_far in zip(steps, far):
+        if not is_far:
+            since, streak = step, 0
+            continue
+        streak += 1
+        if streak >= samples_needed:
+            found_range = (found_range or (since, step))[0], step
+    return found_range
+
+
 def digits(n: int = 512):
     from sklearn.datasets import load_digits
 
@@ -318,6 +332,7 @@ def test_a_layer_whose_weights_decay_to_nothing_is_seen_vanishing(tmp_path):
     flags = flags_of(profiler.log_path)
     vanishing = found(flags, "weights-vanishing")["fc1"]
     assert vanishing["severity"] == "warning" and vanishing["evidence"]["now"] * 10 <= vanishing["evidence"]["before"]
+    assert (vanishing["from"], vanishing["to"]) == shrinking_tenfold(layer_at(profiler.log_path, "fc1"))
     # every weight still counts as active, but the sample's largest |w| says they are all within ±1e-6: dead,
     # from the first sample where it is so
     absmax = {step: layer["absmax"] for step, layer in layer_at(profiler.log_path, "fc1").items()}
@@ -327,6 +342,32 @@ def test_a_layer_whose_weights_decay_to_nothing_is_seen_vanishing(tmp_path):
     assert (dead["severity"], dead["from"], dead["to"]) == ("critical", first_dead, 30)
     assert dead["message"] == f"All 128 active weights of fc1 are within ±0.000001 since step {first_dead}: it passes almost nothing forward"
     assert "fc2" not in found(flags, "dead-layer")
+
+
+def shrinking_tenfold(layer: dict[int, dict]) -> tuple[int, int]:
+    """weights-vanishing's step range, as docs/flags.md defines it: the size of |w| (the larger of |5th| and |95th
+    percentile| of the sample's histogram, spread evenly within bins) a tenth of the largest of the last 10
+    samples; from the step of that largest the first time, to the last sample where it is so."""
+    def quantile(hist: dict, q: float) -> float:
+        counts = hist["counts"]
+        width, target, below = (hist["hi"] - hist["lo"]) / len(counts), q * sum(counts), 0
+        for i, count in enumerate(counts):
+            if count > 0 and below + count >= target:
+                return hist["lo"] + width * (i + (target - below) / count)
+            below += count
+        return hist["hi"]
+
+    window, seen, nnz = [], [], None
+    for step, sample in sorted(layer.items()):
+        assert nnz in (None, sample["nnz"])  # nnz never changes here, so the window never starts over
+        nnz = sample["nnz"]
+        size = max(abs(quantile(sample["hist"], 0.05)), abs(quantile(sample["hist"], 0.95)))
+        window = [*window, (step, size)][-10:]
+        largest = max(window, key=lambda point: point[1])
+        growing = size / min(value for _, value in window) >= 10  # that is weights-exploding
+        if largest[1] / size >= 10 and not growing:
+            seen.append((largest[0], step))
+    return min(start for start, _ in seen), seen[-1][1]
 
 
 # ── storage-saves-nothing ────────────────────────────────────────────
@@ -427,6 +468,137 @@ def test_an_update_of_a_dense_sparselinear_drops_nothing(tmp_path, algorithm_cla
     # the same layer is also flagged for what it is: dense storage in Padded-CSR, far from the 80% target
     assert summary(flags) == [("layer-off-target", "warning", ("fc2",), 0, 20), ("storage-saves-nothing", "warning", ("fc2",), 0, 20),
                               ("wasted-update", "warning", ("fc2",), 5, 20)]
+
+
+# ── layer-off-target ────────────────────────────────────────────────
+
+
+def test_a_layer_built_at_another_sparsity_than_rigls_target_is_off_target(tmp_path):
+    # fc2 is built at 70% while RigL aims for 90%: RigL regrows as many connections as it drops, so it never
+    # moves fc2's sparsity, which stays 20 points off the target for the whole run.
+    torch.manual_seed(0)
+    model = nn.Sequential(OrderedDict(fc1=sparselab.SparseLinear(64, 64, sparsity=0.9), act=nn.ReLU(),
+                                      fc2=sparselab.SparseLinear(64, 64, sparsity=0.7), act2=nn.ReLU(), head=nn.Linear(64, 10)))
+    rigl = sparselab.RigL(sparsity=0.9, drop_fraction=0.3, update_freq=10, seed=0)
+    model.apply(rigl)
+    x, y = digits(128)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    profiler = recorder(tmp_path, every=5).attach(model, algorithm=rigl)
+    for _ in range(30):
+        sgd_step(model, optimizer, F.cross_entropy(model(x), y))
+        rigl.step()
+        profiler.step()
+    profiler.close()
+
+    target = read_log(profiler.log_path)[0]["algorithm"]["params"]["sparsity"]
+    ranges = {}
+    for name in ("fc1", "fc2"):
+        layer = layer_at(profiler.log_path, name)
+        ranges[name] = persisting(sorted(layer), [abs(layer[s]["sparsity"] - target) > 0.1 for s in sorted(layer)])
+    assert ranges == {"fc1": None, "fc2": (0, 30)}
+    flags = flags_of(profiler.log_path)
+    assert summary(flags) == [("layer-off-target", "warning", ("fc2",), *ranges["fc2"])]
+    flag = found(flags, "layer-off-target")["fc2"]
+    assert flag["evidence"] == {"sparsity": layer_at(profiler.log_path, "fc2")[30]["sparsity"], "target": 0.9}
+    assert flag["message"] == f"fc2 is at {100 * flag['evidence']['sparsity']:.2f}% sparsity, far from the 90.00% target, since step 0"
+
+
+def test_a_torch_pruned_layer_far_from_the_other_pruned_layers_is_flagged_info(tmp_path):
+    # Per-layer torch pruning, no algorithm (so no target): fc1, fc2 and the head pruned 90%, fc3 only 5% (an
+    # amount meant for another layer). Off target is then measured against the other pruned layers together.
+    torch.manual_seed(0)
+    model = nn.Sequential(OrderedDict(fc1=nn.Linear(64, 64), act1=nn.ReLU(), fc2=nn.Linear(64, 64), act2=nn.ReLU(),
+                                      fc3=nn.Linear(64, 16), act3=nn.ReLU(), head=nn.Linear(16, 10)))
+    for name, amount in (("fc1", 0.9), ("fc2", 0.9), ("fc3", 0.05), ("head", 0.9)):
+        prune.l1_unstructured(getattr(model, name), "weight", amount=amount)
+    x, y = digits(128)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    profiler = recorder(tmp_path, every=5).attach(model)
+    for _ in range(20):
+        sgd_step(model, optimizer, F.cross_entropy(model(x), y))
+        profiler.step()
+    profiler.close()
+
+    # each layer against the others' zeros over their weights, from the samples
+    ranges = {}
+    for name in ("fc1", "fc2", "fc3", "head"):
+        far = []
+        for sample in samples(profiler.log_path):
+            others = [l for l in sample["layers"] if l["name"] != name]
+            share = 1 - sum(l["nnz"] for l in others) / sum(l["numel"] for l in others)
+            far.append(abs(next(l for l in sample["layers"] if l["name"] == name)["sparsity"] - share) > 0.5)
+        ranges[name] = persisting([s["step"] for s in samples(profiler.log_path)], far)
+    assert ranges == {"fc1": None, "fc2": None, "fc3": (0, 20), "head": None}
+    flags = flags_of(profiler.log_path)
+    assert summary(flags) == [("layer-off-target", "info", ("fc3",), 0, 20)]
+    flag = found(flags, "layer-off-target")["fc3"]
+    assert flag["evidence"]["sparsity"] == pytest.approx(0.05, abs=1e-3) and flag["evidence"]["others"] == pytest.approx(0.9, abs=1e-3)
+    assert check(profiler.log_path, "--fail-on", "warning").returncode == 0
+
+
+# ── churn-not-settling ──────────────────────────────────────────────
+
+
+def churn_not_settling(log: Path, updates: int = 5, settled: float = 0.8) -> dict[str, tuple[int, int]]:
+    """churn-not-settling's step ranges as docs/flags.md defines them, from the log's events and samples: an
+    update's churn is max(drops, grows) over the layer's nnz at the sample before it; the flag stands where the
+    mean of the last `updates` is at least `settled` of the first's, from the first such window's first update
+    to the last such window's last one."""
+    nnz: dict[str, int] = {}
+    pending: dict[str, dict[int, list[int]]] = defaultdict(dict)
+    churn: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    ranges: dict[str, tuple[int, int]] = {}
+    for r in read_log(log):
+        if r["type"] == "event" and r["layer"] in nnz:
+            drops_grows = pending[r["layer"]].setdefault(r["step"], [0, 0])
+            drops_grows[r["op"] == "grow"] += r["count"]
+        elif r["type"] == "sample":
+            for layer in r["layers"]:
+                nnz.setdefault(layer["name"], layer["nnz"])
+                for step, (drops, grows) in pending.pop(layer["name"], {}).items():
+                    if nnz[layer["name"]] > 0:
+                        churn[layer["name"]].append((step, max(drops, grows) / nnz[layer["name"]]))
+                nnz[layer["name"]] = layer["nnz"]
+            for name, values in churn.items():
+                early = sum(v for _, v in values[:updates]) / updates
+                late = values[-updates:]
+                if len(values) >= 2 * updates and early > 0 and sum(v for _, v in late) / updates >= settled * early:
+                    ranges[name] = (ranges.get(name, late[0])[0], late[-1][0])
+    return ranges
+
+
+def test_set_whose_drop_fraction_never_decays_keeps_churning_to_the_end(tmp_path):
+    # SparseLab's SET rewires a fixed 30% of each layer's connections at every update (no cosine decay, no
+    # T_end), every 5 steps: the last updates churn as much as the first, the topology never settles.
+    torch.manual_seed(0)
+    model = nn.Sequential(OrderedDict(fc1=sparselab.SparseLinear(64, 64, sparsity=0.9), act=nn.ReLU(),
+                                      fc2=sparselab.SparseLinear(64, 32, sparsity=0.9), act2=nn.ReLU(), head=nn.Linear(32, 10)))
+    algorithm = sparselab.SET(sparsity=0.9, drop_fraction=0.3, update_freq=5, seed=0)
+    model.apply(algorithm)
+    x, y = digits(128)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    profiler = recorder(tmp_path, every=5).attach(model, algorithm=algorithm)
+    for _ in range(60):
+        sgd_step(model, optimizer, F.cross_entropy(model(x), y))
+        algorithm.step()
+        profiler.step()
+    profiler.close()
+
+    drops = defaultdict(list)  # layer → connections each update dropped
+    for r in read_log(profiler.log_path):
+        if r["type"] == "event" and r["op"] == "drop":
+            drops[r["layer"]].append((r["step"], r["count"]))
+    assert {name: [s for s, _ in d] for name, d in drops.items()} == {"fc1": list(range(5, 61, 5)), "fc2": list(range(5, 61, 5))}
+    for d in drops.values():  # about the same count at every update (SET drops 30% of each row's, rounded down)
+        assert max(count for _, count in d) < 1.15 * min(count for _, count in d)
+    expected = churn_not_settling(profiler.log_path)
+    assert expected == {"fc1": (30, 60), "fc2": (30, 60)}  # from the 10th update on, the last five: 30-50, …, 40-60
+    flags = flags_of(profiler.log_path)
+    churn = found(flags, "churn-not-settling")
+    assert {name: (f["severity"], f["from"], f["to"]) for name, f in churn.items()} == {name: ("info", *r) for name, r in expected.items()}
+    for flag in churn.values():
+        assert 0.25 < flag["evidence"]["early"] < 0.3 and flag["evidence"]["late"] == pytest.approx(flag["evidence"]["early"], rel=0.05)
+    assert {f["rule"] for f in flags} == {"churn-not-settling"}
 
 
 # ── interval-widened ─────────────────────────────────────────────────

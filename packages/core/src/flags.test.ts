@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { expect, test } from 'vitest'
-import { evaluateFlags, FlagEvaluator, parseFlagThresholds, separatedCluster, type Flag } from './flags.js'
+import { evaluateFlags, FLAG_RULES, FlagEvaluator, parseFlagThresholds, separatedCluster, type Flag } from './flags.js'
 import { RunStore } from './RunStore.js'
 import type { EventRecord, LayerSample, RunRecord, SampleRecord, SamplerRecord, WireRecord } from './schema.js'
 
@@ -118,6 +118,35 @@ test('the store keeps the flags of every record, whatever it thins; any prefix f
   )
 })
 
+test('without a target, a masked layer far from the other masked layers together is off target, as info', () => {
+  seq = 0
+  // torch prune, no algorithm: a and b (1,000 weights each) at 90%, c (100) at 5%
+  const pruned = (name: string, numel: number): RunRecord['layers'][number] => ({ name, shape: [numel], numel, dtype: 'float32', format: 'dense_masked', mask_source: 'torch_prune' })
+  const layer = (name: string, numel: number, nnz: number): LayerSample => ({ name, nnz, numel, sparsity: 1 - nnz / numel, bytes: 4 * numel, dense_bytes: 4 * numel, hist: { lo: -1, hi: 1, counts: [nnz] }, nonfinite: 0 })
+  const noTarget: RunRecord = { ...run, algorithm: null, layers: [pruned('a', 1000), pruned('b', 1000), pruned('c', 100), run.layers[1]!] }
+  const at = (step: number, c: number, layers = ['a', 'b', 'c']): SampleRecord => ({
+    type: 'sample', run: 'r', seq: ++seq, step, time: step, cost_ms: 1, step_ms: 10,
+    layers: [...layers.map((name) => (name === 'c' ? layer('c', 100, c) : layer(name, 1000, 100))), head],
+  })
+  const records = [at(0, 95), at(10, 95), at(20, 95), at(30, 95), at(40, 10), at(50, 10)]
+  // a and b, each against the other and c (195 of 1,100 weights active: 82.27%), are within 50 points
+  expect(only(evaluateFlags([noTarget, ...records]), 'layer-off-target')).toEqual([
+    {
+      rule: 'layer-off-target', severity: 'info', layers: ['c'], from: 0, to: 30,
+      message: 'c is at 5.00% sparsity, far from the 90.00% of the other masked layers together, since step 0',
+      evidence: { sparsity: 1 - 95 / 100, others: 0.9 }, fix: expect.stringContaining('often the first and last layers'),
+    },
+  ])
+  // for three samples (two are not enough), beyond offOthers; of two layers apart neither is the odd one
+  expect(only(evaluateFlags([noTarget, ...records.slice(0, 2)]), 'layer-off-target')).toEqual([])
+  expect(only(evaluateFlags([noTarget, ...records], { offOthers: 0.9 }), 'layer-off-target')).toEqual([])
+  expect(only(evaluateFlags([noTarget, at(60, 95, ['a', 'c']), at(70, 95, ['a', 'c']), at(80, 95, ['a', 'c'])]), 'layer-off-target')).toEqual([])
+  // with a target the layer is measured against it, not against the others
+  expect(only(evaluateFlags([{ ...noTarget, algorithm: { name: 'magnitude', params: { sparsity: 0.05 } } }, ...records]), 'layer-off-target').map((f) => [f.severity, f.layers])).toEqual([
+    ['warning', ['a']], ['warning', ['b']],
+  ])
+})
+
 test('all active weights within ±deadAbs make a dead layer, as no active weights do', () => {
   seq = 0
   const flags = flagsOf([sample(0, fc1(100, 0.1, { absmax: 0.09 })), sample(10, fc1(100, 0.1, { absmax: 5e-7 })), sample(20, fc1(100, 0.1, { absmax: 0 }))])
@@ -216,4 +245,104 @@ test('command-line thresholds are checked as a run record’s are, naming the pa
   expect(() => parseFlagThresholds(['offTargetSamples=1.5'])).toThrow('flag threshold "offTargetSamples=1.5": expected an integer ≥ 1, got 1.5')
   expect(() => parseFlagThresholds(['drift='])).toThrow('flag threshold "drift=": expected a finite number, got NaN')
   expect(() => parseFlagThresholds(['drift=-1'])).toThrow('flag threshold "drift=-1": expected a number ≥ 0, got -1')
+})
+
+// Generated runs: a few layers whose masks come and go, samples of random size, spread, non-finite counts,
+// padding, exploration and metric values, updates that drop, grow or waste, sampler widenings and metric
+// limits, with thresholds low enough that short runs reach every rule.
+const PROP_LAYERS = ['l0', 'l1', 'l2', 'l3']
+const SOURCES = ['sparselab', 'torch_prune', 'inferred_zeros'] as const
+const propInfo = (name: string, source: (typeof SOURCES)[number]): RunRecord['layers'][number] => ({
+  name, shape: [40, 50], numel: 2000, dtype: 'float32', format: source === 'sparselab' ? 'padded_csr' : source === 'torch_prune' ? 'dense_masked' : 'dense', mask_source: source,
+})
+const propLayer = fc.record({
+  nnz: fc.constantFrom(0, 100, 200, 1000, 1900, 2000),
+  scale: fc.constantFrom(0.001, 0.01, 0.1, 1, 10),
+  split: fc.boolean(),
+  nonfinite: fc.constantFrom(0, 0, 0, 2),
+  absmax: fc.option(fc.constantFrom(0, 1)),
+  capacity: fc.option(fc.constantFrom(2000, 5000)),
+  ever: fc.option(fc.nat({ max: 2000 })),
+  metric: fc.option(fc.option(fc.integer({ min: 0, max: 20 }))),
+})
+const propAction = fc.oneof(
+  fc.record({ kind: fc.constant('sample' as const), advance: fc.integer({ min: 1, max: 20 }), layers: fc.array(fc.option(propLayer, { freq: 4 }), { minLength: 4, maxLength: 4 }), loss: fc.constantFrom(1, 1, 1, null) }),
+  fc.record({ kind: fc.constant('event' as const), layer: fc.nat({ max: 3 }), op: fc.constantFrom('drop' as const, 'grow' as const), count: fc.constantFrom(0, 10, 100, 300), requested: fc.option(fc.constantFrom(10, 100, 300)) }),
+  fc.record({ kind: fc.constant('sampler' as const), every: fc.constantFrom(2, 20, 200) }),
+  fc.record({ kind: fc.constant('metric' as const), above: fc.option(fc.constantFrom(5, 15)), below: fc.option(fc.constant(2)) }),
+  fc.record({ kind: fc.constant('layer' as const), layer: fc.nat({ max: 3 }), source: fc.constantFrom(...SOURCES) }),
+)
+const propRun = fc
+  .record({
+    algorithm: fc.constantFrom(null, { name: 'RigL', params: { sparsity: 0.9, drop_fraction: 0.3 } }, { name: 'magnitude', params: {} }),
+    sources: fc.array(fc.constantFrom(...SOURCES), { minLength: 4, maxLength: 4 }),
+    thresholds: fc.option(fc.record({ churnUpdates: fc.constantFrom(1, 2), offTargetSamples: fc.constantFrom(1, 2), stallUpdates: fc.constantFrom(1, 2), magnitudeWindow: fc.constantFrom(2, 4) })),
+    actions: fc.array(propAction, { minLength: 1, maxLength: 80, size: 'max' }),
+    end: fc.boolean(),
+  })
+  .map(({ algorithm, sources, thresholds, actions, end }) => {
+    const records: WireRecord[] = [
+      { ...run, run: 'p', algorithm, layers: PROP_LAYERS.map((name, i) => propInfo(name, sources[i]!)), ...(thresholds ? { flag_thresholds: thresholds } : {}) },
+    ]
+    let step = 0
+    const base = (at = step) => ({ run: 'p', seq: records.length, step: at, time: at })
+    for (const a of actions) {
+      if (a.kind === 'sample') {
+        step += a.advance
+        const layers = a.layers.flatMap((l, i): LayerSample[] => {
+          if (!l) return []
+          const [c, m] = [Math.round(0.03 * l.nnz), Math.round(0.09 * l.nnz)]
+          const counts = l.split ? [c, 0, 0, 0, 0, 0, 0, l.nnz - c - m, m, 0, 0, 0, 0, 0, 0, 0] : [l.nnz >> 1, l.nnz - (l.nnz >> 1)]
+          return [{
+            name: PROP_LAYERS[i]!, nnz: l.nnz, numel: 2000, sparsity: 1 - l.nnz / 2000, bytes: 8 * l.nnz, dense_bytes: 8000, hist: { lo: -l.scale, hi: l.scale, counts }, nonfinite: Math.min(l.nonfinite, l.nnz),
+            ...(l.absmax === null ? {} : { absmax: l.absmax }), ...(l.capacity === null ? {} : { capacity: l.capacity }),
+            ...(l.ever === null ? {} : { active_ever: Math.max(l.ever, l.nnz) }), ...(l.metric === null ? {} : { metrics: { m: l.metric } }),
+          }]
+        })
+        records.push({ type: 'sample', ...base(), cost_ms: 1, step_ms: 10, layers, scalars: { loss: a.loss } })
+      } else if (a.kind === 'event') {
+        const requested = a.op === 'drop' ? a.requested : null
+        records.push({ type: 'event', ...base(step + 1), layer: PROP_LAYERS[a.layer]!, op: a.op, count: a.count, exact: true, algorithm: 'RigL', requested, rows: null })
+      } else if (a.kind === 'sampler') records.push({ type: 'sampler', ...base(), every: a.every, overhead: 0.01 })
+      else if (a.kind === 'metric') records.push({ type: 'metric', ...base(), name: 'm', warn_above: a.above, warn_below: a.below })
+      else records.push({ type: 'layer', ...base(), layer: PROP_LAYERS[a.layer]!, info: propInfo(PROP_LAYERS[a.layer]!, a.source), reason: 'mask changed' })
+    }
+    if (end) records.push({ type: 'end', ...base(), status: 'finished' })
+    return records
+  })
+
+test('live and complete-log evaluation agree: any prefix folded on, and a thinning store fed in batches', () => {
+  const fired = new Set<string>()
+  fc.assert(
+    fc.property(propRun, fc.nat(), (records, cutAt) => {
+      const cut = 1 + (cutAt % records.length)
+      const evaluator = new FlagEvaluator()
+      for (const record of records.slice(0, cut)) evaluator.apply(record)
+      expect(evaluator.flags()).toEqual(evaluateFlags(records.slice(0, cut)))
+      for (const record of records.slice(cut)) evaluator.apply(record)
+      const whole = evaluateFlags(records)
+      expect(evaluator.flags()).toEqual(whole)
+      for (const flag of whole) fired.add(flag.rule === 'layer-off-target' ? `${flag.rule} ${flag.severity}` : flag.rule)
+    }),
+    { seed: 20250611, numRuns: 200 },
+  )
+  // the generated runs reach every rule
+  expect([...fired].sort()).toEqual([...FLAG_RULES.filter((rule) => rule !== 'layer-off-target'), 'layer-off-target info', 'layer-off-target warning'].sort())
+  let thinned = 0
+
+  fc.assert(
+    fc.property(propRun, fc.array(fc.nat(), { maxLength: 8 }), (records, cutAts) => {
+      const store = new RunStore({ maxSampleBytesPerRun: 2048, now: () => 0 }) // thins after a few samples
+      const cuts = [...new Set([...cutAts.map((at) => at % records.length), records.length])].sort((a, b) => a - b)
+      let from = 0
+      for (const cut of cuts) {
+        store.ingest(records.slice(from, cut))
+        from = cut
+        if (cut > 0) expect(store.flags('p')).toEqual(evaluateFlags(records.slice(0, cut)))
+      }
+      if (store.snapshot('p')!.thinning) thinned++
+    }),
+    { seed: 20250611, numRuns: 200 },
+  )
+  expect(thinned).toBeGreaterThan(50)
 })

@@ -58,6 +58,7 @@ export const DEFAULT_FLAG_THRESHOLDS: Readonly<FlagThresholds> = {
   collapse: 0.2,
   offTarget: 0.1,
   offTargetSamples: 3,
+  offOthers: 0.5,
   magnitudeFactor: 10,
   magnitudeWindow: 10,
   imbalance: 0.01,
@@ -95,6 +96,9 @@ interface LayerState {
   /** Last step the layer was within `offTarget` of the target, and how many samples since. */
   onTarget: number
   offSamples: number
+  /** Without a target: last step the layer was within `offOthers` of the other masked layers, and how many samples since. */
+  nearOthers: number
+  farSamples: number
   /** Recent 95th percentiles of |w|, oldest first, with their steps. */
   magnitudes: { step: number; value: number }[]
   firstNonFinite: number | null
@@ -199,6 +203,8 @@ export class FlagEvaluator {
         steady: step,
         onTarget: step,
         offSamples: 0,
+        nearOthers: step,
+        farSamples: 0,
         magnitudes: [],
         firstNonFinite: null,
         deadSince: null,
@@ -221,6 +227,7 @@ export class FlagEvaluator {
   #event(event: EventRecord): void {
     const state = this.#layers.get(event.layer)
     if (!state) return
+    // wasted-update: an update that asked to drop and dropped nothing changed nothing (all candidates tied, or none left)
     if (event.op === 'drop' && event.requested !== null && event.requested > 0 && event.count === 0)
       this.#raise({
         rule: 'wasted-update',
@@ -242,6 +249,7 @@ export class FlagEvaluator {
     state.updates.set(event.step, update)
   }
 
+  /** interval-widened: the sampler widened its interval to stay in budget, so far that the history is much coarser than asked for. */
   #sampler(change: SamplerRecord): void {
     const requested = this.#run?.sampler.every ?? 1
     if (change.every < this.#thresholds.intervalFactor * requested) return
@@ -259,6 +267,7 @@ export class FlagEvaluator {
 
   #sample(sample: SampleRecord): void {
     const t = this.#thresholds
+    // non-finite-loss: training diverged, seen in the loss before (or without) non-finite weights
     if (sample.scalars?.loss === null) {
       this.#lossFrom ??= sample.step
       this.#raise({
@@ -274,7 +283,8 @@ export class FlagEvaluator {
     }
     for (const layer of sample.layers) {
       const state = this.#layer(layer, sample.step)
-      if (state.rebase) Object.assign(state, { rebase: false, firstSparsity: layer.sparsity, steady: sample.step, onTarget: sample.step, offSamples: 0 })
+      if (state.rebase)
+        Object.assign(state, { rebase: false, firstSparsity: layer.sparsity, steady: sample.step, onTarget: sample.step, offSamples: 0, nearOthers: sample.step, farSamples: 0 })
       this.#churnOf(layer, state)
       this.#drift(layer, state, sample.step)
       this.#offTarget(layer, state, sample.step)
@@ -286,9 +296,11 @@ export class FlagEvaluator {
       this.#metricLimits(layer, state, sample.step)
       state.nnz = layer.nnz
     }
+    if (this.#target === null) this.#offOthers(sample)
     if (t.churnUpdates > 0) for (const [name, state] of this.#layers) this.#settling(name, state)
   }
 
+  /** Folds the updates since the last sample into churn; drop-grow-imbalance: under RigL/SET, an update whose drops and grows differ (too few grow candidates, or another hook changing the mask). */
   #churnOf(layer: LayerSample, state: LayerState): void {
     for (const [at, { drops, grows }] of state.updates) {
       if (state.nnz > 0) {
@@ -314,6 +326,7 @@ export class FlagEvaluator {
     state.updates.clear()
   }
 
+  /** sparsity-drift: a managed layer's sparsity moving under RigL/SET, which hold it constant: masked weights regrown outside the algorithm (momentum, weight decay). */
   #drift(layer: LayerSample, state: LayerState, step: number): void {
     if (!this.#constant || !state.managed) return
     const moved = layer.sparsity - state.firstSparsity
@@ -334,6 +347,7 @@ export class FlagEvaluator {
     })
   }
 
+  /** layer-off-target: a managed layer staying far from the algorithm's target: the algorithm does not reach it, or a schedule has not ended. */
   #offTarget(layer: LayerSample, state: LayerState, step: number): void {
     const target = this.#target
     if (target === null || !state.managed) return
@@ -355,6 +369,42 @@ export class FlagEvaluator {
     })
   }
 
+  /**
+   * layer-off-target without a target (torch prune, parametrizations): a masked layer far from the other masked
+   * layers of the sample taken together, where pruning missed it or a per-layer amount is wrong. Only info: first
+   * and last layers are often kept denser on purpose, and ERK or global pruning make uneven layers by design.
+   */
+  #offOthers(sample: SampleRecord): void {
+    const managed = sample.layers.filter((layer) => this.#layers.get(layer.name)!.managed)
+    // of two layers apart neither is the odd one
+    if (managed.length < 3) return
+    const nnz = managed.reduce((sum, layer) => sum + layer.nnz, 0)
+    const numel = managed.reduce((sum, layer) => sum + layer.numel, 0)
+    for (const layer of managed) {
+      const state = this.#layers.get(layer.name)!
+      const rest = numel - layer.numel
+      if (rest <= 0) continue
+      const others = 1 - (nnz - layer.nnz) / rest
+      if (Math.abs(layer.sparsity - others) <= this.#thresholds.offOthers) {
+        state.nearOthers = sample.step
+        state.farSamples = 0
+        continue
+      }
+      if (++state.farSamples < this.#thresholds.offTargetSamples) continue
+      this.#raise({
+        rule: 'layer-off-target',
+        severity: 'info',
+        layers: [layer.name],
+        from: state.nearOthers,
+        to: sample.step,
+        message: `${layer.name} is at ${formatPercent(layer.sparsity)} sparsity, far from the ${formatPercent(others)} of the other masked layers together, since step ${formatCount(state.nearOthers)}`,
+        evidence: { sparsity: layer.sparsity, others },
+        fix: 'If this layer is kept denser or sparser on purpose (often the first and last layers; ERK and global pruning spread sparsity unevenly by design), nothing is wrong. Otherwise the pruning does not reach it as meant: check that it is among the parameters pruned, and its amount.',
+      })
+    }
+  }
+
+  /** non-finite-weights: NaN or ±Inf weights, training diverged in this layer; dead-layer: no active weights, or all ≈ 0, so it passes nothing forward. */
   #health(layer: LayerSample, state: LayerState, step: number): void {
     if (layer.nonfinite > 0) {
       state.firstNonFinite ??= step
@@ -391,6 +441,7 @@ export class FlagEvaluator {
     })
   }
 
+  /** weights-exploding / weights-vanishing: the size of |w| moving tenfold within a few samples: a step too large for the few weights a sparse layer updates, or weight decay (or no gradient) shrinking them away. */
   #magnitude(layer: LayerSample, state: LayerState, step: number): void {
     if (layer.nnz === 0) return
     const value = Math.max(Math.abs(histogramQuantile(layer.hist, 0.05)), Math.abs(histogramQuantile(layer.hist, 0.95)))
@@ -421,6 +472,7 @@ export class FlagEvaluator {
     })
   }
 
+  /** padding-waste: Padded-CSR slots mostly empty, each costing as much as a live one; storage-saves-nothing: a sparse format at least as large as dense. */
   #storage(layer: LayerSample, step: number): void {
     const padding = layer.capacity ? (layer.capacity - layer.nnz) / layer.capacity : 0
     if (padding > this.#thresholds.padding)
@@ -448,6 +500,7 @@ export class FlagEvaluator {
     })
   }
 
+  /** weights-split: a second mode of large |w| in two samples in a row, the signature of a few weights running away (unstable updates). */
   #split(layer: LayerSample, state: LayerState, step: number): void {
     const cluster = separatedCluster(layer.hist)
     if (!cluster || cluster.share < this.#thresholds.splitShare) {
@@ -468,6 +521,7 @@ export class FlagEvaluator {
     })
   }
 
+  /** exploration-stalled: updates that still regrow, but only positions the layer already tried, so its in-time over-parameterization is flat. */
   #exploration(layer: LayerSample, state: LayerState, step: number): void {
     if (layer.active_ever === undefined) return
     const trail = state.explored
@@ -496,6 +550,7 @@ export class FlagEvaluator {
     })
   }
 
+  /** metric-limit: a plugin metric past the warn_above / warn_below its author set in the training script. */
   #metricLimits(layer: LayerSample, state: LayerState, step: number): void {
     if (!layer.metrics || this.#limits.size === 0) return
     for (const [metric, value] of Object.entries(layer.metrics) as [string, number | null][]) {
@@ -523,6 +578,7 @@ export class FlagEvaluator {
     }
   }
 
+  /** churn-not-settling: the last updates rewiring as much as the first, so the topology does not converge (a schedule ending past the run, or none). */
   #settling(name: string, state: LayerState): void {
     const n = this.#thresholds.churnUpdates
     // the first and the last updates compared must not overlap: wait for twice as many

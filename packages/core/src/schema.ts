@@ -86,6 +86,8 @@ export const FlagThresholdsSchema = object({
   offTarget: optional(finiteNumber(0)),
   /** … for this many samples in a row. */
   offTargetSamples: optional(integer(1)),
+  /** layer-off-target without a target: how far a masked layer may sit from the other masked layers together (info). */
+  offOthers: optional(finiteNumber(0)),
   /** weights-exploding / -vanishing: the factor the size of |w| may move by within `magnitudeWindow` samples. */
   magnitudeFactor: optional(finiteNumber(1)),
   magnitudeWindow: optional(integer(2)),
