@@ -5,9 +5,12 @@ backward_masks, prune's weight_mask), as Python sets of flat positions, never th
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
 import warnings
 from collections import OrderedDict
+from pathlib import Path
 from typing import Optional
 
 import numpy as np
@@ -21,6 +24,7 @@ from torch.nn.utils import prune
 
 from conftest import read_log
 from sparselab_profiler import SparsityProfilerCallback
+from sparselab_profiler.server_launcher import CliNotFound, find_node
 from wire_schema import validate_record
 
 EXPLORATION = ("active_ever", "mask_changed", "capacity")
@@ -173,6 +177,58 @@ def test_sparselab_exploration_matches_the_csr(tmp_path, algorithm_class, every,
         assert between > 0
     # first update of each layer: no earlier drop was observed, so regrown is left out
     assert [e[3] for e in events[:2]] == ["absent", "absent"]
+
+
+CORE_DIST = Path(__file__).resolve().parents[2] / "packages" / "core" / "dist" / "index.js"
+CORE_EXPLORATION = Path(__file__).resolve().parent / "core_exploration.mjs"
+
+
+def core_exploration(log: Path) -> dict:
+    """What the built core makes of a run log's exploration (see core_exploration.mjs)."""
+    try:
+        node = find_node()
+    except CliNotFound as missing:
+        pytest.skip(str(missing))
+    if not CORE_DIST.is_file():
+        pytest.skip("needs the built core (npx turbo run build)")
+    done = subprocess.run([node, str(CORE_EXPLORATION), str(log), str(CORE_DIST)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.mark.parametrize("every,update_freq", [(1, 3), (4, 2)], ids=["sample-every-step", "updates-between-samples"])
+@pytest.mark.parametrize("algorithm_class", [sparselab.SET, sparselab.RigL], ids=["SET", "RigL"])
+def test_core_rates_match_the_positions_of_a_real_run(tmp_path, algorithm_class, every, update_freq):
+    """ITOP and mask distance as core computes them (its rows, the dashboard's overview, the report's charts), per
+    layer and for the whole model at every sample, against the definitions applied to the test's own position
+    sets: ITOP = |positions active at any sample or update so far| / numel; mask distance = |previous ^ now| /
+    (|previous| + |now|) over consecutive samples; the model's = the sums of those numerators over the sums of
+    their denominators, over the masked layers (the dense head carries neither count and is left out)."""
+    _, samples, _, _ = train_sparselab(tmp_path, algorithm_class, every, update_freq, steps=18)
+    [log] = tmp_path.rglob("records.ndjson")
+    core = core_exploration(log)
+    numel = {"fc1": 48 * 32, "fc2": 24 * 48}  # out × in of the two SparseLinear layers
+    # samples[step][layer] holds the test's set counts: active_ever = |union|, mask_changed = |previous ^ now|,
+    # nnz = |now| (see Expected and train_sparselab)
+    steps = sorted(samples)
+    expected = []
+    for i, step in enumerate(steps):
+        now, before = samples[step], samples[steps[i - 1]] if i else None
+        union = {name: now[name]["active_ever"] for name in numel}
+        changed = {name: now[name]["mask_changed"] for name in numel}
+        pairs = {name: before[name]["nnz"] + now[name]["nnz"] for name in numel} if before else None
+        for name in numel:
+            expected.append({"step": step, "layer": name, "itop": union[name] / numel[name],
+                             "maskDistance": changed[name] / pairs[name] if before else None})
+        expected.append({"step": step, "layer": core["model"], "itop": sum(union.values()) / sum(numel.values()),
+                         "maskDistance": sum(changed.values()) / sum(pairs.values()) if before else None})
+    assert len(expected) == 3 * len(steps) and len(steps) == 18 // every + 1 + (18 % every > 0)
+    # exact: each is one int over another, correctly rounded in both languages
+    assert core["rows"] == expected
+    assert core["overview"] == expected  # every sample shown
+    assert core["itopChart"] == expected and core["maskDistanceChart"] == expected
+    # the run really explores and moves its masks: ITOP climbs past the starting density, distances are not all 0
+    assert expected[-1]["itop"] > expected[2]["itop"] and any(r["maskDistance"] for r in expected)
 
 
 def test_a_hooked_layer_is_read_only_after_an_update(tmp_path, monkeypatch):

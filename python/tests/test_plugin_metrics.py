@@ -67,8 +67,9 @@ def active(name, weight, mask):
     return weight.numel() if mask is None else int(torch.count_nonzero(mask))  # a Python int
 
 
-def train(profiler, model, algorithm, steps=STEPS, at_sample=None, before_step=None) -> dict[int, dict]:
-    """Trains `steps` steps; returns, per sampled step, expected_now() taken right after that step's sample."""
+def train(profiler, model, algorithm, steps=STEPS, at_sample=None, before_step=None, losses=None) -> dict[int, dict]:
+    """Trains `steps` steps; returns, per sampled step, expected_now() taken right after that step's sample.
+    Appends each step's loss to `losses` when given."""
     torch.manual_seed(1)
     x, y = torch.randn(32, 16), torch.randint(0, 4, (32,))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
@@ -77,7 +78,10 @@ def train(profiler, model, algorithm, steps=STEPS, at_sample=None, before_step=N
         if before_step:
             before_step(step)
         optimizer.zero_grad()
-        F.cross_entropy(model(x), y).backward()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        if losses is not None:
+            losses.append(loss.detach().clone())
         optimizer.step()
         algorithm.step()
         profiler.step()
@@ -190,9 +194,25 @@ def test_a_native_sparse_layer_gives_its_dense_form_and_its_stored_positions(lay
     assert {tuple(p) for p in mask.nonzero().tolist()} == {(0, 1), (0, 4), (1, 2), (2, 0), (3, 3)}
 
 
+class NoProfiler:
+    """Stands in for the profiler in train(): the same training loop with nothing profiling it."""
+
+    def step(self) -> None:
+        pass
+
+
+def trained_bytes(model, losses) -> dict[str, bytes]:
+    """The exact bytes of everything training produced: each step's loss, every parameter and buffer (the
+    SparseLinear's padded value storage among them) and the SparseLinear's CSR structure."""
+    csr = model.sparse._csr
+    return {"losses": torch.stack(losses).numpy().tobytes(),
+            **{name: tensor.detach().cpu().numpy().tobytes() for name, tensor in model.state_dict().items()},
+            **{f"csr.{part}": np.asarray(getattr(csr, part)).tobytes() for part in ("row_start", "row_nnz", "col_indices")}}
+
+
 def test_a_failing_metric_warns_once_and_the_other_metrics_and_samples_go_on(tmp_path):
     model, algorithm = model_and_algorithm()
-    calls = []
+    calls, losses = [], []
 
     def flaky(name, weight, mask):  # fails on the second layer of the second sample
         calls.append(name)
@@ -213,7 +233,7 @@ def test_a_failing_metric_warns_once_and_the_other_metrics_and_samples_go_on(tmp
         profiler = profiler_for(tmp_path, metrics=metrics)
         with profiler:
             profiler.attach(model, algorithm=algorithm)
-            expected = train(profiler, model, algorithm)
+            expected = train(profiler, model, algorithm, losses=losses)
     ours = [w for w in caught if issubclass(w.category, RuntimeWarning)]
     messages = [str(w.message) for w in ours]
     assert len(messages) == 4, messages  # one per failing metric, however many layers and samples
@@ -236,6 +256,14 @@ def test_a_failing_metric_warns_once_and_the_other_metrics_and_samples_go_on(tmp
             assert got["mean_abs_active"] == pytest.approx(expected[step][name]["mean_abs_active"], rel=1e-6)
             assert got["active"] == expected[step][name]["active"]
     assert len(calls) == 5  # never called again
+
+    # Training itself is untouched: the same seeds without the profiler give every loss and weight bit for bit.
+    unprofiled, unprofiled_algorithm = model_and_algorithm()
+    unprofiled_losses = []
+    train(NoProfiler(), unprofiled, unprofiled_algorithm, losses=unprofiled_losses)
+    assert len(losses) == STEPS and model.sparse.nnz == unprofiled.sparse.nnz
+    assert trained_bytes(model, losses) == trained_bytes(unprofiled, unprofiled_losses)
+    assert losses[-1] < losses[0]  # it really trained
 
 
 def test_the_decorator_registers_before_and_after_attach_and_applies_from_the_next_sample(tmp_path):
