@@ -4,6 +4,7 @@ import type { Browser, Page } from 'playwright-core'
 import {
   comparedHistogramRows,
   compareRuns,
+  MAX_COMPARED_RUNS,
   summaryRows,
   type EndRecord,
   type Flag,
@@ -19,19 +20,24 @@ import { chartFindings, checkAll, overflowFindings } from '../support/pageChecks
 import { recordRealRun, toNdjson } from '../support/recordedRun.js'
 
 // The dashboard's compare view in real chromium, on two real recorded runs of the SparseLab demo trained with
-// different settings (A: the defaults, 300 steps; B: 80% sparsity, an update every 100 steps, 400 steps), and a
-// third made from B with its `head` layer renamed: its layout at two widths in both schemes, the summary and
-// overlays as core computes them, the URL, a live run growing beside a finished one, layers only some runs
-// have, the compare inspector, zoom and the compare report's export. Expected values come from the run logs
-// or from core's compareRuns over what the server answers.
+// different settings (A: the defaults, 300 steps; B: 80% sparsity, an update every 100 steps, 400 steps), a
+// third made from B with its `head` layer renamed and one layer added, and four with each layer of A or B split
+// into five (15 layers, past the line charts' limit): its layout at two widths in both schemes and at the limit
+// of runs and layers, the summary and overlays as core computes them, the URL, a live run growing beside a
+// finished one, layers only some runs have, the compare inspector, zoom and the compare report's export.
+// Expected values come from the run logs or from core's compareRuns over what the server answers.
 
 let browser: Browser
 let a: WireRecord[]
 let b: WireRecord[]
-/** B with its `head` layer renamed `classifier`, as another run. */
+/** B with its `head` layer renamed `classifier` and a copy of it as EXTRA_LAYER, as another run. */
 let renamed: WireRecord[]
 let server: RunningServer
 const RENAMED = 'renamed-layers'
+const EXTRA_LAYER = 'aux_head'
+/** MAX_COMPARED_RUNS runs made from A, B, B and A with each layer split into LAYER_COPIES layers. */
+const WIDE = ['wide-a', 'wide-b', 'wide-c', 'wide-d'] as const
+const LAYER_COPIES = 5
 
 const runOf = (records: WireRecord[]) => records[0] as RunRecord
 const samplesOf = (records: WireRecord[]) => records.filter((r): r is SampleRecord => r.type === 'sample')
@@ -56,22 +62,28 @@ async function ingest(to: RunningServer, records: WireRecord[]) {
   if (response.status !== 200) throw new Error(`ingest answered ${response.status}: ${await response.text()}`)
 }
 
-/** `records` as another run whose layer `from` is called `to`. */
-function renameLayer(records: WireRecord[], run: string, from: string, to: string): WireRecord[] {
-  const name = (n: string) => (n === from ? to : n)
-  return records.map((r) => {
-    if (r.type === 'run') return { ...r, run, layers: r.layers.map((l) => ({ ...l, name: name(l.name) })) }
-    if (r.type === 'sample') return { ...r, run, layers: r.layers.map((l) => ({ ...l, name: name(l.name) })) }
-    if (r.type === 'event') return { ...r, run, layer: name(r.layer) }
-    return { ...r, run } as WireRecord
+/**
+ * `records` as another run (named `name`, if given) in which each layer is the layers `to` maps its name to,
+ * each with the original's values; seqs are numbered again, as a run's must follow one another.
+ */
+function reshapeLayers(records: WireRecord[], run: string, to: (layer: string) => string[], name?: string): WireRecord[] {
+  const reshaped = records.flatMap((r): WireRecord[] => {
+    if (r.type === 'run') return [{ ...r, run, name: name ?? r.name, layers: r.layers.flatMap((l) => to(l.name).map((n) => ({ ...l, name: n }))) }]
+    if (r.type === 'sample') return [{ ...r, run, layers: r.layers.flatMap((l) => to(l.name).map((n) => ({ ...l, name: n }))) }]
+    if (r.type === 'event') return to(r.layer).map((layer) => ({ ...r, run, layer }))
+    if (r.type === 'layer') return to(r.layer).map((layer) => ({ ...r, run, layer, info: r.info && { ...r.info, name: layer } }))
+    return [{ ...r, run } as WireRecord]
   })
+  return reshaped.map((r, seq) => ({ ...r, seq }))
 }
 
 beforeAll(async () => {
   ;[browser, a, b] = await Promise.all([launchChromium(), recordRealRun(300), recordRealRun(400, ['--sparsity', '0.8', '--update-freq', '100', '--seed', '2'])])
-  renamed = renameLayer(b, RENAMED, 'head', 'classifier')
+  renamed = reshapeLayers(b, RENAMED, (layer) => (layer === 'head' ? ['classifier', EXTRA_LAYER] : [layer]))
+  const split = (layer: string) => Array.from({ length: LAYER_COPIES }, (_, k) => `model.encoder.layers.${k}.${layer}`)
+  const wide = [a, b, b, a].map((records, i) => reshapeLayers(records, WIDE[i]!, split, `${runOf(records).name}-wide-${i + 1}`))
   server = await startServer({ port: 0, logdir: tempDir('compare') })
-  for (const records of [a, b, renamed]) await ingest(server, records)
+  for (const records of [a, b, renamed, ...wide]) await ingest(server, records)
 })
 afterAll(async () => {
   await browser?.close()
@@ -92,8 +104,11 @@ async function openPage(width = 1280, scheme: 'light' | 'dark' = 'light') {
 
 const compareUrl = (to: RunningServer, run: string, compare: string, extra = '') => `${to.url}/?run=${encodeURIComponent(run)}&compare=${encodeURIComponent(compare)}${extra}`
 
-/** Waits until every compare chart is drawn with marks and rows (`rows` pins the sparsity overlay's) and nothing changed for 0.6 s. */
-async function compareSettled(page: Page, rows?: number) {
+/**
+ * Waits until every one of `names` (a compare chart: Vega svg or canvas heatmap) is drawn with marks and rows
+ * (`rows` pins the first one's) and nothing changed for 0.6 s.
+ */
+async function compareSettled(page: Page, rows?: number, names: readonly string[] = COMPARE_CHARTS) {
   const deadline = Date.now() + 60_000
   let last = ''
   let stableSince = Date.now()
@@ -102,9 +117,9 @@ async function compareSettled(page: Page, rows?: number) {
       (names) =>
         names.map((name) => {
           const el = document.querySelector(`[data-chart="${name}"]`)
-          return { name, rows: Number(el?.getAttribute('data-rows') ?? -1), drawn: !!el?.querySelector('svg .role-mark') }
+          return { name, rows: Number(el?.getAttribute('data-rows') ?? -1), drawn: el instanceof HTMLCanvasElement || !!el?.querySelector('svg .role-mark') }
         }),
-      [...COMPARE_CHARTS],
+      [...names],
     )
     const state = JSON.stringify(charts)
     if (state !== last) [last, stableSince] = [state, Date.now()]
@@ -179,6 +194,45 @@ describe.concurrent('layout', () => {
       })
       expect(contrast.length).toBeGreaterThan(0)
       expect(Math.min(...contrast), 'text of a highlighted row against its background').toBeGreaterThan(0.5)
+    } finally {
+      await close()
+    }
+  })
+
+  // At the limit: MAX_COMPARED_RUNS runs of 15 shared layers, so the overlay draws each run's whole model and
+  // the per-layer difference is one canvas heatmap per later run.
+  const atLimit = [
+    ['800 px, dark', { width: 800, scheme: 'dark' }],
+    ['1,280 px, light', { width: 1280, scheme: 'light' }],
+  ] as const
+  test.for(atLimit)(`${MAX_COMPARED_RUNS} runs of ${3 * LAYER_COPIES} shared layers at %s: the heatmap differences and the overlays fit, drawn, in the scheme`, async ([, { width, scheme }], { expect }) => {
+    const { page, problems, close } = await openPage(width, scheme)
+    const maps = WIDE.slice(1).map((_, k) => `compare-sparsity-difference-${String.fromCharCode(66 + k)}`)
+    const charts = ['compare-sparsity', ...maps, ...COMPARE_CHARTS.filter((name) => name !== 'compare-sparsity' && name !== 'compare-sparsity-difference')]
+    try {
+      expect(WIDE).toHaveLength(MAX_COMPARED_RUNS)
+      await page.goto(`${server.url}/?run=${WIDE[0]}${WIDE.slice(1).map((run) => `&compare=${run}`).join('')}`)
+      await compareSettled(page, undefined, charts)
+      expect(await page.locator('.slp-compare').getAttribute('data-compare-runs')).toBe(String(MAX_COMPARED_RUNS))
+      expect(await page.locator('canvas[data-chart^="compare-sparsity-difference-"]').evaluateAll((maps) => maps.map((m) => m.getAttribute('data-chart')))).toEqual(maps)
+      expect(await page.locator('[data-only-in="none"]').textContent()).toBe(`Every run has the same ${3 * LAYER_COPIES} layers.`)
+      // the overlay: one line per run (its whole model), named by letter
+      const legend = await page.locator('[data-chart="compare-sparsity"] .role-legend-label text').allTextContents()
+      expect(legend.filter((label) => /^[A-D]: /.test(label))).toEqual([a, b, b, a].map((records, i) => `${'ABCD'[i]}: ${runOf(records).name}-wide-${i + 1}`))
+      await page.locator('.slp-inspector').scrollIntoViewIfNeeded()
+      await compareSettled(page, undefined, charts)
+      checkAll(
+        expect,
+        {
+          overflow: await page.evaluate(overflowFindings, '.slp-dashboard'),
+          charts: await page.evaluate(chartFindings, { chartSelector: '.slp-compare [data-chart]', scheme }),
+          problems,
+        },
+        `compare view of ${MAX_COMPARED_RUNS} runs × ${3 * LAYER_COPIES} layers (${count(width)} px, ${scheme})`,
+      )
+      // SLP_SCREENSHOTS=<dir> keeps a full-page picture of each, to look at
+      const shots = process.env.SLP_SCREENSHOTS
+      if (shots) await page.screenshot({ path: `${shots}/compare-${MAX_COMPARED_RUNS}-runs-${width}-${scheme}.png`, fullPage: true })
     } finally {
       await close()
     }
@@ -334,19 +388,27 @@ test('a live run compared with a finished one grows as its samples arrive, and s
 })
 
 test('runs whose layer sets differ: both lists shown, the charts and the inspector on the shared layers', async () => {
-  const { page, close } = await openPage()
+  const { page, problems, close } = await openPage()
   try {
     await page.goto(compareUrl(server, runOf(a).run, RENAMED))
     const shared = runOf(a).layers.map((l) => l.name).filter((name) => name !== 'head')
+    const onlyB = ['classifier', EXTRA_LAYER]
+    expect(runOf(renamed).layers.map((l) => l.name)).toEqual([...shared, ...onlyB])
     await compareSettled(page, (samplesOf(a).length + samplesOf(renamed).length) * shared.length)
     expect(await page.locator(`[data-only-in="${runOf(a).run}"] .slp-layer-list`).textContent()).toBe('head')
-    expect(await page.locator(`[data-only-in="${RENAMED}"] .slp-layer-list`).textContent()).toBe('classifier')
-    expect(await page.locator('.slp-only-in summary').textContent()).toContain(`${shared.length} shared`)
+    expect(await page.locator(`[data-only-in="${RENAMED}"] .slp-layer-list`).textContent()).toBe(onlyB.join(', '))
+    expect(await page.locator('.slp-only-in summary').textContent()).toBe(`Layers not in every run, left out of the charts: A has 1, B has 2 (${shared.length} shared layers compared below)`)
     expect(await page.locator('.slp-inspector select[aria-label="Layer"] option').allTextContents()).toEqual(shared)
-    const legend = await page.locator('[data-chart="compare-sparsity"] .role-legend-label text').allTextContents()
-    expect(legend).toEqual(expect.arrayContaining(shared))
-    expect(legend).not.toContain('head')
-    expect(legend).not.toContain('classifier')
+    // every chart with a legend of layers names the shared ones, and none of the layers only one run has
+    const legends = await page.evaluate(
+      (names) => Object.fromEntries(names.map((name) => [name, [...document.querySelectorAll(`[data-chart="${name}"] .role-legend-label text`)].map((t) => t.textContent!)])),
+      [...COMPARE_CHARTS],
+    )
+    expect(legends['compare-sparsity']).toEqual(expect.arrayContaining(shared))
+    const layerLegends = Object.entries(legends).filter(([, labels]) => labels.some((label) => shared.includes(label)))
+    expect(layerLegends.map(([name]) => name)).toContain('compare-sparsity-difference')
+    for (const [name, labels] of layerLegends) expect(labels.filter((label) => !shared.includes(label) && !/^[A-D]: /.test(label)), name).toEqual([])
+    expect(problems).toEqual([])
   } finally {
     await close()
   }

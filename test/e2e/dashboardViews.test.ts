@@ -127,6 +127,28 @@ async function sparsityPlot(page: Page) {
   }
 }
 
+/** The colour sparsitySpec gives the rules that mark where flags start (packages/core/src/chartSpecs.ts). */
+const FLAG_MARK_COLOR = '#D55E00'
+
+/**
+ * The flag marks drawn on the sparsity chart: every visible rule in the flags' colour, with the step at its x as
+ * the chart's own x axis reads it (interpolated between its first and last ticks), rounded.
+ */
+function flagMarkSteps(page: Page): Promise<{ step: number; stroke: string }[]> {
+  return page.evaluate((color) => {
+    const chart = document.querySelector('[data-chart="sparsity"]')!
+    const axis = [...chart.querySelectorAll('g.role-axis')].find((g) => g.getAttribute('aria-label')?.startsWith('X-axis'))!
+    // the tick lines, not their labels: the first and last labels are flush with the axis's ends, not centred
+    const lines = [...axis.querySelectorAll('.role-axis-tick line')]
+    const ticks = [...axis.querySelectorAll('.role-axis-label text')].map((t, i) => ({ step: Number(t.textContent!.replaceAll(',', '')), x: lines[i]!.getBoundingClientRect().left }))
+    const [first, last] = [ticks[0]!, ticks.at(-1)!]
+    const stepAt = (x: number) => first.step + ((x - first.x) / (last.x - first.x)) * (last.step - first.step)
+    return [...chart.querySelectorAll('g.mark-rule.role-mark > line')]
+      .filter((line) => line.getAttribute('stroke')?.toUpperCase() === color && Number(getComputedStyle(line).opacity) > 0)
+      .map((line) => ({ step: Math.round(stepAt(line.getBoundingClientRect().left)), stroke: line.getAttribute('stroke')!.toUpperCase() }))
+  }, FLAG_MARK_COLOR)
+}
+
 /** The values of the Vega tooltip on show, by their keys. */
 async function tooltip(page: Page): Promise<[string, string][]> {
   const shown = page.locator('#vg-tooltip-element.visible')
@@ -447,6 +469,8 @@ test('a flag shows live within one sample of its cause, and its button inspects 
   await flag.waitFor({ timeout: 5_000 })
   expect(await flag.textContent()).toContain(`fc2 holds 7 NaN or infinite weights at step ${count(cause.step)}`)
   expect(await page.locator('[data-flags]').textContent()).toMatch(/^\d+ flags?$/)
+  // its marker on the sparsity chart: a rule in the flags' colour at the flag's step, as the x axis reads it
+  await expect.poll(() => flagMarkSteps(page)).toEqual([{ step: cause.step, stroke: FLAG_MARK_COLOR }])
   await flag.getByRole('button', { name: 'Inspect fc2' }).click()
   expect(await page.locator('select[aria-label="Layer"]').inputValue()).toBe('fc2')
   await page.locator('.slp-controls label').first().filter({ hasText: `Step ${count(cause.step)}` }).waitFor()

@@ -3,12 +3,15 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import type { Browser } from 'playwright-core'
-import { CLI, PYTHON, launchChromium, run, tempDir } from '../support/env.js'
+import { FLAGS_DOC, type Flag, type SampleRecord, type WireRecord } from '@sparselab-profiler/core'
+import { CLI, PYTHON, REPO, launchChromium, run, tempDir } from '../support/env.js'
 import { recordRealRun, toNdjson } from '../support/recordedRun.js'
 
 let browser: Browser
+/** A real 120-step run of the demo, for the tests that export a report of a log they edit. */
+let recorded: WireRecord[]
 beforeAll(async () => {
-  browser = await launchChromium()
+  ;[browser, recorded] = await Promise.all([launchChromium(), recordRealRun(120)])
 })
 afterAll(async () => {
   await browser?.close()
@@ -75,7 +78,6 @@ test('the demo trains SparseLab with RigL, prints the dashboard URL and leaves a
 
 test('a report of a run with a layer named like a script tag renders it as text and runs no script of it', async () => {
   const hostile = '</script><script>alert(1)</script>'
-  const recorded = await recordRealRun(120)
   const dir = tempDir('xss-report')
   writeFileSync(join(dir, 'records.ndjson'), toNdjson(JSON.parse(JSON.stringify(recorded).replaceAll('"fc1"', JSON.stringify(hostile)))))
   const exported = await run(CLI, ['export', dir, '-o', join(dir, 'report.html'), '--title', `<b>${hostile}</b>`]).done
@@ -94,5 +96,46 @@ test('a report of a run with a layer named like a script tag renders it as text 
   expect(dialogs).toBe(0)
   expect(errors).toEqual([])
   expect(requested).toHaveLength(1)
+  await close()
+})
+
+test('the Findings section comes first and lists each flag `check --json` finds in the same log, linked to its rule', async () => {
+  // the real run with its middle sample as if fc2 had diverged there: 7 of its weights NaN, counted apart from
+  // its histogram of finite values (as the dashboard's live flag test does); and the loss NaN (null on the
+  // wire) in the window of the sample after it
+  const samples = recorded.filter((r): r is SampleRecord => r.type === 'sample')
+  const cause = samples[Math.floor(samples.length / 2)]!
+  const next = samples[samples.indexOf(cause) + 1]!
+  const nan = (l: SampleRecord['layers'][number]) => {
+    const counts = [...l.hist.counts]
+    counts[counts.indexOf(Math.max(...counts))]! -= 7
+    return { ...l, nonfinite: 7, hist: { ...l.hist, counts } }
+  }
+  const diverged = recorded.map((r) => (r === cause ? { ...cause, layers: cause.layers.map((l) => (l.name === 'fc2' ? nan(l) : l)) } : r === next ? { ...next, scalars: { ...next.scalars, loss: null } } : r))
+  const dir = tempDir('findings-report')
+  writeFileSync(join(dir, 'records.ndjson'), toNdjson(diverged))
+  const [checked, exported] = await Promise.all([run(CLI, ['check', dir, '--json']).done, run(CLI, ['export', dir, '-o', join(dir, 'report.html')]).done])
+  expect(checked.code, checked.stderr).toBe(1) // a critical flag fails the check
+  expect(exported.code, exported.stderr).toBe(0)
+  const { flags } = JSON.parse(checked.stdout) as { flags: Flag[] }
+  expect(flags.find((f) => f.rule === 'non-finite-weights')).toMatchObject({ severity: 'critical', layers: ['fc2'], from: cause.step })
+  expect(flags.find((f) => f.rule === 'non-finite-loss')).toMatchObject({ severity: 'critical', from: next.step })
+
+  const { page, errors, close } = await openOffline(join(dir, 'report.html'))
+  // first: the findings before every other section of the report
+  const sections = await page.locator('main > section').evaluateAll((all) => all.map((s) => ({ findings: s.hasAttribute('data-findings'), heading: s.querySelector('h2')?.textContent })))
+  expect(sections[0]).toEqual({ findings: true, heading: 'Findings' })
+  expect(sections.length).toBeGreaterThan(1)
+  expect(sections.slice(1).filter((s) => s.findings)).toEqual([])
+  // each flag the check found, in its order: severity, rule linked to its entry in docs/flags.md, where, what, the fix
+  const shown = await page.locator('[data-findings] li.flag').evaluateAll((items) =>
+    items.map((li) => ({ severity: li.querySelector('strong')!.textContent, rule: li.querySelector('a')!.textContent, href: li.querySelector('a')!.getAttribute('href'), text: li.textContent })),
+  )
+  const where = (f: Flag) => (f.from === f.to ? `step ${f.to.toLocaleString('en-US')}` : `steps ${f.from.toLocaleString('en-US')}–${f.to.toLocaleString('en-US')}`)
+  expect(shown).toEqual(flags.map((f) => ({ severity: f.severity, rule: f.rule, href: `${FLAGS_DOC}#${f.rule}`, text: `${f.severity} ${f.rule} · ${where(f)}${f.message}Fix: ${f.fix}` })))
+  // and each link's anchor is a heading of the flag reference
+  const reference = readFileSync(join(REPO, 'docs', 'flags.md'), 'utf8')
+  for (const f of flags) expect(reference, `docs/flags.md has no "## ${f.rule}"`).toMatch(new RegExp(`^## ${f.rule}$`, 'm'))
+  expect(errors).toEqual([])
   await close()
 })

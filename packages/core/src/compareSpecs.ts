@@ -27,7 +27,8 @@ function runDash(labels: readonly string[], legend: boolean, first = 0) {
     title: 'Run',
     sort: [...labels],
     scale: { domain: [...labels], range: RUN_DASHES.slice(first, first + labels.length) },
-    legend: legend ? RUN_LEGEND : null,
+    // past two runs, one run a row: four in one row overrun a half-width chart
+    legend: legend ? (labels.length > 2 ? { ...RUN_LEGEND, columns: 1 } : RUN_LEGEND) : null,
   }
 }
 
@@ -208,9 +209,9 @@ export function differenceSpec(
 }
 
 /**
- * The runs' histograms of one layer at matched steps, drawn over each other, one colour per run: each bar is
- * its run's share of its finite non-zero weights in the bin (runs of different sparsity keep different
- * counts). The rows must come from ONE `comparedHistogramRows` call, so every run's bars share bin edges.
+ * The runs' histograms of one layer at matched steps, drawn over each other, one colour per run (past two runs,
+ * as outlines): each bar is its run's share of its finite non-zero weights in the bin (runs of different sparsity
+ * keep different counts). The rows must come from ONE `comparedHistogramRows` call, so every run's bars share bin edges.
  * @example comparedHistogramSpec(comparedHistogramRows([{ hist: a, series: 'A · step 400' }, { hist: b, series: 'B · step 400' }]), { title: 'Weights at step 400', series: ['A · step 400', 'B · step 400'] })
  */
 export function comparedHistogramSpec(rows: readonly HistogramRow[], scope: { title: string; subtitle?: string; series: readonly string[]; small?: boolean }): VegaLiteSpec {
@@ -222,7 +223,8 @@ export function comparedHistogramSpec(rows: readonly HistogramRow[], scope: { ti
     height: scope.small ? 100 : 200,
     datasets: { [COMPARE_DATASET.histogram]: rows },
     data: { name: COMPARE_DATASET.histogram },
-    mark: { type: 'bar', binSpacing: 0, opacity: 0.55 },
+    // two runs overlap as translucent bars; more would blend into colours no legend shows, so they are outlines
+    mark: scope.series.length > 2 ? { type: 'bar', binSpacing: 0, filled: false, strokeWidth: 1.5 } : { type: 'bar', binSpacing: 0, opacity: 0.55 },
     encoding: {
       // labels at least 8 px apart: bins of small weights have long tick labels (−0.02, 0.00)
       x: { field: 'bin_start', type: 'quantitative', title: 'Weight value', bin: { binned: true }, axis: { tickCount: { expr: 'ceil(width / 70)' }, labelSeparation: 8 } },
