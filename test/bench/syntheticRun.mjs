@@ -41,7 +41,12 @@ function spreadRows(count, n, rand) {
  * layer, 64-bin histogram of its non-zeros adding up to nnz), a drop and a grow event per layer every
  * `updateEvery` steps (0: none), and the end record. nnz stays constant per layer, as under RigL/SET.
  */
-export function* trainingRun({ run, layerCount, steps, every, updateEvery, seed, exploration = false }) {
+/**
+ * A RigL run of `layerCount` layers. `exploration`: samples carry the mask history (active_ever, mask_changed,
+ * regrown), absmax and capacity; `metrics`: this many plugin metrics per layer sample, each declared with limits
+ * (the first a warn_above that every hundredth layer crosses).
+ */
+export function* trainingRun({ run, layerCount, steps, every, updateEvery, seed, exploration = false, metrics = 0 }) {
   const rand = mulberry32(seed)
   const layers = modelLayers(layerCount)
   const started = 1764460800 + seed
@@ -51,6 +56,9 @@ export function* trainingRun({ run, layerCount, steps, every, updateEvery, seed,
     profiler: 'sparselab-profiler 0.1.0', algorithm: { name: 'RigL', params: { sparsity: 0.9, drop_fraction: 0.3, update_freq: updateEvery || null } },
     layers, sampler: { every },
   }
+  const metricNames = Array.from({ length: metrics }, (_, k) => `metric_${k}`)
+  for (const [k, name] of metricNames.entries())
+    yield { type: 'metric', run, seq: seq++, step: 0, time: started, name, warn_above: k === 0 ? 0.99 : 10, warn_below: k === 0 ? null : -10 }
   const state = layers.map((layer) => {
     const nnz = Math.round(layer.numel * (0.08 + 0.04 * rand()))
     // Magnitude-pruned weights: two humps away from zero.
@@ -97,6 +105,8 @@ export function* trainingRun({ run, layerCount, steps, every, updateEvery, seed,
             name: layer.name, nnz: s.nnz, numel: layer.numel, sparsity: 1 - s.nnz / layer.numel, bytes: s.bytes,
             dense_bytes: layer.numel * 4, hist: { lo: -s.half, hi: s.half, counts: histogram(s) }, nonfinite: 0,
           }
+          // every hundredth layer's first metric is past its warn_above
+          if (metrics) sample.metrics = Object.fromEntries(metricNames.map((name, k) => [name, k === 0 && i % 100 === 0 ? 1 + rand() : 0.9 * rand()]))
           if (!exploration) return sample
           const said = { ...sample, active_ever: s.ever, absmax: s.half / 1.2, capacity: s.capacity }
           if (s.changed !== null) said.mask_changed = Math.min(s.changed, 2 * s.nnz)
