@@ -11,6 +11,8 @@ from torch import nn
 
 from conftest import read_log
 from sparselab_profiler import SparsityProfilerCallback
+from sparselab_profiler.mask_history import pack_positions
+from sparselab_profiler.topology import row_counts
 
 UPDATE_FREQ = 4
 EVERY = 3
@@ -107,3 +109,10 @@ def test_static_sparsity_never_rewires(tmp_path):
     assert records[0]["algorithm"] == {"name": "Static", "params": {"sparsity": 0.9}}
     assert [r["layers"][0]["nnz"] for r in records if r["type"] == "sample"] == [nnz] * 4
     assert not [r for r in records if r["type"] == "event"]
+
+
+@pytest.mark.parametrize("shape", [(3, 64), (5, 128), (4, 100), (7, 1), (2, 192)])
+def test_row_counts_of_packed_bits_are_each_rows_set_entries(shape):
+    mask = torch.rand(shape, generator=torch.Generator().manual_seed(sum(shape))) < 0.3
+    bits = pack_positions(np.flatnonzero(mask.numpy()), mask.numel())
+    assert row_counts(bits, *shape) == [int(row.sum()) for row in mask]

@@ -153,7 +153,13 @@ class MaskHistory:
         state = self._layers.get(layer)
         if state is None:
             return None
-        dropped_bits, grown_bits = self._pack(dropped, state), self._pack(grown, state)
+        return self.record_update_bits(layer, self._pack(dropped, state), self._pack(grown, state))
+
+    def record_update_bits(self, layer: str, dropped_bits: Bits, grown_bits: Bits) -> Optional[int]:
+        """`record_update` with the positions already packed (as `pack_bits` / `pack_positions` pack them)."""
+        state = self._layers.get(layer)
+        if state is None:
+            return None
         if not (_alike(dropped_bits, state.previous) and _alike(grown_bits, state.previous)):
             self.forget(layer)  # another storage under the same name: the history no longer applies
             return None

@@ -11,7 +11,7 @@ from typing import Callable, Optional
 import numpy as np
 import torch
 
-from .mask_history import MaskHistory
+from .mask_history import MaskHistory, popcount
 from .records import AlgorithmInfo
 from .sources import RigLTorchSource, SparseLabLayerSource
 
@@ -42,10 +42,13 @@ def describe_algorithm(algorithm: object) -> AlgorithmInfo:
     return AlgorithmInfo(name=type(algorithm).__name__, params=params)
 
 
-def diff_positions(before: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(dropped, grown): the positions only in `before`, and those only in `after` (each array unique)."""
-    return (before[~np.isin(before, after, assume_unique=True)],
-            after[~np.isin(after, before, assume_unique=True)])
+def row_counts(bits: np.ndarray, nrows: int, ncols: int) -> list[int]:
+    """Set bits per row of an (nrows, ncols) mask packed by `pack_positions`: whole words per row when a row is
+    a multiple of 64 bits, else the bits unpacked."""
+    if ncols % 64 == 0:
+        return np.bitwise_count(bits[:nrows * ncols // 64].reshape(nrows, -1)).sum(1, dtype=np.int64).tolist()
+    flat = np.unpackbits(bits.view(np.uint8), count=nrows * ncols)
+    return flat.reshape(nrows, ncols).sum(1, dtype=np.int64).tolist()
 
 
 def _replace_method(owner: object, name: str, wrapper: Callable) -> Callable[[], None]:
@@ -85,7 +88,7 @@ def hook_sparselab_algorithm(
         if source is not None:
             try:
                 started = time.perf_counter()
-                before = source.live_positions()
+                before = source.live_bits()  # kept since the layer's last update or sample: no read
                 cost = time.perf_counter() - started
             except Exception as error:  # the profiler must never break the algorithm
                 on_error(error)
@@ -93,16 +96,17 @@ def hook_sparselab_algorithm(
         if before is not None:
             try:
                 started = time.perf_counter()
-                dropped, grown = diff_positions(before, source.live_positions())
+                after = source.live_bits()
+                dropped, grown = before & ~after, after & ~before
                 drop_fraction = getattr(algorithm, "drop_fraction", None)
+                had = popcount(before)
                 # SparseLab drops max(1, int(drop_fraction * nnz)) per layer before ties and row guards.
-                requested = max(1, int(drop_fraction * before.size)) if isinstance(drop_fraction, float) and before.size else None
-                ncols, nrows = source.info.shape[1], source.info.shape[0]
-                per_row = lambda positions: np.bincount(positions // ncols, minlength=nrows).tolist()  # noqa: E731
-                regrown = history.record_update(source.info.name, dropped, grown) if history is not None else None
+                requested = max(1, int(drop_fraction * had)) if isinstance(drop_fraction, float) and had else None
+                nrows, ncols = source.info.shape
+                regrown = history.record_update_bits(source.info.name, dropped, grown) if history is not None else None
                 cost_ms = (cost + time.perf_counter() - started) * 1000
-                on_change(TopologyChange(source.info.name, dropped.size, grown.size, requested, type(algorithm).__name__,
-                                         cost_ms, per_row(dropped), per_row(grown), regrown))
+                on_change(TopologyChange(source.info.name, popcount(dropped), popcount(grown), requested, type(algorithm).__name__,
+                                         cost_ms, row_counts(dropped, nrows, ncols), row_counts(grown, nrows, ncols), regrown))
             except Exception as error:
                 on_error(error)
         return result

@@ -7,6 +7,7 @@ from typing import Optional
 import numpy as np
 import torch
 
+from ..mask_history import pack_positions
 from ..metrics import Workspace
 from ..records import LayerInfo
 from .base import LiveValues
@@ -39,6 +40,8 @@ class SparseLabLayerSource:
         self._slots: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0))
         #: the live slots' indices (None: every slot is live), for the same key as `_slots`
         self._live_index: Optional[torch.Tensor] = None
+        self._bits_key: tuple[int, int] | None = None
+        self._bits = np.empty(0, dtype=np.uint64)
         self.info = self.describe()
 
     def describe(self) -> LayerInfo:
@@ -103,6 +106,15 @@ class SparseLabLayerSource:
         rows, live = self._live_slots()
         cols = np.asarray(self._csr.col_indices).astype(np.int64)
         return rows[live] * int(self._csr.ncols) + cols[live]
+
+    def live_bits(self) -> np.ndarray:
+        """`live_positions()` packed one bit per weight (`pack_positions`), kept for the mask version they were
+        read at: an update hook's "before" is its previous "after"."""
+        key = self.mask_version()
+        if self._bits_key != key:
+            self._bits = pack_positions(self.live_positions(), self.info.numel)
+            self._bits_key = key
+        return self._bits
 
     def mask(self) -> torch.Tensor:
         """The live connections as a bool (out, in) tensor: nnz set entries, one per live position."""
