@@ -16,4 +16,4 @@ for (const record of trainingRun({ run: 'bench-flags', layerCount: Number(values
 }
 perSample.sort((a, b) => a - b)
 const at = (p) => perSample[Math.min(perSample.length - 1, Math.ceil(p * perSample.length) - 1)].toFixed(2)
-console.log(`${values.layers} layers, ${perSample.length} samples: all rules per sample P50 ${at(0.5)} ms, P95 ${at(0.95)} ms; ${evaluator.flags().length} flags (synthetic churn never settles: one info per layer; metric_0 past its limit: one warning per 100 layers)`)
+console.log(`${values.layers} layers, ${perSample.length} samples: all rules per sample P50 ${at(0.5)} ms, P95 ${at(0.95)} ms; ${evaluator.flags().length} flags (the synthetic run never settles its churn and its exploration stalls late: one info each per layer; metric_0 past its limit: one warning per 100 layers)`)
