@@ -72,10 +72,8 @@ def test_live_stats_are_value_stats_bin_for_bin(seed):
             assert same(stats, reference(live, current, bins))
 
 
-@pytest.mark.parametrize("lanes", [1, 2, 4])
-def test_a_layer_spanning_blocks_and_layers_sharing_one(monkeypatch, lanes):
+def test_a_layer_spanning_blocks_and_layers_sharing_one(monkeypatch):
     monkeypatch.setattr(measure, "BLOCK_VALUES", 1000)  # a block holds parts of several layers, a layer several blocks
-    monkeypatch.setattr(measure, "block_lanes", lambda: lanes)  # the blocks spread over this many threads
     torch.manual_seed(0)
     lives = [LiveValues(torch.randn(n), n) for n in (10, 999, 2500, 10, 10, 10, 3001)]
     ranges = [None, (-1.0, 1.0), (-9.0, 9.0), None, (-0.1, 0.1), (-5.0, 5.0), None]

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
@@ -99,8 +97,6 @@ def _change(source: LayerSource, counts: dict) -> Optional[Change]:
 #: their bin indices: 8 bytes a value) stay in a core's L2 cache through every step, so only the gather of the
 #: weights themselves goes to memory (passes over a packed buffer the size of the model cost more than that read)
 BLOCK_VALUES = 1 << 17
-#: threads a sample's blocks spread over, at most
-MAX_BLOCK_LANES = 4
 
 
 def _buffer(workspace: Optional[Workspace], purpose: str, dtype: torch.dtype, n: int) -> torch.Tensor:
@@ -217,10 +213,10 @@ def _finish(state: _Layer, dtype: torch.dtype) -> ValueStats:
 
 
 def _bin_blocks(states: list[_Layer], bins: int, dtype: torch.dtype, workspace: Optional[Workspace]) -> None:
-    """Every layer's live values, block by block (a segment is a layer's values within one block); the blocks
-    spread over `block_lanes()` threads, each with its own two buffers, their figures merged here after."""
+    """Every layer's live values, block by block: a segment is a layer's values within one block."""
     capacity = min(BLOCK_VALUES, sum(state.n for state in states))
-    blocks: list[list[tuple[_Layer, int, int]]] = []
+    values = _buffer(workspace, "live", dtype, capacity)
+    scratch = _buffer(workspace, "scratch", dtype, capacity)
     segments: list[tuple[_Layer, int, int]] = []
     filled = 0
     for state in states:
@@ -231,74 +227,14 @@ def _bin_blocks(states: list[_Layer], bins: int, dtype: torch.dtype, workspace: 
             filled += take
             start += take
             if filled == capacity:
-                blocks.append(segments)
+                _bin_block(segments, filled, values, scratch, bins, dtype)
                 segments, filled = [], 0
     if segments:
-        blocks.append(segments)
-    lanes = min(block_lanes(), len(blocks))
-
-    def lane(k: int) -> list[_Binned]:
-        values = _buffer(workspace, f"live{k}", dtype, capacity)
-        scratch = _buffer(workspace, f"scratch{k}", dtype, capacity)
-        return [binned for block in blocks[k::lanes] for binned in _bin_block(block, values, scratch, bins, dtype)]
-
-    if lanes == 1:
-        results = lane(0)
-    else:
-        others = [_pool().submit(lane, k) for k in range(1, lanes)]
-        results = lane(0)
-        for other in others:
-            results += other.result()
-    for binned in results:
-        binned.merge_into()
+        _bin_block(segments, filled, values, scratch, bins, dtype)
 
 
-@dataclass
-class _Binned:
-    """One segment's figures from its block: merged into its layer on the calling thread, in any order."""
-
-    state: _Layer
-    smallest: float
-    largest: float
-    #: the segment was binned with its layer's range (finite, none past it): `counts` hold its values
-    binned: bool
-    zeros: int = 0
-    counts: Optional[np.ndarray] = None
-
-    def merge_into(self) -> None:
-        state = self.state
-        if not math.isfinite(self.largest):  # NaN propagates through the min/max, Inf is its own max
-            state.finite = state.binned = False
-            return
-        state.smallest = min(state.smallest, self.smallest)
-        state.absmax = max(state.absmax, self.largest)
-        if not self.binned:
-            state.binned = False  # past its range: binned again once the range is known
-        elif state.binned:
-            state.zeros += self.zeros
-            state.counts += self.counts
-
-
-def block_lanes() -> int:
-    """Threads the blocks of one sample spread over: torch's intra-op threads (the training waits for the
-    sample, so its cores are free), at most MAX_BLOCK_LANES."""
-    return max(1, min(torch.get_num_threads(), MAX_BLOCK_LANES))
-
-
-_POOL: Optional[tuple[int, ThreadPoolExecutor]] = None
-
-
-def _pool() -> ThreadPoolExecutor:
-    """The lanes' threads, started on first use; a forked child (which has none of them) starts its own."""
-    global _POOL
-    if _POOL is None or _POOL[0] != os.getpid():
-        _POOL = (os.getpid(), ThreadPoolExecutor(MAX_BLOCK_LANES - 1, thread_name_prefix="sparselab-profiler-blocks"))
-    return _POOL[1]
-
-
-def _bin_block(segments: list[tuple[_Layer, int, int]], values: torch.Tensor, scratch: torch.Tensor,
-               bins: int, dtype: torch.dtype) -> list[_Binned]:
-    """One block's segments binned, each with its layer's range; reads its layers, writes only its buffers."""
+def _bin_block(segments: list[tuple[_Layer, int, int]], total: int, values: torch.Tensor, scratch: torch.Tensor,
+               bins: int, dtype: torch.dtype) -> None:
     # the live values, packed
     at = 0
     for state, a, b in segments:
@@ -312,7 +248,6 @@ def _bin_block(segments: list[tuple[_Layer, int, int]], values: torch.Tensor, sc
             else:  # fp16 / bf16: upcast, as value_stats bins them
                 out.copy_(live.values.index_select(0, index))
         at += b - a
-    total = at
     flat = values.numpy()[:total]  # numpy over the block: a fraction of torch's cost per call, the same IEEE ops
     magnitudes = np.abs(flat, out=scratch.numpy()[:total])
     sizes = [b - a for _, a, b in segments]
@@ -324,22 +259,26 @@ def _bin_block(segments: list[tuple[_Layer, int, int]], values: torch.Tensor, sc
         largest += rows.max(1).tolist()
     width = bins + 1
     apart = len(segments) * width  # past every segment's bins: where a segment left out is counted, unread
-    out: list[_Binned] = []
     lows, scales, offsets = [], [], []
     crowded = 0
     start = 0
     for j, (state, a, b) in enumerate(segments):
         low, high, end = smallest[j], largest[j], start + b - a
-        binned = math.isfinite(high) and state.spec is not None and high <= state.spec[1]
-        out.append(_Binned(state, low, high, binned))
-        if not binned:
+        if not math.isfinite(high):  # NaN propagates through the min/max, Inf is its own max
+            state.finite = state.binned = False
+        else:
+            state.smallest = min(state.smallest, low)
+            state.absmax = max(state.absmax, high)
+            if state.spec is None or high > state.spec[1]:
+                state.binned = False  # past its range: binned again once the range is known
+        if not state.binned:
             flat[start:end] = 0  # out of the arithmetic below (no NaN, no index out of range); its bins go unread
             lows.append(0.0)
             scales.append(0.0)
             offsets.append(apart)
         else:
             if state.live.zeros is None and low == 0:
-                out[j].zeros = (end - start) - int(np.count_nonzero(_as_int(magnitudes[start:end])))
+                state.zeros += (end - start) - int(np.count_nonzero(_as_int(magnitudes[start:end])))
             elif state.live.zeros:
                 crowded += (end - start) * state.live.zeros // state.n
             lo, hi = state.spec
@@ -370,14 +309,13 @@ def _bin_block(segments: list[tuple[_Layer, int, int]], values: torch.Tensor, sc
         positions[:whole].reshape(-1, lanes)[...] += np.arange(lanes, dtype=positions.dtype) * (groups * width)
     counted = torch.bincount(index, minlength=lanes * groups * width)
     if counted.numel() != lanes * groups * width:  # a value past its range: cannot happen, but never a wrong histogram
-        for binned in out:
-            binned.binned = False
-        return out
+        for state, _, _ in segments:
+            state.binned = False
+        return
     table = counted.view(lanes, groups, width).sum(0).numpy() if lanes > 1 else counted.view(groups, width).numpy()
-    for j, binned in enumerate(out):
-        if binned.binned:
-            binned.counts = table[j]
-    return out
+    for j, (state, _, _) in enumerate(segments):
+        if state.binned:
+            state.counts += table[j]
 
 
 @dataclass
