@@ -37,8 +37,9 @@ class SparseLabLayerSource:
         self.name = name
         self.layer = layer
         self._slots_key: tuple[int, int] | None = None
-        self._slots: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0))
-        #: the live slots' indices (None: every slot is live), for the same key as `_slots`
+        #: the live slots (row by row) and the row of each, for the CSR object and version `_slots_key`
+        self._slots: tuple[np.ndarray, np.ndarray] = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+        #: the live slots as a tensor for the sample's gather (None: every slot is live), for the same key
         self._live_index: Optional[torch.Tensor] = None
         self._bits_key: tuple[int, int] | None = None
         self._bits = np.empty(0, dtype=np.uint64)
@@ -59,30 +60,29 @@ class SparseLabLayerSource:
         return self.layer._csr
 
     def _live_slots(self) -> tuple[np.ndarray, np.ndarray]:
-        """Row of every slot and whether it is live: a row's first `row_nnz` slots, as SparseLab reads them.
+        """Index of every live slot, row by row (a row's first `row_nnz` slots from its `row_start`, as SparseLab
+        reads them), and the row of each: built from the rows' ranges, so the padding is never touched.
 
         Cached per CSR object and `topology_version`, which SparseLab bumps on every rewrite."""
         csr = self._csr
         key = (id(csr), csr.topology_version)
         if self._slots_key != key:
             row_start = np.asarray(csr.row_start).astype(np.int64)
-            capacity = np.asarray(csr.row_capacity).astype(np.int64)
+            row_nnz = np.asarray(csr.row_nnz).astype(np.int64)
             total = np.asarray(csr.values).shape[0]
-            slots = np.arange(total, dtype=np.int64)
-            if row_start[0] == 0 and capacity.sum() == total and np.array_equal(row_start[1:], np.cumsum(capacity)[:-1]):
-                rows = np.repeat(np.arange(len(capacity), dtype=np.int64), capacity)  # rows laid out back to back
-            else:
-                rows = np.searchsorted(row_start, slots, side="right") - 1
-            live = (slots - row_start[rows]) < np.asarray(csr.row_nnz)[rows]
-            self._slots = (rows, live)
-            index = None if live.all() else np.flatnonzero(live)
-            self._live_index = None if index is None else torch.from_numpy(index.astype(np.int32) if total < 2**31 else index)
+            nnz = int(row_nnz.sum())
+            first = np.cumsum(row_nnz) - row_nnz  # where each row's live slots begin in the packed list
+            index = np.arange(nnz, dtype=np.int64) + np.repeat(row_start - first, row_nnz)
+            rows = np.repeat(np.arange(len(row_nnz), dtype=np.int64), row_nnz)
+            self._slots = (index, rows)
+            every = nnz == total and np.array_equal(index, np.arange(total))
+            self._live_index = None if every else torch.from_numpy(index.astype(np.int32) if total < 2**31 else index)
             self._slots_key = key
         return self._slots
 
     def stored_values(self, workspace: Optional[Workspace] = None) -> torch.Tensor:
-        _, live = self._live_slots()
-        return torch.from_numpy(np.asarray(self._csr.values)[live])
+        index, _ = self._live_slots()
+        return torch.from_numpy(np.asarray(self._csr.values)[index])
 
     def live_values(self, mask: Optional[torch.Tensor] = None) -> LiveValues:
         """The slots' values and the live ones' cached indices (the padding is never read)."""
@@ -103,9 +103,8 @@ class SparseLabLayerSource:
 
     def live_positions(self) -> np.ndarray:
         """Flat indices (row * ncols + col) of the live connections, each once."""
-        rows, live = self._live_slots()
-        cols = np.asarray(self._csr.col_indices).astype(np.int64)
-        return rows[live] * int(self._csr.ncols) + cols[live]
+        index, rows = self._live_slots()
+        return rows * int(self._csr.ncols) + np.asarray(self._csr.col_indices)[index]
 
     def live_bits(self) -> np.ndarray:
         """`live_positions()` packed one bit per weight (`pack_positions`), kept for the mask version they were
