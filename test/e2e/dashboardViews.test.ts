@@ -460,7 +460,7 @@ test('a flag shows live within one sample of its cause, and its button inspects 
   await ingest(server, before)
   const { page, context } = await newPage()
   await page.goto(`${server.url}/`)
-  // (only the sparsity chart: how many updates the first half holds depends on how far the sampler widened)
+  // (the sparsity chart only: the step charts wait for updates the first half may not hold)
   await page.waitForFunction((rows) => Number(document.querySelector('[data-chart="sparsity"]')?.getAttribute('data-rows')) === rows, samples.indexOf(cause) * layerNames.length)
   expect(await page.locator('.slp-flag[data-rule="non-finite-weights"]').count()).toBe(0)
 
