@@ -33,9 +33,8 @@ MAX_METRICS = 16  # user-defined per-layer metrics ("plugin metrics") of one lay
 FLAG_THRESHOLDS: dict[str, tuple[type, float]] = {
     "drift": (float, 0), "collapse": (float, 0), "offTarget": (float, 0), "offTargetSamples": (int, 1),
     "offOthers": (float, 0), "magnitudeFactor": (float, 1), "magnitudeWindow": (int, 2), "imbalance": (float, 0),
-    "churnUpdates": (int, 1),
-    "churnSettled": (float, 0), "intervalFactor": (float, 1), "deadAbs": (float, 0), "padding": (float, 0),
-    "stallUpdates": (int, 1), "stallShare": (float, 0), "splitShare": (float, 0),
+    "churnUpdates": (int, 1), "churnSettled": (float, 0), "intervalFactor": (float, 1), "deadAbs": (float, 0),
+    "padding": (float, 0), "stallUpdates": (int, 1), "stallShare": (float, 0), "splitShare": (float, 0),
 }
 
 

@@ -37,9 +37,9 @@ class SparseLabLayerSource:
         self.name = name
         self.layer = layer
         self._slots_key: tuple[int, int] | None = None
-        #: the live slots (row by row) and the row of each, for the CSR object and version `_slots_key`
-        self._slots: tuple[np.ndarray, np.ndarray] = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
-        #: the live slots as a tensor for the sample's gather (None: every slot is live), for the same key
+        #: the live slots, row by row (int32 below 2**31 slots), for the CSR object and version `_slots_key`
+        self._slots = np.empty(0, dtype=np.int32)
+        #: the same slots as a tensor sharing their memory, for the sample's gather (None: every slot is live)
         self._live_index: Optional[torch.Tensor] = None
         self._bits_key: tuple[int, int] | None = None
         self._bits = np.empty(0, dtype=np.uint64)
@@ -59,9 +59,9 @@ class SparseLabLayerSource:
         # Read through the layer each time: reset_parameters() replaces the CSR object.
         return self.layer._csr
 
-    def _live_slots(self) -> tuple[np.ndarray, np.ndarray]:
-        """Index of every live slot, row by row (a row's first `row_nnz` slots from its `row_start`, as SparseLab
-        reads them), and the row of each: built from the rows' ranges, so the padding is never touched.
+    def _live_slots(self) -> np.ndarray:
+        """Index of every live slot, row by row: a row's first `row_nnz` slots from its `row_start`, as SparseLab
+        reads them, built from the rows' ranges so the padding is never touched (4 bytes a live slot kept).
 
         Cached per CSR object and `topology_version`, which SparseLab bumps on every rewrite."""
         csr = self._csr
@@ -73,16 +73,14 @@ class SparseLabLayerSource:
             nnz = int(row_nnz.sum())
             first = np.cumsum(row_nnz) - row_nnz  # where each row's live slots begin in the packed list
             index = np.arange(nnz, dtype=np.int64) + np.repeat(row_start - first, row_nnz)
-            rows = np.repeat(np.arange(len(row_nnz), dtype=np.int64), row_nnz)
-            self._slots = (index, rows)
+            self._slots = index.astype(np.int32) if total < 2**31 else index
             every = nnz == total and np.array_equal(index, np.arange(total))
-            self._live_index = None if every else torch.from_numpy(index.astype(np.int32) if total < 2**31 else index)
+            self._live_index = None if every else torch.from_numpy(self._slots)
             self._slots_key = key
         return self._slots
 
     def stored_values(self, workspace: Optional[Workspace] = None) -> torch.Tensor:
-        index, _ = self._live_slots()
-        return torch.from_numpy(np.asarray(self._csr.values)[index])
+        return torch.from_numpy(np.asarray(self._csr.values)[self._live_slots()])
 
     def live_values(self, mask: Optional[torch.Tensor] = None) -> LiveValues:
         """The slots' values and the live ones' cached indices (the padding is never read)."""
@@ -103,8 +101,10 @@ class SparseLabLayerSource:
 
     def live_positions(self) -> np.ndarray:
         """Flat indices (row * ncols + col) of the live connections, each once."""
-        index, rows = self._live_slots()
-        return rows * int(self._csr.ncols) + np.asarray(self._csr.col_indices)[index]
+        csr = self._csr
+        index = self._live_slots()
+        rows = np.repeat(np.arange(int(csr.nrows), dtype=np.int64), np.asarray(csr.row_nnz).astype(np.int64))
+        return rows * int(csr.ncols) + np.asarray(csr.col_indices)[index]
 
     def live_bits(self) -> np.ndarray:
         """`live_positions()` packed one bit per weight (`pack_positions`), kept for the mask version they were
