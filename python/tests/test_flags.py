@@ -106,6 +106,21 @@ def sgd_step(model: nn.Module, optimizer, loss: torch.Tensor) -> None:
 # ── sparsity-drift (and drop-grow-imbalance) ─────────────────────────
 
 
+def train_with(tmp_path: Path, model: nn.Module, algorithm, steps: int) -> Path:
+    """`algorithm` applied to `model`, then `steps` full-batch SGD steps on 128 digits with the algorithm stepping
+    after each, sampled every 5 steps: the run log."""
+    model.apply(algorithm)
+    x, y = digits(128)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    profiler = recorder(tmp_path, every=5).attach(model, algorithm=algorithm)
+    for _ in range(steps):
+        sgd_step(model, optimizer, F.cross_entropy(model(x), y))
+        algorithm.step()
+        profiler.step()
+    profiler.close()
+    return profiler.log_path
+
+
 def rigl_model_with_a_pruned_head() -> tuple[nn.Module, sparselab.RigL]:
     """A SparseLab RigL MLP whose dense head, which SparseLab cannot hold, is pruned with torch.nn.utils.prune."""
     torch.manual_seed(0)
@@ -445,22 +460,13 @@ def test_an_update_of_a_dense_sparselinear_drops_nothing(tmp_path, algorithm_cla
     torch.manual_seed(0)
     model = nn.Sequential(OrderedDict(fc1=sparselab.SparseLinear(64, 32, sparsity=0.8), act=nn.ReLU(),
                                       fc2=sparselab.SparseLinear(32, 10, sparsity=0.0)))
-    algorithm = algorithm_class(sparsity=0.8, drop_fraction=0.3, update_freq=5, seed=0)
-    model.apply(algorithm)
-    x, y = digits(128)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    profiler = recorder(tmp_path, every=5).attach(model, algorithm=algorithm)
-    for _ in range(20):
-        sgd_step(model, optimizer, F.cross_entropy(model(x), y))
-        algorithm.step()
-        profiler.step()
-    profiler.close()
+    log = train_with(tmp_path, model, algorithm_class(sparsity=0.8, drop_fraction=0.3, update_freq=5, seed=0), steps=20)
 
-    events = [(r["step"], r["layer"], r["op"], r["count"], r["requested"]) for r in read_log(profiler.log_path) if r["type"] == "event"]
+    events = [(r["step"], r["layer"], r["op"], r["count"], r["requested"]) for r in read_log(log) if r["type"] == "event"]
     assert [e for e in events if e[1] == "fc2"] == [
         (s, "fc2", op, 0, 96 if op == "drop" else None) for s in (5, 10, 15, 20) for op in ("drop", "grow")]
     assert all(e[3] > 0 for e in events if e[1] == "fc1")
-    flags = flags_of(profiler.log_path)
+    flags = flags_of(log)
     wasted = found(flags, "wasted-update")
     assert list(wasted) == ["fc2"]
     assert (wasted["fc2"]["severity"], wasted["fc2"]["from"], wasted["fc2"]["to"]) == ("warning", 5, 20)
@@ -479,27 +485,18 @@ def test_a_layer_built_at_another_sparsity_than_rigls_target_is_off_target(tmp_p
     torch.manual_seed(0)
     model = nn.Sequential(OrderedDict(fc1=sparselab.SparseLinear(64, 64, sparsity=0.9), act=nn.ReLU(),
                                       fc2=sparselab.SparseLinear(64, 64, sparsity=0.7), act2=nn.ReLU(), head=nn.Linear(64, 10)))
-    rigl = sparselab.RigL(sparsity=0.9, drop_fraction=0.3, update_freq=10, seed=0)
-    model.apply(rigl)
-    x, y = digits(128)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    profiler = recorder(tmp_path, every=5).attach(model, algorithm=rigl)
-    for _ in range(30):
-        sgd_step(model, optimizer, F.cross_entropy(model(x), y))
-        rigl.step()
-        profiler.step()
-    profiler.close()
+    log = train_with(tmp_path, model, sparselab.RigL(sparsity=0.9, drop_fraction=0.3, update_freq=10, seed=0), steps=30)
 
-    target = read_log(profiler.log_path)[0]["algorithm"]["params"]["sparsity"]
+    target = read_log(log)[0]["algorithm"]["params"]["sparsity"]
     ranges = {}
     for name in ("fc1", "fc2"):
-        layer = layer_at(profiler.log_path, name)
+        layer = layer_at(log, name)
         ranges[name] = persisting(sorted(layer), [abs(layer[s]["sparsity"] - target) > 0.1 for s in sorted(layer)])
     assert ranges == {"fc1": None, "fc2": (0, 30)}
-    flags = flags_of(profiler.log_path)
+    flags = flags_of(log)
     assert summary(flags) == [("layer-off-target", "warning", ("fc2",), *ranges["fc2"])]
     flag = found(flags, "layer-off-target")["fc2"]
-    assert flag["evidence"] == {"sparsity": layer_at(profiler.log_path, "fc2")[30]["sparsity"], "target": 0.9}
+    assert flag["evidence"] == {"sparsity": layer_at(log, "fc2")[30]["sparsity"], "target": 0.9}
     assert flag["message"] == f"fc2 is at {100 * flag['evidence']['sparsity']:.2f}% sparsity, far from the 90.00% target, since step 0"
 
 
@@ -573,27 +570,18 @@ def test_set_whose_drop_fraction_never_decays_keeps_churning_to_the_end(tmp_path
     torch.manual_seed(0)
     model = nn.Sequential(OrderedDict(fc1=sparselab.SparseLinear(64, 64, sparsity=0.9), act=nn.ReLU(),
                                       fc2=sparselab.SparseLinear(64, 32, sparsity=0.9), act2=nn.ReLU(), head=nn.Linear(32, 10)))
-    algorithm = sparselab.SET(sparsity=0.9, drop_fraction=0.3, update_freq=5, seed=0)
-    model.apply(algorithm)
-    x, y = digits(128)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    profiler = recorder(tmp_path, every=5).attach(model, algorithm=algorithm)
-    for _ in range(60):
-        sgd_step(model, optimizer, F.cross_entropy(model(x), y))
-        algorithm.step()
-        profiler.step()
-    profiler.close()
+    log = train_with(tmp_path, model, sparselab.SET(sparsity=0.9, drop_fraction=0.3, update_freq=5, seed=0), steps=60)
 
     drops = defaultdict(list)  # layer → connections each update dropped
-    for r in read_log(profiler.log_path):
+    for r in read_log(log):
         if r["type"] == "event" and r["op"] == "drop":
             drops[r["layer"]].append((r["step"], r["count"]))
     assert {name: [s for s, _ in d] for name, d in drops.items()} == {"fc1": list(range(5, 61, 5)), "fc2": list(range(5, 61, 5))}
     for d in drops.values():  # about the same count at every update (SET drops 30% of each row's, rounded down)
         assert max(count for _, count in d) < 1.15 * min(count for _, count in d)
-    expected = churn_not_settling(profiler.log_path)
+    expected = churn_not_settling(log)
     assert expected == {"fc1": (30, 60), "fc2": (30, 60)}  # from the 10th update on, the last five: 30-50, …, 40-60
-    flags = flags_of(profiler.log_path)
+    flags = flags_of(log)
     churn = found(flags, "churn-not-settling")
     assert {name: (f["severity"], f["from"], f["to"]) for name, f in churn.items()} == {name: ("info", *r) for name, r in expected.items()}
     for flag in churn.values():
