@@ -11,8 +11,7 @@ from torch import nn
 
 from conftest import read_log
 from sparselab_profiler import SparsityProfilerCallback
-from sparselab_profiler.mask_history import pack_positions
-from sparselab_profiler.topology import row_counts
+from sparselab_profiler.mask_history import pack_positions, row_counts
 
 UPDATE_FREQ = 4
 EVERY = 3

@@ -55,6 +55,15 @@ def pack_positions(positions: np.ndarray, numel: int) -> np.ndarray:
     return np.packbits(bits).view(np.uint64)
 
 
+def row_counts(bits: np.ndarray, nrows: int, ncols: int) -> list[int]:
+    """Set bits per row of an (nrows, ncols) mask packed by `pack_positions`: whole words per row when a row is
+    a multiple of 64 bits, else the bits unpacked."""
+    if ncols % 64 == 0:
+        return np.bitwise_count(bits[:nrows * ncols // 64].reshape(nrows, -1)).sum(1, dtype=np.int64).tolist()
+    flat = np.unpackbits(bits.view(np.uint8), count=nrows * ncols)
+    return flat.reshape(nrows, ncols).sum(1, dtype=np.int64).tolist()
+
+
 def popcount(bits: Bits) -> Count:
     """Set bits: an int for numpy bits, a 0-d int64 tensor on the device for a tensor."""
     if isinstance(bits, np.ndarray):

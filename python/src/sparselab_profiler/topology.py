@@ -8,10 +8,9 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-import numpy as np
 import torch
 
-from .mask_history import MaskHistory, popcount
+from .mask_history import MaskHistory, popcount, row_counts
 from .records import AlgorithmInfo
 from .sources import RigLTorchSource, SparseLabLayerSource
 
@@ -40,15 +39,6 @@ def describe_algorithm(algorithm: object) -> AlgorithmInfo:
         if isinstance(value, (int, float, str, bool)):
             params[key] = value
     return AlgorithmInfo(name=type(algorithm).__name__, params=params)
-
-
-def row_counts(bits: np.ndarray, nrows: int, ncols: int) -> list[int]:
-    """Set bits per row of an (nrows, ncols) mask packed by `pack_positions`: whole words per row when a row is
-    a multiple of 64 bits, else the bits unpacked."""
-    if ncols % 64 == 0:
-        return np.bitwise_count(bits[:nrows * ncols // 64].reshape(nrows, -1)).sum(1, dtype=np.int64).tolist()
-    flat = np.unpackbits(bits.view(np.uint8), count=nrows * ncols)
-    return flat.reshape(nrows, ncols).sum(1, dtype=np.int64).tolist()
 
 
 def _replace_method(owner: object, name: str, wrapper: Callable) -> Callable[[], None]:
