@@ -91,7 +91,7 @@ def test_mostly_zeros_count_in_interleaved_lanes_all_the_same():
 
 def test_live_index_lists_the_set_positions_row_major():
     mask = torch.tensor([[0, 1, 0], [1, 1, 0]], dtype=torch.float32).t()  # not contiguous
-    assert live_index(mask).tolist() == [1, 2, 3] and live_index(mask).dtype == torch.int32
+    assert live_index(mask).tolist() == [1, 2, 3] and live_index(mask).dtype == torch.int64
 
 
 def test_a_tensor_version_follows_replacements_and_in_place_edits():

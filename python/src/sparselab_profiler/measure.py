@@ -243,10 +243,12 @@ def _bin_block(segments: list[tuple[_Layer, int, int]], total: int, values: torc
             out.copy_(live.values[a:b])
         else:
             index = live.index if b - a == state.n else live.index[a:b]
-            if live.values.dtype == dtype:
+            if live.values.dtype != dtype:
+                out.copy_(live.values.index_select(0, index))  # fp16 / bf16: upcast, as value_stats bins them
+            elif index.dtype == torch.int64:
+                torch.take(live.values, index, out=out)  # parallel over the intra-op threads
+            else:  # a SparseLab layer's int32 slots: 4 bytes a live slot kept, half what SparseLab stores per slot
                 torch.index_select(live.values, 0, index, out=out)
-            else:  # fp16 / bf16: upcast, as value_stats bins them
-                out.copy_(live.values.index_select(0, index))
         at += b - a
     flat = values.numpy()[:total]  # numpy over the block: a fraction of torch's cost per call, the same IEEE ops
     magnitudes = np.abs(flat, out=scratch.numpy()[:total])

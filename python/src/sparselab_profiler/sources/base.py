@@ -64,15 +64,13 @@ class TensorVersion:
 
 
 def live_index(mask: torch.Tensor) -> torch.Tensor:
-    """Flat positions (row-major) of the set entries of a CPU mask, ascending: int32 where they fit (half the
-    memory and bandwidth of int64 for index_select). numpy finds them ~4x faster than torch.nonzero."""
+    """Flat positions (row-major) of the set entries of a CPU mask, ascending, as int64: the index `torch.take`
+    gathers with, over all intra-op threads (index_select's int32 loop runs on one: ~2 ms more of a ResNet-18
+    sample, bench/sample_cost.py). numpy finds them ~4x faster than torch.nonzero."""
     flat = mask.detach().reshape(-1)
     if flat.dtype != torch.bool:
         flat = flat != 0
-    positions = np.flatnonzero(flat.numpy())
-    if flat.numel() < 2**31:
-        positions = positions.astype(np.int32)
-    return torch.from_numpy(positions)
+    return torch.from_numpy(np.flatnonzero(flat.numpy()))
 
 
 def describe_tensor(name: str, tensor: torch.Tensor, format: StorageFormat, mask_source: MaskSource) -> LayerInfo:
