@@ -60,7 +60,8 @@ def test_live_stats_are_value_stats_bin_for_bin(seed):
             stored = layer_values(rng, 2 * n, kind).to(dtype)
             how = rng.choice(["index", "dense", "known zeros"])
             if how == "index":
-                live = LiveValues(stored, n, torch.randperm(2 * n)[:n].sort().values.int())
+                index = torch.randperm(2 * n)[:n].sort().values  # int64: gathered by take; int32 by index_select
+                live = LiveValues(stored, n, index if rng.random() < 0.5 else index.int())
             elif how == "dense" or kind in ("nan", "inf"):
                 live = LiveValues(stored, 0)
             else:

@@ -103,11 +103,10 @@ def _buffer(workspace: Optional[Workspace], purpose: str, dtype: torch.dtype, n:
     return workspace.get(purpose, dtype, n) if workspace is not None else torch.empty(n, dtype=dtype)
 
 
-@functools.lru_cache(maxsize=4096)
 def _zero_bin(lo: float, hi: float, bins: int, dtype: torch.dtype) -> int:
-    """The bin the binning arithmetic puts 0.0 in (as value_stats finds it); ranges rarely change."""
-    zero = bin_positions(torch.zeros(1, dtype=dtype), lo, hi, bins, drop_zeros=False)
-    return int(count_positions(zero, bins).argmax())
+    """The bin 0.0 lands in: `_bin_block`'s arithmetic (bin_positions', in the working dtype) on one value."""
+    scalar = np.float64 if dtype == torch.float64 else np.float32
+    return min(int((scalar(0.0) - scalar(lo)) * scalar(bins / (hi - lo))), bins - 1)
 
 
 def _live_count(live: LiveValues) -> int:
@@ -170,8 +169,10 @@ def live_stats(lives: list[LiveValues], current_ranges: list[Optional[tuple[floa
     truncation to integers, each layer's bins offset within the block, and one bincount. Finite values inside
     the symmetric range only land in 0..bins, so nothing is clamped (the top edge, `bins`, is folded into the
     last bin, as `count_positions` clamps it). A smallest |v| above 0 says no live value is zero, sparing a
-    count. A layer with no range yet (its first sample) or a value past it is binned again once its min/max,
-    known after the pass, fixes the range; NaN or Inf, rarely present, take `value_stats`'s filtering path.
+    count. A layer with no range yet (its first sample) or a value past it takes its new range from the block's
+    min/max before the binning when the block holds all of its values; spread over several blocks, it is binned
+    again once its min/max, known after the pass, fixes the range. NaN or Inf, rarely present, take
+    `value_stats`'s filtering path.
     """
     out: list[Optional[ValueStats]] = [None] * len(lives)
     by_dtype: dict[torch.dtype, list[int]] = {}
@@ -272,7 +273,10 @@ def _bin_block(segments: list[tuple[_Layer, int, int]], total: int, values: torc
             state.smallest = min(state.smallest, low)
             state.absmax = max(state.absmax, high)
             if state.spec is None or high > state.spec[1]:
-                state.binned = False  # past its range: binned again once the range is known
+                if b - a == state.n:  # the whole layer is in this block: its range is known now
+                    state.spec = widened_range(state.spec, high)
+                else:
+                    state.binned = False  # past its range: binned again once the range is known
         if not state.binned:
             flat[start:end] = 0  # out of the arithmetic below (no NaN, no index out of range); its bins go unread
             lows.append(0.0)
