@@ -39,7 +39,9 @@ def _detect(module: nn.Module) -> Optional[tuple]:
         return (ParametrizedMaskSource,)
     if is_pruned(module):
         return (TorchPruneSource,)
-    weight = getattr(module, "weight", None)
+    weight = _weight(module)
+    if weight is None:
+        return None
     hook = rigl_torch_hook(weight)
     if hook is not None:
         return (RigLTorchSource, hook)
@@ -50,6 +52,19 @@ def _detect(module: nn.Module) -> Optional[tuple]:
     if isinstance(module, _DENSE_WEIGHTED) and isinstance(weight, torch.Tensor):
         return (DenseWeightSource,)
     return None
+
+
+def _weight(module: nn.Module) -> object:
+    """`module.weight`, or None, looked up where nn.Module keeps it: its __getattr__ raises (and getattr catches) an
+    AttributeError for every module without one, most of a model's (activations, containers, pools)."""
+    weight = vars(module).get("weight")
+    if weight is None:
+        weight = module._parameters.get("weight")
+    if weight is None:
+        weight = module._buffers.get("weight")
+    if weight is None and hasattr(type(module), "weight"):  # a property
+        weight = getattr(module, "weight", None)
+    return weight
 
 
 def _kind_key(kind: tuple) -> tuple:

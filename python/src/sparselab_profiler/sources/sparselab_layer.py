@@ -29,7 +29,10 @@ def _dtype_name(dtype: np.dtype) -> str:
 def is_sparselab_layer(module: torch.nn.Module) -> bool:
     # the instance dict, not getattr: a module's missing attribute costs a raised exception, per layer per sample
     csr = vars(module).get("_csr")
-    return csr is not None and all(hasattr(csr, a) for a in ("nnz", "total_capacity", "col_indices", "topology_version"))
+    if csr is None:
+        return False
+    kind = type(csr)  # SparseLab's fields are properties of the class: looked up there, no getter runs
+    return all(hasattr(kind, a) or hasattr(csr, a) for a in ("nnz", "total_capacity", "col_indices", "topology_version"))
 
 
 class SparseLabLayerSource:
