@@ -95,6 +95,40 @@ def test_native_sparse_tensors_count_stored_entries(tmp_path, layout):
     assert fc["bytes"] == index_bytes + 5 * 4 and fc["dense_bytes"] == 24 * 4
 
 
+class HeldWeight(nn.Module):
+    """A weight kept where `how` says: each place nn.Module (or its subclass) can keep `module.weight`."""
+
+    def __init__(self, weight: torch.Tensor, how: str):
+        super().__init__()
+        if how == "parameter":
+            self.weight = nn.Parameter(weight, requires_grad=False)
+        elif how == "buffer":
+            self.register_buffer("weight", weight)
+        elif how == "attribute":
+            self.weight = weight  # a plain tensor: kept in the instance dict
+        else:
+            self.register_buffer("stored", weight)
+
+    @property
+    def held(self) -> torch.Tensor:
+        return self.stored
+
+
+class PropertyWeight(HeldWeight):
+    weight = HeldWeight.held
+
+
+@pytest.mark.parametrize("how", ["parameter", "buffer", "attribute", "property"])
+def test_a_weight_is_found_wherever_the_module_keeps_it(tmp_path, how):
+    indices = torch.tensor([[0, 1, 2], [2, 0, 1]])
+    weight = torch.sparse_coo_tensor(indices, torch.tensor([1.0, -2.0, 3.0]), (3, 3)).coalesce()
+    module = PropertyWeight(weight, how) if how == "property" else HeldWeight(weight, how)
+    records = profile(nn.Sequential(module, nn.ReLU()), tmp_path)  # ReLU has no weight: not a layer
+    assert [l["name"] for l in records[0]["layers"]] == ["0"]
+    fc = layer(records, "0")
+    assert (fc["nnz"], fc["numel"]) == (3, 9) and sum(fc["hist"]["counts"]) == 3
+
+
 @pytest.mark.skipif(not torch.cuda.is_available() or torch.cuda.get_device_capability() < (8, 0),
                     reason="torch builds 2:4 semi-structured tensors on CUDA (compute capability 8.0+) only")
 def test_semi_structured_2_4_weights_keep_half_and_count_their_packed_storage(tmp_path):

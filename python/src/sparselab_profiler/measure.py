@@ -23,8 +23,6 @@ from .metrics import (
     BINCOUNT_LANES,
     ValueStats,
     Workspace,
-    bin_positions,
-    count_positions,
     count_set,
     finite_values,
     value_stats,

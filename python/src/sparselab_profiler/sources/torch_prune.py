@@ -22,9 +22,9 @@ class TorchPruneSource:
     and the next forward. Storage is the `_orig` parameter, the mask buffer and that recomputed copy,
     which together cost more than the dense weight alone.
 
-    The mask's live positions are kept (int64, 8 bytes per live weight, for `torch.take`) while `mask_version()` stays the same,
-    so a sample of an unchanged mask reads only the live weights: prune replaces the buffer at every call, and
-    an in-place edit bumps its version counter."""
+    The mask's live positions are kept (int64 for `torch.take`, 8 bytes per live weight) while `mask_version()`
+    stays the same, so a sample of an unchanged mask reads only the live weights: prune replaces the buffer at
+    every call, and an in-place edit bumps its version counter."""
 
     def __init__(self, name: str, module: nn.Module, param: str = "weight"):
         self.name = name
