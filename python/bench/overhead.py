@@ -17,6 +17,8 @@ and for ours what it measured itself, as shares of the baseline's training time:
   in step()    every moment ours spends in the training thread: inside profiler.step() (cost_ms plus the
                run-log writes, as a sample's record is encoded and appended after its cost_ms is taken, and
                the per-step bookkeeping) and in the topology hooks; (writes): the run-log writes alone
+and, on the CPU, how much slower the step right after a sample is than the interval's other steps, net of the
+baseline's same difference: what a sample leaves the next step to pay (caches refilled), in no in-step figure.
 Peers' rows end with their overhead over ours ("Nx ours", against the larger of our wall-clock median
 and our in-step share, so noise in our tiny figure cannot flatter the ratio). The last line per workload
 says whether each median clears its spread.
@@ -170,6 +172,8 @@ class Config:
     close: Callable[[], None] = lambda: None
     step: int = 0
     round_ms: list[float] = field(default_factory=list)
+    #: per position within the sampling interval (step % EVERY), the measured rounds' step times in ms
+    position_ms: dict[int, list[float]] = field(default_factory=dict)
 
 
 def fresh(workload: Workload, name: str) -> Config:
@@ -242,6 +246,7 @@ def wandb_watch(workload: Workload, tmp: str) -> Config:
 def train(config: Config, workload: Workload, steps: int) -> float:
     started = time.perf_counter()
     for _ in range(steps):
+        step_started = time.perf_counter()
         x, y = workload.batch()
         with torch.autocast(x.device.type, dtype=workload.autocast or torch.float32, enabled=workload.autocast is not None):
             loss = workload.loss(config.model, x, y)
@@ -252,6 +257,7 @@ def train(config: Config, workload: Workload, steps: int) -> float:
             config.algorithm.step()
         config.step += 1
         config.after_step(config.step, loss)
+        config.position_ms.setdefault(config.step % EVERY, []).append((time.perf_counter() - step_started) * 1000)
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     return (time.perf_counter() - started) * 1000 / steps
@@ -274,6 +280,11 @@ class Result:
     writes: Optional[float] = None
     #: the interval in force at the end (ours: the sampler's)
     final_interval: int = EVERY
+    #: how much slower the step after a sample is than the interval's other steps, net of the baseline's same
+    #: difference, in ms (CPU only: a GPU step's time is not known without a sync per step)
+    after_sample_ms: Optional[float] = None
+    #: the baseline's median ms/step over the same rounds
+    baseline_ms: float = 0.0
 
     @property
     def overhead(self) -> float:
@@ -301,6 +312,7 @@ def measure(workload: Workload, competitor: Config, rounds: int, steps: int) -> 
     pair = [baseline, competitor]
     for config in pair:
         train(config, workload, EVERY)  # warm-up, and the profiler's first sample
+        config.position_ms.clear()
     cost_before, steps_before = competitor.profiler_cost_ms(), competitor.step
     in_step_before, write_before = competitor.in_step_ms(), competitor.write_ms()
     sample_cost_before = competitor.sample_cost_ms()
@@ -323,9 +335,18 @@ def measure(workload: Workload, competitor: Config, rounds: int, steps: int) -> 
     overheads = [c / b - 1 for c, b in zip(competitor.round_ms, baseline.round_ms)]
     mine = competitor.name == "sparselab-profiler"
     per_step = lambda ms: ms / steps_taken / base  # noqa: E731  (a share of the baseline's training time)
+    on_cpu = next(competitor.model.parameters()).device.type == "cpu"
+    after = after_sample(competitor) - after_sample(baseline) if on_cpu else None
     return Result(competitor.name, interval, list(competitor.round_ms), overheads,
                   per_step(cost) if mine else None, per_step(in_step) if mine else None,
-                  per_step(writes) if mine else None, final_interval)
+                  per_step(writes) if mine else None, final_interval, after, base)
+
+
+def after_sample(config: Config) -> float:
+    """Median ms of the step right after a sample over the median of the interval's other steps (the sample's own
+    step, whose time holds the sample, left out): what the sample costs the next step, as caches refill."""
+    others = [ms for position in range(2, EVERY) for ms in config.position_ms[position]]
+    return statistics.median(config.position_ms[1]) - statistics.median(others)
 
 
 def report(workload: Workload, steps: int, results: list[Result]) -> None:
@@ -350,6 +371,11 @@ def report(workload: Workload, steps: int, results: list[Result]) -> None:
         spread = q3 - q1
         verdicts.append(f"{result.name} {'clears' if abs(result.overhead) > spread else 'does NOT clear'} its spread "
                         f"({abs(result.overhead):.2%} vs IQR {spread:.2%})")
+    if mine.after_sample_ms is not None:
+        print("  step after a sample, over the interval's others, net of the baseline's (what a sample leaves the next "
+              "step: caches to refill, a writer thread's work): " + ", ".join(
+                  f"{r.name} {r.after_sample_ms:+.3f} ms ({r.after_sample_ms / (EVERY * r.baseline_ms):+.2%} of training time)"
+                  for r in results))
     print(f"  interval held: {'yes' if mine.final_interval == EVERY and abs(mine.interval - EVERY) < 0.5 else 'NO'} "
           f"(every={mine.final_interval} at the end, {mine.interval:.2f} steps a sample)")
     print("  " + "; ".join(verdicts))
