@@ -44,6 +44,9 @@ class SparseLabLayerSource:
         self._slots = np.empty(0, dtype=np.int32)
         #: the same slots as a tensor sharing their memory, for the sample's gather (None: every slot is live)
         self._live_index: Optional[torch.Tensor] = None
+        #: the CSR's values as a tensor sharing their memory, and the bytes its arrays occupy, for `_slots_key`
+        self._values = torch.empty(0)
+        self._storage_bytes = 0
         self._bits_key: tuple[int, int] | None = None
         self._bits = np.empty(0, dtype=np.uint64)
         self.info = self.describe()
@@ -66,10 +69,13 @@ class SparseLabLayerSource:
         """Index of every live slot, row by row: a row's first `row_nnz` slots from its `row_start`, as SparseLab
         reads them, built from the rows' ranges so the padding is never touched (4 bytes a live slot kept).
 
-        Cached per CSR object and `topology_version`, which SparseLab bumps on every rewrite."""
+        Cached per CSR object and `topology_version`, which SparseLab bumps on every rewrite (the only time it
+        reallocates its arrays), with the values as a tensor and the bytes the arrays occupy."""
         csr = self._csr
         key = (id(csr), csr.topology_version)
         if self._slots_key != key:
+            self._values = torch.from_numpy(np.asarray(csr.values))
+            self._storage_bytes = int(sum(np.asarray(getattr(csr, a)).nbytes for a in _CSR_ARRAYS))
             row_start = np.asarray(csr.row_start).astype(np.int64)
             row_nnz = np.asarray(csr.row_nnz).astype(np.int64)
             total = np.asarray(csr.values).shape[0]
@@ -88,15 +94,14 @@ class SparseLabLayerSource:
     def live_values(self, mask: Optional[torch.Tensor] = None) -> LiveValues:
         """The slots' values and the live ones' cached indices (the padding is never read)."""
         self._live_slots()
-        values = torch.from_numpy(np.asarray(self._csr.values))
-        return LiveValues(values, self.nnz(), self._live_index)  # the CSR's own count: no pass over a mask
+        return LiveValues(self._values, self.nnz(), self._live_index)  # the CSR's own count: no pass over a mask
 
     def nnz(self) -> int:
         return int(self._csr.nnz)
 
     def storage_bytes(self) -> int:
-        csr = self._csr
-        return int(sum(np.asarray(getattr(csr, a)).nbytes for a in _CSR_ARRAYS))
+        self._live_slots()
+        return self._storage_bytes
 
     def dense_bytes(self) -> int:
         csr = self._csr
