@@ -300,8 +300,7 @@ def _bin_block(segments: list[tuple[_Layer, int, int]], total: int, values: torc
     lanes = BINCOUNT_LANES if crowded * 2 > total else 1
     # over the magnitudes, no longer needed; one byte a value where every bin fits in it: bincount's fastest input
     narrow = lanes * groups * width <= 256
-    index = scratch.view(torch.uint8 if narrow else torch.int32)[:total]
-    positions = index.numpy()
+    positions = scratch.numpy().view(np.uint8 if narrow else np.int32)[:total]
     np.copyto(positions, flat, casting="unsafe")  # truncation: floor, as all are >= 0
     offsets = np.array(offsets, dtype=positions.dtype)[:, None]
     for first, count, n, start in runs:
@@ -311,12 +310,12 @@ def _bin_block(segments: list[tuple[_Layer, int, int]], total: int, values: torc
         # most values share a zero's bin: interleaved counters, or one counter serialises every increment
         whole = total // lanes * lanes
         positions[:whole].reshape(-1, lanes)[...] += np.arange(lanes, dtype=positions.dtype) * (groups * width)
-    counted = torch.bincount(index, minlength=lanes * groups * width)
-    if counted.numel() != lanes * groups * width:  # a value past its range: cannot happen, but never a wrong histogram
+    counted = torch.bincount(torch.from_numpy(positions), minlength=lanes * groups * width).numpy()
+    if counted.size != lanes * groups * width:  # a value past its range: cannot happen, but never a wrong histogram
         for state, _, _ in segments:
             state.binned = False
         return
-    table = counted.view(lanes, groups, width).sum(0).numpy() if lanes > 1 else counted.view(groups, width).numpy()
+    table = counted.reshape(lanes, groups, width).sum(0) if lanes > 1 else counted.reshape(groups, width)
     for j, (state, _, _) in enumerate(segments):
         if state.binned:
             state.counts += table[j]
