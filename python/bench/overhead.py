@@ -1,17 +1,20 @@
 """Training-step overhead of SparseLab Profiler next to TensorBoard and wandb.watch, in one run.
 
-    .venv/bin/python python/bench/overhead.py [--rounds 12] [--steps N] [--device cpu|cuda] [--workloads ...]
+    .venv/bin/python python/bench/overhead.py [--rounds N] [--steps N] [--device cpu|cuda] [--workloads ...]
 
 Each profiler is measured in its own phase: it trains a copy of the same seeded model beside a fresh
 baseline copy without any profiler, the two taking turns in rounds of `--steps` steps (who goes first
 alternates), so machine noise hits both alike; only that one profiler is alive (wandb's service process
-and TensorBoard's writer thread never run beside ours). Per profiler it reports:
+and TensorBoard's writer thread never run beside ours). A round ends with the profiler's background work
+drained, inside its time (TensorBoard's writer flushed: its thread's writes would otherwise land in the
+baseline's next round; wandb's service is another process, which no call drains). Per profiler it reports:
   interval     the sampling interval actually in force: steps / samples taken over the measured rounds (ours
                is the sampler's, with its default settings; the others sample every 10 steps by construction)
   ms/step      the median round's, and [the interquartile range over rounds]
   overhead     the median over rounds of (ms/step / the baseline's ms/step in the same round) - 1, and [its
                interquartile range over rounds]: the spread a single round's figure has. "ci" is the 95%
-               confidence interval of the median itself (distribution-free, from order statistics)
+               confidence interval of the median itself (distribution-free, from order statistics): the
+               spread of the figure, which more rounds narrow (the per-round IQR stays as it is)
 and for ours what it measured itself, as shares of the baseline's training time:
   cost_ms      the callback's own cost (what the sampler sees): its samples' cost_ms and its topology hooks'
   in step()    every moment ours spends in the training thread: inside profiler.step() (cost_ms plus the
@@ -21,7 +24,7 @@ and, on the CPU, how much slower the step right after a sample is than the inter
 baseline's same difference: what a sample leaves the next step to pay (caches refilled), in no in-step figure.
 Peers' rows end with their overhead over ours ("Nx ours", against the larger of our wall-clock median
 and our in-step share, so noise in our tiny figure cannot flatter the ratio). The last line per workload
-says whether each median clears its spread.
+says whether each median clears its spread: whether its confidence interval leaves out zero.
 Profilers sample every 10 steps:
   sparselab-profiler   SparsityProfilerCallback(every=10, server=None) (run log written, no HTTP)
   tensorboard          SummaryWriter.add_histogram + add_scalar per layer every 10 steps
@@ -60,8 +63,10 @@ class Workload:
     loss: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor] = cross_entropy
     #: forward and loss under torch.autocast to this dtype (None: full precision)
     autocast: Optional[torch.dtype] = None
-    #: steps per round: a round should last seconds, or the machine's noise outweighs what is measured
+    #: steps per configuration per round, a multiple of EVERY
     steps: int = 30
+    #: rounds: the confidence interval of a median narrows as the square root of their number
+    rounds: int = 12
 
 
 def sparselab_mlp() -> Workload:
@@ -84,7 +89,7 @@ def sparselab_mlp() -> Workload:
     generator = torch.Generator().manual_seed(0)
     return Workload("SparseLab MLP 64-1024-1024-10, RigL 90%, digits bs256", build,
                     lambda: (lambda i: (x[i], y[i]))(torch.randint(0, len(x), (256,), generator=generator)),
-                    steps=300)  # ~9 ms a step
+                    steps=30, rounds=200)  # ~15 ms a step: the machine drifts over seconds, so many short rounds
 
 
 def pruned_resnet18(device: str) -> Workload:
@@ -169,6 +174,8 @@ class Config:
     #: the cost_ms of those samples (ours only): the rest of profiler_cost_ms is the topology hooks'
     sample_cost_ms: Callable[[], float] = lambda: 0.0
     interval: Callable[[], int] = lambda: EVERY
+    #: waits for the profiler's background work, at the end of each of its rounds (timed in them)
+    drain: Callable[[], None] = lambda: None
     close: Callable[[], None] = lambda: None
     step: int = 0
     round_ms: list[float] = field(default_factory=list)
@@ -228,6 +235,7 @@ def tensorboard(workload: Workload, tmp: str) -> Config:
                 writer.add_scalar(f"sparsity/{name}", float((param == 0).float().mean()), step)
 
     config.after_step = tensorboard_step
+    config.drain = writer.flush  # its writer thread's queue written out
     config.close = writer.close
     return config
 
@@ -258,6 +266,7 @@ def train(config: Config, workload: Workload, steps: int) -> float:
         config.step += 1
         config.after_step(config.step, loss)
         config.position_ms.setdefault(config.step % EVERY, []).append((time.perf_counter() - step_started) * 1000)
+    config.drain()
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     return (time.perf_counter() - started) * 1000 / steps
@@ -368,9 +377,9 @@ def report(workload: Workload, steps: int, results: list[Result]) -> None:
         ratio = f"  ({result.overhead / reference:,.0f}x ours)" if result is not mine and reference > 0 else ""
         interval = f"{result.interval:.1f}" if result is mine else f"{EVERY}"
         print(f"  {result.name:<20} {interval:>8} {ms_text:>20} {over_text:>24} {ci_text:>18} {own}{ratio}")
-        spread = q3 - q1
-        verdicts.append(f"{result.name} {'clears' if abs(result.overhead) > spread else 'does NOT clear'} its spread "
-                        f"({abs(result.overhead):.2%} vs IQR {spread:.2%})")
+        clears = lo > 0 or hi < 0
+        verdicts.append(f"{result.name} {'clears' if clears else 'does NOT clear'} its spread "
+                        f"({result.overhead:+.2%}, ci {ci_text}{'' if clears else ' holds 0'})")
     if mine.after_sample_ms is not None:
         print("  step after a sample, over the interval's others, net of the baseline's (what a sample leaves the next "
               "step: caches to refill, a writer thread's work): " + ", ".join(
@@ -388,9 +397,9 @@ def report(workload: Workload, steps: int, results: list[Result]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=12)
-    parser.add_argument("--steps", type=int, help="steps per configuration per round, a multiple of 10 (default: the "
-                        "workload's own: 300 for the MLP, 30 for the others)")
+    parser.add_argument("--rounds", type=int, help="rounds per configuration (default: the workload's own: 200 for "
+                        "the MLP, 12 for the others)")
+    parser.add_argument("--steps", type=int, help="steps per configuration per round, a multiple of 10 (default: 30)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--workloads", nargs="*", default=["mlp", "resnet18"],
                         help="mlp, resnet18 (CPU table); resnet50, gpt2 (GPU table)")
@@ -407,17 +416,17 @@ def main() -> None:
         "gpt2": lambda: pruned_gpt2(args.device, args.batch or 8, args.size or 1024),
     }
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}; "
-          f"{args.rounds} rounds per configuration, sampling every {EVERY} steps")
+          f"sampling every {EVERY} steps")
     print("each profiler runs against its own baseline in alternating rounds, alone (wandb's service and "
           "TensorBoard's writer never run beside ours); medians with [interquartile range over rounds]\n")
     started = time.perf_counter()
     for key in args.workloads:
         workload = workloads[key]()
-        steps = args.steps or workload.steps
+        steps, rounds = args.steps or workload.steps, args.rounds or workload.rounds
         with tempfile.TemporaryDirectory() as tmp:
             # wandb is not installed everywhere (the GPU machine has no network to fetch it): then its row is left out
             competitors = [ours, tensorboard] + ([wandb_watch] if importlib.util.find_spec("wandb") else [])
-            results = [measure(workload, make(workload, tmp), args.rounds, steps) for make in competitors]
+            results = [measure(workload, make(workload, tmp), rounds, steps) for make in competitors]
         report(workload, steps, results)
     print(f"({time.perf_counter() - started:.0f} s)")
 
