@@ -69,8 +69,9 @@ class SparseLabLayerSource:
         """Index of every live slot, row by row: a row's first `row_nnz` slots from its `row_start`, as SparseLab
         reads them, built from the rows' ranges so the padding is never touched (4 bytes a live slot kept).
 
-        Cached per CSR object and `topology_version`, which SparseLab bumps on every rewrite (the only time it
-        reallocates its arrays), with the values as a tensor and the bytes the arrays occupy."""
+        Cached per CSR object and `topology_version`, which SparseLab bumps on every rewrite, with the values as a
+        tensor and the bytes the arrays occupy: a CSR's arrays are never reallocated (rows are rewritten within
+        their capacity; SparseLab's `_values` parameter stays aliased to them), and the tensor keeps them alive."""
         csr = self._csr
         key = (id(csr), csr.topology_version)
         if self._slots_key != key:
