@@ -73,16 +73,28 @@ def live_index(mask: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(np.flatnonzero(flat.numpy()))
 
 
+_NAMES: dict[object, str] = {}
+
+
+def name_of(value: object) -> str:
+    """A torch or numpy dtype's or a device's name, without "torch.": str() builds it in Python on every call, and
+    the model walk describes every layer at every sample."""
+    name = _NAMES.get(value)
+    if name is None:
+        name = _NAMES[value] = str(value).removeprefix("torch.")
+    return name
+
+
 def describe_tensor(name: str, tensor: torch.Tensor, format: StorageFormat, mask_source: MaskSource) -> LayerInfo:
     """A layer stored in `tensor` as it is now: shape, dtype and device read afresh."""
-    return LayerInfo(name=name, shape=list(tensor.shape), numel=tensor.numel(), dtype=str(tensor.dtype).removeprefix("torch."),
-                     format=format, mask_source=mask_source, device=str(tensor.device))
+    return LayerInfo(name=name, shape=list(tensor.shape), numel=tensor.numel(), dtype=name_of(tensor.dtype),
+                     format=format, mask_source=mask_source, device=name_of(tensor.device))
 
 
 def storage_identity(tensor: torch.Tensor) -> Hashable:
     """Equal for two names of one weight (tied modules share the Parameter, or a view of the same memory)."""
     try:
-        return (str(tensor.device), tensor.data_ptr(), tensor.dtype, tuple(tensor.shape), tuple(tensor.stride()))
+        return (tensor.device, tensor.data_ptr(), tensor.dtype, tensor.shape, tensor.stride())
     except (RuntimeError, NotImplementedError):  # sparse layouts and tensor subclasses without plain storage
         return id(tensor)
 

@@ -10,20 +10,9 @@ import torch
 from ..mask_history import pack_positions
 from ..metrics import Workspace
 from ..records import LayerInfo
-from .base import LiveValues
+from .base import LiveValues, name_of
 
 _CSR_ARRAYS = ("values", "col_indices", "row_start", "row_nnz", "row_capacity")
-
-
-_DTYPE_NAMES: dict[np.dtype, str] = {}
-
-
-def _dtype_name(dtype: np.dtype) -> str:
-    """str(dtype), which numpy builds in Python on every call (the model walk describes every layer per sample)."""
-    name = _DTYPE_NAMES.get(dtype)
-    if name is None:
-        name = _DTYPE_NAMES[dtype] = str(dtype)
-    return name
 
 
 def is_sparselab_layer(module: torch.nn.Module) -> bool:
@@ -54,7 +43,7 @@ class SparseLabLayerSource:
     def describe(self) -> LayerInfo:
         csr = self._csr
         nrows, ncols = int(csr.nrows), int(csr.ncols)
-        return LayerInfo(name=self.name, shape=[nrows, ncols], numel=nrows * ncols, dtype=_dtype_name(np.asarray(csr.values).dtype),
+        return LayerInfo(name=self.name, shape=[nrows, ncols], numel=nrows * ncols, dtype=name_of(np.asarray(csr.values).dtype),
                          format="padded_csr", mask_source="sparselab", device="cpu")
 
     def identity(self):
