@@ -16,10 +16,11 @@ baseline's next round; wandb's service is another process, which no call drains)
                confidence interval of the median itself (distribution-free, from order statistics): the
                spread of the figure, which more rounds narrow (the per-round IQR stays as it is)
 and for ours what it measured itself, as shares of the baseline's training time:
-  cost_ms      the callback's own cost (what the sampler sees): its samples' cost_ms and its topology hooks'
-  in step()    every moment ours spends in the training thread: inside profiler.step() (cost_ms plus the
-               run-log writes, as a sample's record is encoded and appended after its cost_ms is taken, and
-               the per-step bookkeeping) and in the topology hooks; (writes): the run-log writes alone
+  cost_ms      the callback's own account of its cost (what the sampler sees): its samples, their records'
+               writes, and its topology hooks with their events' writes
+  in step()    every moment ours spends in the training thread, timed from outside: inside profiler.step()
+               (its samples, their writes and the per-step bookkeeping) and in the topology hooks (their
+               observation and their events' writes); (writes): the run-log writes alone
 and, on the CPU, how much slower the step right after a sample is than the interval's other steps, net of the
 baseline's same difference: what a sample leaves the next step to pay (caches refilled), in no in-step figure.
 Peers' rows end with their overhead over ours ("Nx ours", against the larger of our wall-clock median
@@ -171,8 +172,6 @@ class Config:
     write_ms: Callable[[], float] = lambda: 0.0
     #: samples taken so far (None: every EVERY steps by construction)
     samples: Optional[Callable[[], int]] = None
-    #: the cost_ms of those samples (ours only): the rest of profiler_cost_ms is the topology hooks'
-    sample_cost_ms: Callable[[], float] = lambda: 0.0
     interval: Callable[[], int] = lambda: EVERY
     #: waits for the profiler's background work, at the end of each of its rounds (timed in them)
     drain: Callable[[], None] = lambda: None
@@ -193,8 +192,16 @@ def ours(workload: Workload, tmp: str) -> Config:
 
     config = fresh(workload, "sparselab-profiler")
     profiler = SparsityProfilerCallback(every=EVERY, logdir=os.path.join(tmp, "runs"), server=None, report=False)
-    profiler.attach(config.model, algorithm=config.algorithm)
     in_step = [0.0]
+    on_topology = profiler._on_topology
+
+    def topology(change) -> None:  # inside the algorithm's step: the hook's observation, then the events' writes
+        started = time.perf_counter()
+        on_topology(change)
+        in_step[0] += change.cost_ms + (time.perf_counter() - started) * 1000
+
+    profiler._on_topology = topology  # before attach, which hands it to the hooks
+    profiler.attach(config.model, algorithm=config.algorithm)
 
     def step(step: int, loss: torch.Tensor) -> None:
         started = time.perf_counter()
@@ -206,7 +213,6 @@ def ours(workload: Workload, tmp: str) -> Config:
     config.in_step_ms = lambda: in_step[0]
     config.write_ms = lambda: profiler._recorder.write_ms if profiler._recorder else 0.0
     config.samples = lambda: len(sample_costs(profiler.log_path))
-    config.sample_cost_ms = lambda: sum(sample_costs(profiler.log_path))
     config.close = profiler.close
     config.interval = lambda: profiler.every
     return config
@@ -324,7 +330,6 @@ def measure(workload: Workload, competitor: Config, rounds: int, steps: int) -> 
         config.position_ms.clear()
     cost_before, steps_before = competitor.profiler_cost_ms(), competitor.step
     in_step_before, write_before = competitor.in_step_ms(), competitor.write_ms()
-    sample_cost_before = competitor.sample_cost_ms()
     samples_before = competitor.samples() if competitor.samples else None
     for round_index in range(rounds):
         # alternate who goes first, so a slow start or a noisy neighbour does not always hit the same one
@@ -337,8 +342,7 @@ def measure(workload: Workload, competitor: Config, rounds: int, steps: int) -> 
     final_interval = competitor.interval()
     writes = competitor.write_ms() - write_before
     cost = competitor.profiler_cost_ms() - cost_before
-    # everything in the training thread: inside step(), and in the topology hooks (inside the algorithm's step)
-    in_step = competitor.in_step_ms() - in_step_before + cost - (competitor.sample_cost_ms() - sample_cost_before)
+    in_step = competitor.in_step_ms() - in_step_before
     competitor.close()
     base = statistics.median(baseline.round_ms)
     overheads = [c / b - 1 for c, b in zip(competitor.round_ms, baseline.round_ms)]
