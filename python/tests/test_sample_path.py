@@ -18,7 +18,7 @@ from sparselab_profiler.mask_history import MaskHistory
 from sparselab_profiler.measure import live_stats
 from sparselab_profiler.metrics import Workspace, value_stats
 from sparselab_profiler.records import Histogram, LayerInfo, LayerSample, RunRecord, SampleRecord, gc_paused, to_json
-from sparselab_profiler.sources import TorchPruneSource
+from sparselab_profiler.sources import SparseLabLayerSource, TorchPruneSource
 from sparselab_profiler.sources.base import LiveValues, TensorVersion, live_index
 
 
@@ -129,6 +129,23 @@ def test_an_unchanged_prune_mask_is_read_once_and_its_live_positions_kept(monkey
     pruned = source.live_values()
     assert len(reads) == 3 and pruned.nnz == int(layer.weight_mask.sum())
     assert torch.equal(pruned.values[pruned.index.long()], layer.weight_orig.detach().view(-1)[layer.weight_mask.view(-1) != 0])
+
+
+def test_a_sparselab_layer_whose_csr_is_replaced_is_read_from_the_new_one():
+    sparselab = pytest.importorskip("sparselab")
+    torch.manual_seed(0)
+    layer = sparselab.SparseLinear(32, 16, sparsity=0.8)
+    source = SparseLabLayerSource("fc", layer)
+    source.live_values()
+    source.storage_bytes()  # the values tensor and the byte count are kept for this CSR
+    layer.reset_parameters()  # a new PaddedCSR: new arrays, a new random mask
+    csr = layer._csr
+    live = np.asarray(csr.col_indices) != -1  # a padding slot's column is -1
+    got = source.live_values()
+    assert got.nnz == int(live.sum())
+    assert np.array_equal(got.values[got.index.long()].numpy(), np.asarray(csr.values)[live])
+    capacity = int(csr.total_capacity)
+    assert source.storage_bytes() == capacity * 4 + capacity * 4 + 3 * 16 * 4  # float32 values, int32 columns, 3 row arrays
 
 
 def test_an_unhooked_mask_with_an_unchanged_version_is_not_read_but_counted_as_unchanged():
