@@ -144,7 +144,6 @@ class _Layer:
     #: the bin range it is binned with: its current range (None: unknown yet, so nothing is binned)
     spec: Optional[tuple[float, float]]
     bins: int
-    smallest: float = math.inf
     absmax: float = 0.0
     finite: bool = True
     #: every block binned it with `spec` (no value past it)
@@ -268,7 +267,6 @@ def _bin_block(segments: list[tuple[_Layer, int, int]], total: int, values: torc
         if not math.isfinite(high):  # NaN propagates through the min/max, Inf is its own max
             state.finite = state.binned = False
         else:
-            state.smallest = min(state.smallest, low)
             state.absmax = max(state.absmax, high)
             if state.spec is None or high > state.spec[1]:
                 if b - a == state.n:  # the whole layer is in this block: its range is known now

@@ -68,7 +68,7 @@ class SparseLabLayerSource:
             self._storage_bytes = int(sum(np.asarray(getattr(csr, a)).nbytes for a in _CSR_ARRAYS))
             row_start = np.asarray(csr.row_start).astype(np.int64)
             row_nnz = np.asarray(csr.row_nnz).astype(np.int64)
-            total = np.asarray(csr.values).shape[0]
+            total = self._values.numel()
             nnz = int(row_nnz.sum())
             first = np.cumsum(row_nnz) - row_nnz  # where each row's live slots begin in the packed list
             index = np.arange(nnz, dtype=np.int64) + np.repeat(row_start - first, row_nnz)
