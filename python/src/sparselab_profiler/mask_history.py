@@ -107,6 +107,7 @@ class Observation:
 
 @dataclass
 class _Layer:
+    #: positions the bits hold (whole words: what `pack_positions` needs to pack alike)
     numel: int
     #: the mask at the previous sample
     previous: Bits
@@ -183,12 +184,15 @@ class MaskHistory:
         return regrown
 
     def observe(self, layer: str, read_mask: Callable[[], torch.Tensor], *, hooked: bool, explored: bool,
-                regrowth: bool, version: Optional[Hashable] = None) -> Observation:
+                regrowth: bool, version: Optional[Hashable] = None,
+                read_bits: Optional[Callable[[], np.ndarray]] = None) -> Observation:
         """This sample's counts for `layer`, whose mask `read_mask()` returns (a bool tensor with exactly nnz
         set entries). `explored`: keep the ever-active bits (active_ever, changed); `regrowth`: keep the last
         drop (regrown). A hooked layer's drops come from `record_update`; any other's from this diff. `version`
         (None: the source has none): a key that changes whenever the mask may have; while it is the one seen at
-        the previous sample, the mask is not read (the observation then carries no `mask`)."""
+        the previous sample, the mask is not read (the observation then carries no `mask`). `read_bits`: the
+        mask already packed (`pack_positions`), read instead of it (no `mask` then either): a SparseLab layer's,
+        which its update hook packed."""
         state = self._layers.get(layer)
         if hooked and state is not None and not state.updated and (version is None or version == state.version):
             # nothing moved since the previous sample: what it learned still holds
@@ -196,10 +200,11 @@ class MaskHistory:
         if not hooked and state is not None and version is not None and version == state.version:
             # an un-hooked mask whose version says it is the one diffed last time: no read, nothing to count
             return self._unchanged(state, None, explored, version)
-        mask = read_mask()
-        packed = pack_bits(mask)
+        mask = read_mask() if read_bits is None else None
+        packed = pack_bits(mask) if read_bits is None else read_bits()
         if state is None or not _alike(state.previous, packed):
-            state = self._layers[layer] = _Layer(mask.numel(), packed, _copy(packed) if explored else None, regrowth)
+            numel = packed.size * 64 if isinstance(packed, np.ndarray) else packed.numel() * 8
+            state = self._layers[layer] = _Layer(numel, packed, _copy(packed) if explored else None, regrowth)
             state.active_ever = popcount(packed) if explored else None
             state.version = version
             return Observation(mask=mask, active_ever=state.active_ever)

@@ -427,7 +427,7 @@ def measure_layers(
             observation = history.observe(
                 name, source.mask, hooked=name in hooked_layers, regrowth=whole,
                 explored=whole and source.info.mask_source != "inferred_zeros",
-                version=version() if version is not None else None)
+                version=version() if version is not None else None, read_bits=getattr(source, "live_bits", None))
         # a mask read for the history also gives the nnz (its set entries), sparing a second pass
         mask = observation.mask if observation is not None else None
         if not whole:
