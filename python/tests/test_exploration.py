@@ -235,11 +235,12 @@ def test_a_hooked_layer_is_read_only_after_an_update(tmp_path, monkeypatch):
     from sparselab_profiler.sources import SparseLabLayerSource
 
     reads = []
-    read_mask = SparseLabLayerSource.mask
-    monkeypatch.setattr(SparseLabLayerSource, "mask", lambda self: reads.append(self.info.name) or read_mask(self))
+    read_positions = SparseLabLayerSource.live_positions
+    monkeypatch.setattr(SparseLabLayerSource, "live_positions", lambda self: reads.append(self.info.name) or read_positions(self))
     records, samples, events, _ = train_sparselab(tmp_path, sparselab.SET, every=1, update_freq=4, steps=12)
     assert layer_fields(records) == samples and grow_events(records, exact=True) == events  # exact all the same
-    # 13 samples, but each layer's mask is read at the first one and after each update (steps 4, 8, 12) only
+    # 13 samples, but each layer's live positions are read at the first one and by each update's hook (steps 4, 8,
+    # 12) only: the sample after an update reuses the bits the hook packed
     assert reads == ["fc1", "fc2"] * 4
 
 

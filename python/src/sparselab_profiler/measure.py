@@ -9,6 +9,7 @@ blocks, with every count, range and histogram bin exactly what `metrics.value_st
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Optional, Union
@@ -252,11 +253,9 @@ def _bin_block(segments: list[tuple[_Layer, int, int]], total: int, values: torc
     magnitudes = np.abs(flat, out=scratch.numpy()[:total])
     sizes = [b - a for _, a, b in segments]
     runs = _runs(sizes)  # a run of equal segments is one (segments x size) view: one call for all of them
-    smallest, largest = [], []
-    for first, count, n, start in runs:
-        rows = magnitudes[start:start + count * n].reshape(count, n)
-        smallest += rows.min(1).tolist()
-        largest += rows.max(1).tolist()
+    starts = list(itertools.accumulate(sizes[:-1], initial=0))
+    smallest = np.minimum.reduceat(magnitudes, starts).tolist()  # one call for segments of any sizes
+    largest = np.maximum.reduceat(magnitudes, starts).tolist()
     width = bins + 1
     apart = len(segments) * width  # past every segment's bins: where a segment left out is counted, unread
     lows, scales, offsets = [], [], []

@@ -241,7 +241,11 @@ class gc_paused:
             gc.enable()
 
 
+#: one encoder for every record (json.dumps builds one per call); `_plain` makes a fresh tree, never a cycle
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False, check_circular=False)
+
+
 def to_json(record: Record) -> str:
     """One NDJSON line (without the newline); NaN or Infinity can never reach the wire."""
-    with gc_paused():  # the plain dicts of a large sample live only until dumps returns
-        return json.dumps(_plain(record), separators=(",", ":"), allow_nan=False)
+    with gc_paused():  # the plain dicts of a large sample live only until the encoding returns
+        return _ENCODER.encode(_plain(record))

@@ -31,11 +31,10 @@ class SparseLabLayerSource:
         self._slots_key: tuple[int, int] | None = None
         #: the live slots, row by row (int32 below 2**31 slots), for the CSR object and version `_slots_key`
         self._slots = np.empty(0, dtype=np.int32)
-        #: the same slots as a tensor sharing their memory, for the sample's gather (None: every slot is live)
-        self._live_index: Optional[torch.Tensor] = None
-        #: the CSR's values as a tensor sharing their memory, and the bytes its arrays occupy, for `_slots_key`
-        self._values = torch.empty(0)
-        self._storage_bytes = 0
+        #: what a sample reads of the CSR, for `_slots_key`: its values as a tensor sharing their memory, the
+        #: slots as one (None: every slot is live), nnz, the bytes its arrays occupy, its dense size, its capacity
+        self._live = LiveValues(torch.empty(0), 0)
+        self._storage_bytes = self._dense_bytes = self._capacity = 0
         self._bits_key: tuple[int, int] | None = None
         self._bits = np.empty(0, dtype=np.uint64)
         self.info = self.describe()
@@ -58,23 +57,29 @@ class SparseLabLayerSource:
         """Index of every live slot, row by row: a row's first `row_nnz` slots from its `row_start`, as SparseLab
         reads them, built from the rows' ranges so the padding is never touched (4 bytes a live slot kept).
 
-        Cached per CSR object and `topology_version`, which SparseLab bumps on every rewrite, with the values as a
-        tensor and the bytes the arrays occupy: a CSR's arrays are never reallocated (rows are rewritten within
-        their capacity; SparseLab's `_values` parameter stays aliased to them), and the tensor keeps them alive."""
+        Cached per CSR object and `topology_version`, which SparseLab bumps on every rewrite (its own transpose
+        cache is keyed so too), with all else a sample reads of the CSR: the values as a tensor, nnz, the bytes
+        the arrays occupy, the dense size and the capacity. A CSR's arrays are never reallocated (rows are
+        rewritten within their capacity; SparseLab's `_values` parameter stays aliased to them), and the tensor
+        keeps them alive."""
         csr = self._csr
         key = (id(csr), csr.topology_version)
         if self._slots_key != key:
-            self._values = torch.from_numpy(np.asarray(csr.values))
-            self._storage_bytes = int(sum(np.asarray(getattr(csr, a)).nbytes for a in _CSR_ARRAYS))
-            row_start = np.asarray(csr.row_start).astype(np.int64)
-            row_nnz = np.asarray(csr.row_nnz).astype(np.int64)
-            total = self._values.numel()
-            nnz = int(row_nnz.sum())
-            first = np.cumsum(row_nnz) - row_nnz  # where each row's live slots begin in the packed list
-            index = np.arange(nnz, dtype=np.int64) + np.repeat(row_start - first, row_nnz)
-            self._slots = index.astype(np.int32) if total < 2**31 else index
+            values = np.asarray(csr.values)
+            row_start = np.asarray(csr.row_start)
+            row_nnz = np.asarray(csr.row_nnz)
+            total = values.size
+            nnz = int(row_nnz.sum(dtype=np.int64))
+            kind = np.int32 if total < 2**31 else np.int64  # 4 bytes a live slot where they fit
+            first = np.cumsum(row_nnz, dtype=kind) - row_nnz  # where each row's live slots begin in the packed list
+            index = np.arange(nnz, dtype=kind) + np.repeat((row_start - first).astype(kind, copy=False), row_nnz)
             every = nnz == total and np.array_equal(index, np.arange(total))
-            self._live_index = None if every else torch.from_numpy(self._slots)
+            self._slots = index
+            live = None if every else torch.from_numpy(index)
+            self._live = LiveValues(torch.from_numpy(values), int(csr.nnz), live)  # the CSR's own count
+            self._storage_bytes = int(sum(np.asarray(getattr(csr, a)).nbytes for a in _CSR_ARRAYS))
+            self._dense_bytes = int(csr.nrows) * int(csr.ncols) * values.itemsize
+            self._capacity = int(csr.total_capacity)
             self._slots_key = key
         return self._slots
 
@@ -82,20 +87,22 @@ class SparseLabLayerSource:
         return torch.from_numpy(np.asarray(self._csr.values)[self._live_slots()])
 
     def live_values(self, mask: Optional[torch.Tensor] = None) -> LiveValues:
-        """The slots' values and the live ones' cached indices (the padding is never read)."""
+        """The slots' values and the live ones' cached indices (the padding is never read), with the rows' own
+        count of live slots: no pass over a mask."""
         self._live_slots()
-        return LiveValues(self._values, self.nnz(), self._live_index)  # the CSR's own count: no pass over a mask
+        return self._live
 
     def nnz(self) -> int:
-        return int(self._csr.nnz)
+        self._live_slots()
+        return self._live.nnz
 
     def storage_bytes(self) -> int:
         self._live_slots()
         return self._storage_bytes
 
     def dense_bytes(self) -> int:
-        csr = self._csr
-        return int(csr.nrows) * int(csr.ncols) * np.asarray(csr.values).itemsize
+        self._live_slots()
+        return self._dense_bytes
 
     def live_positions(self) -> np.ndarray:
         """Flat indices (row * ncols + col) of the live connections, each once."""
@@ -129,4 +136,5 @@ class SparseLabLayerSource:
 
     def capacity(self) -> int:
         """Slots the Padded-CSR allocated, live or padding."""
-        return int(self._csr.total_capacity)
+        self._live_slots()
+        return self._capacity
