@@ -98,8 +98,12 @@ def _change(source: LayerSource, counts: dict) -> Optional[Change]:
 BLOCK_VALUES = 1 << 17
 
 
-def _buffer(workspace: Optional[Workspace], purpose: str, dtype: torch.dtype, n: int) -> torch.Tensor:
-    return workspace.get(purpose, dtype, n) if workspace is not None else torch.empty(n, dtype=dtype)
+def _buffer(workspace: Optional[Workspace], purpose: str, dtype: torch.dtype, n: int) -> tuple[torch.Tensor, np.ndarray]:
+    """At least `n` elements, and their numpy view."""
+    if workspace is not None:
+        return workspace.host(purpose, dtype, n)
+    buffer = torch.empty(n, dtype=dtype)
+    return buffer, buffer.numpy()
 
 
 def _zero_bin(lo: float, hi: float, bins: int, dtype: torch.dtype) -> int:
@@ -215,7 +219,7 @@ def _bin_blocks(states: list[_Layer], bins: int, dtype: torch.dtype, workspace: 
     """Every layer's live values, block by block: a segment is a layer's values within one block."""
     capacity = min(BLOCK_VALUES, sum(state.n for state in states))
     values = _buffer(workspace, "live", dtype, capacity)
-    scratch = _buffer(workspace, "scratch", dtype, capacity)
+    scratch = _buffer(workspace, "scratch", dtype, capacity)[1]
     segments: list[tuple[_Layer, int, int]] = []
     filled = 0
     for state in states:
@@ -232,9 +236,10 @@ def _bin_blocks(states: list[_Layer], bins: int, dtype: torch.dtype, workspace: 
         _bin_block(segments, filled, values, scratch, bins, dtype)
 
 
-def _bin_block(segments: list[tuple[_Layer, int, int]], total: int, values: torch.Tensor, scratch: torch.Tensor,
-               bins: int, dtype: torch.dtype) -> None:
+def _bin_block(segments: list[tuple[_Layer, int, int]], total: int, buffer: tuple[torch.Tensor, np.ndarray],
+               scratch: np.ndarray, bins: int, dtype: torch.dtype) -> None:
     # the live values, packed
+    values, flat = buffer
     at = 0
     for state, a, b in segments:
         live, out = state.live, values[at:at + b - a]
@@ -249,8 +254,8 @@ def _bin_block(segments: list[tuple[_Layer, int, int]], total: int, values: torc
             else:  # a SparseLab layer's int32 slots: 4 bytes a live slot kept, half what SparseLab stores per slot
                 torch.index_select(live.values, 0, index, out=out)
         at += b - a
-    flat = values.numpy()[:total]  # numpy over the block: a fraction of torch's cost per call, the same IEEE ops
-    magnitudes = np.abs(flat, out=scratch.numpy()[:total])
+    flat = flat[:total]  # numpy over the block: a fraction of torch's cost per call, the same IEEE ops
+    magnitudes = np.abs(flat, out=scratch[:total])
     sizes = [b - a for _, a, b in segments]
     runs = _runs(sizes)  # a run of equal segments is one (segments x size) view: one call for all of them
     starts = list(itertools.accumulate(sizes[:-1], initial=0))
@@ -297,7 +302,7 @@ def _bin_block(segments: list[tuple[_Layer, int, int]], total: int, values: torc
     lanes = BINCOUNT_LANES if crowded * 2 > total else 1
     # over the magnitudes, no longer needed; one byte a value where every bin fits in it: bincount's fastest input
     narrow = lanes * groups * width <= 256
-    positions = scratch.numpy().view(np.uint8 if narrow else np.int32)[:total]
+    positions = scratch.view(np.uint8 if narrow else np.int32)[:total]
     np.copyto(positions, flat, casting="unsafe")  # truncation: floor, as all are >= 0
     offsets = np.array(offsets, dtype=positions.dtype)[:, None]
     for first, count, n, start in runs:
