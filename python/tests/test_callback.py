@@ -1,3 +1,4 @@
+import inspect
 import warnings
 
 import pytest
@@ -87,8 +88,12 @@ def test_an_internal_error_disables_the_profiler_and_training_is_unchanged(tmp_p
         loss = train(model, 12, profiler)
         profiler.close()
     assert loss == expected_loss
-    messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    warned = [w for w in caught if issubclass(w.category, RuntimeWarning)]
+    messages = [str(w.message) for w in warned]
     assert len(messages) == 1 and "disabled itself" in messages[0] and "boom" in messages[0]
+    lines, first = inspect.getsourcelines(train)
+    step_call = first + next(i for i, line in enumerate(lines) if "profiler.step()" in line)
+    assert (warned[0].filename, warned[0].lineno) == (__file__, step_call)  # the user's call, in train() above
     assert [r["type"] for r in read_log(profiler.log_path)] == ["run", "sample"]
 
 

@@ -232,7 +232,7 @@ class SparsityProfilerCallback:
         try:  # _guard's, inline: this runs at every training step
             self._on_step(step, scalars)
         except Exception as error:  # training must go on whatever happens in here
-            self._disable(error)
+            self._disable(error, stacklevel=3)
 
     def metric(self, name: str, fn: Optional[MetricFn] = None, *, warn_above: Optional[float] = None,
                warn_below: Optional[float] = None):
@@ -305,7 +305,8 @@ class SparsityProfilerCallback:
         except Exception as error:  # training must go on whatever happens in here
             self._disable(error)
 
-    def _disable(self, error: BaseException) -> None:
+    def _disable(self, error: BaseException, stacklevel: int = 4) -> None:
+        """`stacklevel`: the frames up to the user's call (through `_guard`, by default)."""
         if self._disabled:
             return
         self._disabled = True
@@ -315,7 +316,7 @@ class SparsityProfilerCallback:
         else:
             message = (f"SparseLab Profiler disabled itself after an internal error ({type(error).__name__}: {error}); "
                        "training continues unaffected.")
-        warnings.warn(message, RuntimeWarning, stacklevel=4)
+        warnings.warn(message, RuntimeWarning, stacklevel=stacklevel)
         self._shutdown()
 
     def _attach(self, model: nn.Module, algorithm: object) -> None:
