@@ -218,7 +218,7 @@ def _finish(state: _Layer, dtype: torch.dtype) -> ValueStats:
 def _bin_blocks(states: list[_Layer], bins: int, dtype: torch.dtype, workspace: Optional[Workspace]) -> None:
     """Every layer's live values, block by block: a segment is a layer's values within one block."""
     capacity = min(BLOCK_VALUES, sum(state.n for state in states))
-    values = _buffer(workspace, "live", dtype, capacity)
+    buffer = _buffer(workspace, "live", dtype, capacity)
     scratch = _buffer(workspace, "scratch", dtype, capacity)[1]
     segments: list[tuple[_Layer, int, int]] = []
     filled = 0
@@ -230,10 +230,10 @@ def _bin_blocks(states: list[_Layer], bins: int, dtype: torch.dtype, workspace: 
             filled += take
             start += take
             if filled == capacity:
-                _bin_block(segments, filled, values, scratch, bins, dtype)
+                _bin_block(segments, filled, buffer, scratch, bins, dtype)
                 segments, filled = [], 0
     if segments:
-        _bin_block(segments, filled, values, scratch, bins, dtype)
+        _bin_block(segments, filled, buffer, scratch, bins, dtype)
 
 
 def _bin_block(segments: list[tuple[_Layer, int, int]], total: int, buffer: tuple[torch.Tensor, np.ndarray],
