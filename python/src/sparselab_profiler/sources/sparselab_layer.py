@@ -87,8 +87,8 @@ class SparseLabLayerSource:
         return torch.from_numpy(np.asarray(self._csr.values)[self._live_slots()])
 
     def live_values(self, mask: Optional[torch.Tensor] = None) -> LiveValues:
-        """The slots' values and the live ones' cached indices (the padding is never read), with the rows' own
-        count of live slots: no pass over a mask."""
+        """The slots' values and the live ones' cached indices (the padding is never read), with the CSR's own
+        nnz: no pass over a mask."""
         self._live_slots()
         return self._live
 
