@@ -94,9 +94,11 @@ def hook_sparselab_algorithm(
                 requested = max(1, int(drop_fraction * had)) if isinstance(drop_fraction, float) and had else None
                 nrows, ncols = source.info.shape
                 regrown = history.record_update_bits(source.info.name, dropped, grown) if history is not None else None
-                cost_ms = (cost + time.perf_counter() - started) * 1000
-                on_change(TopologyChange(source.info.name, popcount(dropped), popcount(grown), requested, type(algorithm).__name__,
-                                         cost_ms, row_counts(dropped, nrows, ncols), row_counts(grown, nrows, ncols), regrown))
+                n_dropped, n_grown = popcount(dropped), popcount(grown)
+                dropped_rows, grown_rows = row_counts(dropped, nrows, ncols), row_counts(grown, nrows, ncols)
+                cost_ms = (cost + time.perf_counter() - started) * 1000  # the counts too: all in the training thread
+                on_change(TopologyChange(source.info.name, n_dropped, n_grown, requested, type(algorithm).__name__,
+                                         cost_ms, dropped_rows, grown_rows, regrown))
             except Exception as error:
                 on_error(error)
         return result
@@ -146,9 +148,10 @@ def hook_rigl_torch_scheduler(
                 now = scheduler.backward_masks[index].detach().bool()
                 dropped, grown = was & ~now, now & ~was
                 regrown = history.record_update(source.info.name, dropped, grown) if history is not None else None
-                cost_ms = (cost / len(before) + time.perf_counter() - started) * 1000
-                on_change(TopologyChange(source.info.name, int(dropped.sum()), int(grown.sum()), requested,
-                                         type(scheduler).__name__, cost_ms, _rows(dropped), _rows(grown), regrown))
+                n_dropped, n_grown, dropped_rows, grown_rows = int(dropped.sum()), int(grown.sum()), _rows(dropped), _rows(grown)
+                cost_ms = (cost / len(before) + time.perf_counter() - started) * 1000  # the counts too
+                on_change(TopologyChange(source.info.name, n_dropped, n_grown, requested,
+                                         type(scheduler).__name__, cost_ms, dropped_rows, grown_rows, regrown))
             except Exception as error:
                 on_error(error)
         return result
