@@ -11,4 +11,4 @@ export PYTHONPATH="$PWD/python/src" PYTHONUNBUFFERED=1 CUBLAS_WORKSPACE_CONFIG=:
 log="${OUT:-/tmp}/gpu.txt"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$log"
 python3 -m pytest -q -p no:cacheprovider python/tests/test_mask_sources.py python/tests/test_device_path.py python/tests/test_model_changes.py 2>&1 | tail -3 | tee -a "$log"
-python3 python/bench/overhead.py --device cuda --workloads resnet50 gpt2 --rounds 5 --steps 30 2>&1 | tee -a "$log"
+python3 python/bench/overhead.py --device cuda --workloads resnet50 gpt2 --rounds 5 --steps 30 --no-null 2>&1 | tee -a "$log"

@@ -24,12 +24,16 @@ and for ours what it measured itself, as shares of the baseline's training time:
 and, on the CPU, how much slower the step right after a sample is than the interval's other steps, net of the
 baseline's same difference: what a sample leaves the next step to pay (caches refilled), in no in-step figure.
 Peers' rows end with their overhead over ours ("Nx ours", against the larger of our wall-clock median
-and our in-step share, so noise in our tiny figure cannot flatter the ratio). The last line per workload
-says whether each median clears its spread: whether its confidence interval leaves out zero.
+and our in-step share, so noise in our tiny figure cannot flatter the ratio). The last row, "none (A/A)", is
+a second copy of the baseline measured the same way: no profiler at all, so its figure is what the machine
+and the two model copies (their tensors at other addresses) alone make of nothing, the resolution of this run.
+The last line per workload says whether each median clears its spread: whether its confidence interval
+leaves out zero.
 Profilers sample every 10 steps:
   sparselab-profiler   SparsityProfilerCallback(every=10, server=None) (run log written, no HTTP)
   tensorboard          SummaryWriter.add_histogram + add_scalar per layer every 10 steps
   wandb.watch          wandb.watch(model, log="parameters", log_freq=10), offline mode
+  none (A/A)           nothing (--no-null leaves this phase out)
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ import torch.nn.functional as F
 from torch import nn
 
 EVERY = 10
+#: the A/A row's name
+NULL = "none (A/A)"
 
 
 def cross_entropy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -257,6 +263,10 @@ def wandb_watch(workload: Workload, tmp: str) -> Config:
     return config
 
 
+def null(workload: Workload, tmp: str) -> Config:
+    return fresh(workload, NULL)
+
+
 def train(config: Config, workload: Workload, steps: int) -> float:
     started = time.perf_counter()
     for _ in range(steps):
@@ -378,7 +388,8 @@ def report(workload: Workload, steps: int, results: list[Result]) -> None:
         ci_text = f"[{lo:+.2%} {hi:+.2%}]"
         own = (f"{result.own:>8.2%} {result.in_step:>9.2%} {result.writes:>9.3%}" if result.own is not None
                else f"{'':>8} {'':>9} {'':>9}")
-        ratio = f"  ({result.overhead / reference:,.0f}x ours)" if result is not mine and reference > 0 else ""
+        peer = result is not mine and result.name != NULL
+        ratio = f"  ({result.overhead / reference:,.0f}x ours)" if peer and reference > 0 else ""
         interval = f"{result.interval:.1f}" if result is mine else f"{EVERY}"
         print(f"  {result.name:<20} {interval:>8} {ms_text:>20} {over_text:>24} {ci_text:>18} {own}{ratio}")
         clears = lo > 0 or hi < 0
@@ -393,7 +404,11 @@ def report(workload: Workload, steps: int, results: list[Result]) -> None:
           f"(every={mine.final_interval} at the end, {mine.interval:.2f} steps a sample)")
     print("  " + "; ".join(verdicts))
     for result in results[1:]:
-        if reference > 0:
+        if result.name == NULL:
+            lo, hi = median_ci(result.overheads)
+            print(f"  resolution: nothing measured the same way reads {result.overhead:+.2%} (ci [{lo:+.2%} {hi:+.2%}]); "
+                  "a median inside that interval cannot be told from no cost in this run")
+        elif reference > 0:
             print(f"  {result.name} / ours: {result.overhead / reference:,.1f}x (wall-clock {result.overhead:+.2%} over "
                   f"ours {reference:+.2%}: the larger of our wall-clock {mine.overhead:+.2%} and in-step {mine.in_step:.2%})")
     print()
@@ -407,6 +422,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--workloads", nargs="*", default=["mlp", "resnet18"],
                         help="mlp, resnet18 (CPU table); resnet50, gpt2 (GPU table)")
+    parser.add_argument("--no-null", action="store_true", help="leave out the A/A phase (a baseline against another)")
     parser.add_argument("--batch", type=int, help="override the GPU workloads' batch (resnet50: 256, gpt2: 8)")
     parser.add_argument("--size", type=int, help="override their input size (resnet50: 224 pixels, gpt2: 1024 tokens)")
     args = parser.parse_args()
@@ -430,6 +446,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             # wandb is not installed everywhere (the GPU machine has no network to fetch it): then its row is left out
             competitors = [ours, tensorboard] + ([wandb_watch] if importlib.util.find_spec("wandb") else [])
+            competitors += [] if args.no_null else [null]
             results = [measure(workload, make(workload, tmp), rounds, steps) for make in competitors]
         report(workload, steps, results)
     print(f"({time.perf_counter() - started:.0f} s)")
