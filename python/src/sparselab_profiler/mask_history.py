@@ -200,8 +200,11 @@ class MaskHistory:
         if not hooked and state is not None and version is not None and version == state.version:
             # an un-hooked mask whose version says it is the one diffed last time: no read, nothing to count
             return self._unchanged(state, None, explored, version)
-        mask = read_mask() if read_bits is None else None
-        packed = pack_bits(mask) if read_bits is None else read_bits()
+        if read_bits is None:
+            mask = read_mask()
+            packed = pack_bits(mask)
+        else:
+            mask, packed = None, read_bits()
         if state is None or not _alike(state.previous, packed):
             numel = packed.size * 64 if isinstance(packed, np.ndarray) else packed.numel() * 8
             state = self._layers[layer] = _Layer(numel, packed, _copy(packed) if explored else None, regrowth)
